@@ -1,0 +1,1 @@
+"""Command-line entry points wiring core, engine and ui together."""

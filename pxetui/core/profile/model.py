@@ -1,0 +1,153 @@
+"""The profile schema: what an operator writes in ``lab.yaml``.
+
+Models are frozen and forbid unknown keys (the loader turns pydantic's errors into
+``file:line: field: message`` lines with "did you mean" hints). Relative paths are resolved
+by the loader against the profile file's directory.
+"""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Address, IPv4Network
+from pathlib import Path
+from typing import Annotated, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from pxetui.core.mac import MacAddress
+
+Arch = Literal["bios", "uefi-x64", "uefi-ia32", "uefi-arm64", "s390x"]
+"""Client architecture, as the operator names it (option 93 maps onto these)."""
+
+Loader = Literal["ipxe", "pxelinux", "grub"]
+"""The network boot program x86 firmware is pointed at (dnsmasq's boot file).
+
+``ipxe``: undionly.kpxe / ipxe.efi, then our boot.ipxe (kernels over HTTP).
+``pxelinux``: BIOS only, everything over TFTP. ``grub``: UEFI, full DHCP only (GRUB 2.06
+ignores proxyDHCP). s390x firmware has its own loader and ignores this.
+"""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DhcpSettings(_Model):
+    """How the spawned dnsmasq answers.
+
+    ``proxy`` leaves addresses to the LAN's DHCP server and only adds boot information;
+    ``full`` hands out leases (isolated lab nets; s390x firmware cannot use proxyDHCP);
+    ``off`` runs no dnsmasq at all (another DHCP server points clients here).
+    """
+
+    mode: Literal["proxy", "full", "off"] = "proxy"
+    subnet: IPv4Network | None = Field(None, description="proxy: the LAN subnet to answer on")
+    range: tuple[IPv4Address, IPv4Address] | None = Field(None, description="full: first, last")
+    lease: str = Field("1h", description="full: dnsmasq lease time, e.g. 30m, 12h, infinite")
+    router: IPv4Address | None = None
+    dns: tuple[IPv4Address, ...] = ()
+    s390x_addresses: dict[MacAddress, IPv4Address] = Field(
+        default_factory=dict,
+        description="proxy mode: fixed full-DHCP leases for s390x hosts (no proxyDHCP there)",
+    )
+
+
+class NetworkSettings(_Model):
+    interface: str | None = Field(None, description="interface to serve on, e.g. br0")
+    server: IPv4Address | None = Field(None, description="our address; derived from interface")
+    dhcp: DhcpSettings = DhcpSettings()
+
+
+class TftpSettings(_Model):
+    root: Path = Path("tftp")
+    port: int = Field(69, ge=1, le=65535)
+    bind: IPv4Address | None = None
+
+
+class HttpSettings(_Model):
+    root: Path | None = Field(None, description="default: the TFTP root (one tree to manage)")
+    port: int = Field(8080, ge=1, le=65535)
+    bind: IPv4Address | None = None
+    base_url: str | None = Field(None, description="default http://<server>:<port>")
+
+
+class _EntryBase(_Model):
+    description: str = ""
+    arch: Literal["any", "x86", "s390x", "arm64"] = Field(
+        "any", description="which clients this entry's kernel can boot (checked by `check`)"
+    )
+
+
+class _KernelEntry(_EntryBase):
+    kernel: str = Field(description="path under the HTTP/TFTP roots, or an http:// URL")
+    initrds: tuple[str, ...] = ()
+    args: str = Field("", description="kernel arguments; a template, see README")
+
+
+class LinuxEntry(_KernelEntry):
+    kind: Literal["linux"]
+
+
+class CentosEntry(_KernelEntry):
+    """A serial CentOS/RHEL installer: console, repo, text mode, optional kickstart."""
+
+    kind: Literal["centos"]
+    repo: str = Field(description="installation tree URL (inst.repo=, or method= for 7)")
+    version: int = Field(8, ge=5, le=20)
+    kickstart: str | None = None
+    console: str = "ttyS0,115200"
+    text: bool = True
+
+
+class LiveEntry(_KernelEntry):
+    """Diskless: dracut livenet fetches a squashfs (or a LiveOS ISO) over our HTTP."""
+
+    kind: Literal["live"]
+    image: str = Field(description="squashfs.img or .iso under the HTTP root, or a URL")
+
+
+class LocalEntry(_EntryBase):
+    kind: Literal["local"]
+
+
+class MenuEntry(_EntryBase):
+    kind: Literal["menu"]
+    title: str = "pxetui boot menu"
+    items: tuple[str, ...] = Field(min_length=1)
+    default: str | None = None
+    timeout: int = Field(10, ge=0, le=3600, description="seconds")
+
+
+class ChainEntry(_EntryBase):
+    kind: Literal["chain"]
+    url: str
+
+
+Entry = Annotated[
+    LinuxEntry | CentosEntry | LiveEntry | LocalEntry | MenuEntry | ChainEntry,
+    Field(discriminator="kind"),
+]
+
+
+class Host(_Model):
+    entry: str
+    once: bool = False
+    hostname: str | None = None
+    arch: Arch | None = None
+    uuid: UUID | None = None
+    loader: Loader | None = Field(None, description="default: the profile's loader")
+    macs: tuple[MacAddress, ...] = Field(
+        (), description="other NICs of the same machine: iPXE tries each in turn"
+    )
+
+
+class Profile(_Model):
+    name: str = "pxetui"
+    network: NetworkSettings = NetworkSettings()
+    tftp: TftpSettings = TftpSettings()
+    http: HttpSettings = HttpSettings()
+    state_dir: Path | None = Field(None, description="engine database and sockets")
+    entries: dict[str, Entry] = Field(default_factory=dict)
+    hosts: dict[MacAddress, Host] = Field(default_factory=dict)
+    loader: Loader = "ipxe"
+    unknown: str = Field("local", description="entry for unknown clients ('local' built in)")

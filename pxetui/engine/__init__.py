@@ -1,0 +1,1 @@
+"""The engine owns every socket and child process. It never imports Textual."""

@@ -1,0 +1,1 @@
+"""The Textual operator console: a client of the engine."""

@@ -1,0 +1,56 @@
+"""core and engine never import Textual; core never imports engine."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _modules(package: str) -> list[str]:
+    base = ROOT / package.replace(".", "/")
+    mods = []
+    for path in sorted(base.rglob("*.py")):
+        rel = path.relative_to(ROOT).with_suffix("")
+        parts = list(rel.parts)
+        if parts[-1] == "__init__":
+            parts.pop()
+        mods.append(".".join(parts))
+    return mods
+
+
+@pytest.mark.parametrize("package", ["pxetui.core", "pxetui.engine"])
+def test_headless_packages_do_not_load_textual(package: str) -> None:
+    """Importing every module of core/engine leaves textual and pxetui.ui unloaded."""
+    mods = _modules(package)
+    assert mods, f"no modules found under {package}"
+    code = (
+        "import importlib, sys\n"
+        f"for m in {mods!r}: importlib.import_module(m)\n"
+        "bad = sorted(m for m in sys.modules if m == 'textual' or m.startswith('textual.')"
+        " or m.startswith('pxetui.ui'))\n"
+        "print(','.join(bad))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
+    )
+    assert out.stdout.strip() == "", f"{package} pulled in: {out.stdout.strip()}"
+
+
+def test_import_linter_contracts_hold() -> None:
+    """The import-linter contracts in pyproject.toml are kept."""
+    out = subprocess.run(
+        [sys.executable, "-m", "importlinter.cli", "--no-cache"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    if "No module named" in out.stderr:
+        out = subprocess.run(
+            ["lint-imports", "--no-cache"], capture_output=True, text=True, cwd=ROOT
+        )
+    assert out.returncode == 0, out.stdout + out.stderr
