@@ -1,0 +1,51 @@
+"""Where every boot file lives under the TFTP root (the HTTP root defaults to the same tree).
+
+One place for these names, because three parties must agree on them: the renderers and the
+store write them, dnsmasq's configuration points firmware at them, and the explainer predicts
+the firmware's requests for them.
+"""
+
+from __future__ import annotations
+
+from pxetui.core.mac import MacAddress
+
+# Network boot programs, copied into the TFTP root from Debian's packages.
+PXELINUX = "pxelinux.0"  # pxelinux (BIOS); needs ldlinux.c32 next to it
+PXELINUX_MODULES = ("ldlinux.c32", "libutil.c32", "menu.c32")
+UNDIONLY = "undionly.kpxe"  # iPXE for BIOS PXE ROMs
+IPXE_EFI = "ipxe.efi"  # iPXE for x64 UEFI
+GRUB_EFI = "grub/grubnetx64.efi"  # Debian's signed GRUB netboot image, when installed
+
+# The iPXE entry point every iPXE client is given by DHCP (user class "iPXE").
+BOOT_IPXE = "boot.ipxe"
+IPXE_DIR = "ipxe"
+PXELINUX_DIR = "pxelinux.cfg"
+GRUB_DIR = "grub"
+S390X_DIR = "s390x"
+
+
+def pxelinux_config(mac: MacAddress) -> str:
+    """``pxelinux.cfg/01-aa-bb-…`` — read by pxelinux and by the s390-ccw directory form."""
+    return f"{PXELINUX_DIR}/{mac.pxelinux}"
+
+
+def ipxe_script(mac: MacAddress) -> str:
+    """``ipxe/aa-bb-….ipxe`` — what boot.ipxe fetches as ``ipxe/${mac:hexhyp}.ipxe``."""
+    return f"{IPXE_DIR}/{mac.hexhyp}.ipxe"
+
+
+def grub_config(mac: MacAddress) -> str:
+    """``grub/grub.cfg-01-aa-bb-…`` — sourced by our generic ``grub/grub.cfg`` dispatcher."""
+    return f"{GRUB_DIR}/grub.cfg-{mac.pxelinux}"
+
+
+def s390x_config(mac: MacAddress) -> str:
+    """``s390x/01-aa-bb-…`` — the ``# pxelinux`` file form given as the s390x boot file."""
+    return f"{S390X_DIR}/{mac.pxelinux}"
+
+
+PXELINUX_DEFAULT = f"{PXELINUX_DIR}/default"
+IPXE_DEFAULT = f"{IPXE_DIR}/default.ipxe"
+GRUB_DISPATCHER = f"{GRUB_DIR}/grub.cfg"
+GRUB_DEFAULT = f"{GRUB_DIR}/grub.cfg-default"
+S390X_DEFAULT = f"{S390X_DIR}/default"
