@@ -1,0 +1,267 @@
+"""The client tracker folds DHCP and transfer events into the operator's view of each boot."""
+
+from __future__ import annotations
+
+import itertools
+import json
+
+from pxetui.core.boot_stage import StageMap
+from pxetui.core.events import (
+    DhcpEvent,
+    FileNotFound,
+    SizeProbe,
+    TransferFailed,
+    TransferFinished,
+    TransferProgress,
+    TransferStarted,
+)
+from pxetui.core.mac import MacAddress
+from pxetui.core.profile.model import Profile
+from pxetui.core.tracker import ClientTracker
+
+MAC = MacAddress.parse("52:54:00:e2:e0:01")
+IP = "10.254.77.129"
+PROFILE = Profile.model_validate(
+    {
+        "entries": {
+            "centos": {
+                "kind": "linux",
+                "kernel": "images/vmlinuz",
+                "initrds": ["images/initrd.img"],
+            },
+            "live": {
+                "kind": "live",
+                "kernel": "k",
+                "initrds": ["i"],
+                "image": "live/root.squashfs",
+            },
+        }
+    }
+)
+_ids = itertools.count(1)
+
+
+def fetch(tracker: ClientTracker, name: str, ts: float, size: int = 1000, ip: str = IP) -> str:
+    """A complete TFTP transfer of *name* at *ts*."""
+    tid = f"t{next(_ids)}"
+    common = {"transfer_id": tid, "proto": "tftp", "client_ip": ip, "filename": name}
+    tracker.apply(TransferStarted(ts=ts, size=size, **common))
+    tracker.apply(TransferProgress(ts=ts + 0.1, bytes_sent=size // 2, size=size, **common))
+    tracker.apply(TransferFinished(ts=ts + 0.2, bytes_sent=size, seconds=0.2, **common))
+    return tid
+
+
+def proxy_bios_dhcp(tracker: ClientTracker, ts: float, ipxe: bool = False) -> None:
+    """Our proxy's answer to a BIOS PXE ROM, then the port-4011 exchange that names the IP."""
+    vendor = "PXEClient:Arch:00000:UNDI:002001"
+    user = "iPXE" if ipxe else ""
+    tracker.apply(
+        DhcpEvent(
+            ts=ts,
+            msg_type="PXE",
+            mac=MAC,
+            text="proxy",
+            vendor_class=vendor,
+            user_class=user,
+            arch=0,
+            firmware="PXE ROM",
+        )
+    )
+    tracker.apply(
+        DhcpEvent(
+            ts=ts + 0.1,
+            xid=0,
+            msg_type="PXE",
+            mac=MAC,
+            ip=IP,
+            vendor_class="PXEClient",
+            user_class=user,
+            boot_file="undionly.kpxe",
+        )
+    )
+
+
+def test_a_proxy_ipxe_boot_walks_every_phase_to_handed_over() -> None:
+    """DHCP → loader → configs → kernel → initrd ends handed over, each phase timestamped."""
+    tracker = ClientTracker(StageMap.from_profile(PROFILE))
+    tracker.set_assignment(MAC, "centos", once=False, hostname="node1")
+    proxy_bios_dhcp(tracker, 10.0)
+    fetch(tracker, "undionly.kpxe", 11.0)
+    proxy_bios_dhcp(tracker, 12.0, ipxe=True)
+    fetch(tracker, "boot.ipxe", 13.0)
+    fetch(tracker, "ipxe/52-54-00-e2-e0-01.ipxe", 14.0)
+    fetch(tracker, "/images/vmlinuz", 15.0)
+    assert tracker.get(MAC).phase == "kernel"  # type: ignore[union-attr]
+    fetch(tracker, "images/initrd.img", 16.0)
+    state = tracker.get(MAC)
+    assert state is not None
+    assert state.phase == "handed_over"
+    assert list(state.phases) == [
+        "discovered",
+        "offered",
+        "loader",
+        "config",
+        "kernel",
+        "initrd",
+        "handed_over",
+    ]
+    assert state.phases["loader"] == 11.0 and state.phases["kernel"] == 15.0
+    assert (state.ip, state.arch, state.firmware, state.hostname) == (IP, "BIOS", "iPXE", "node1")
+    assert tracker.boot_delivered(MAC)
+
+
+def test_once_delivery_needs_finished_kernel_and_initrd_not_just_started() -> None:
+    """A kernel that only started (or an initrd cut short) is not a delivered boot."""
+    tracker = ClientTracker(StageMap.from_profile(PROFILE))
+    tracker.set_assignment(MAC, "centos", once=True)
+    proxy_bios_dhcp(tracker, 10.0)
+    fetch(tracker, "images/vmlinuz", 11.0)
+    common = {"proto": "http", "client_ip": IP, "filename": "/images/initrd.img"}
+    tracker.apply(TransferStarted(ts=12.0, transfer_id="h1", size=500, **common))
+    assert not tracker.boot_delivered(MAC)
+    tracker.apply(TransferFailed(ts=12.5, transfer_id="h1", reason="connection reset", **common))
+    state = tracker.get(MAC)
+    assert state is not None and not tracker.boot_delivered(MAC)
+    assert state.last_error is not None and "connection reset" in state.last_error
+    assert state.transfers[-1].state == "failed"
+
+
+def test_a_live_entry_is_delivered_only_with_its_root_image() -> None:
+    """Diskless boots hand over after kernel, initrd and the squashfs."""
+    tracker = ClientTracker(StageMap.from_profile(PROFILE))
+    tracker.set_assignment(MAC, "live", once=True)
+    proxy_bios_dhcp(tracker, 10.0)
+    fetch(tracker, "k", 11.0)
+    fetch(tracker, "i", 12.0)
+    assert not tracker.boot_delivered(MAC)
+    fetch(tracker, "live/root.squashfs", 13.0, size=10_000)
+    assert tracker.boot_delivered(MAC)
+    assert tracker.get(MAC).phase == "handed_over"  # type: ignore[union-attr]
+
+
+def test_pxelinux_missing_per_mac_file_then_default_gives_a_hint() -> None:
+    """The pxelinux search trail ending at default is explained in words."""
+    tracker = ClientTracker()
+    proxy_bios_dhcp(tracker, 10.0)
+    fetch(tracker, "pxelinux.0", 11.0)
+    for name in ("pxelinux.cfg/01-52-54-00-e2-e0-01", "pxelinux.cfg/0AFE4D81", "pxelinux.cfg/0"):
+        tracker.apply(FileNotFound(ts=11.5, proto="tftp", client_ip=IP, filename=name))
+    fetch(tracker, "pxelinux.cfg/default", 12.0)
+    state = tracker.get(MAC)
+    assert state is not None and state.last_error is None
+    assert any(
+        "asked for pxelinux.cfg/01-52-54-00-e2-e0-01 and got not found, then "
+        "pxelinux.cfg/default" in h
+        for h in state.hints
+    )
+
+
+def test_uefi_size_probe_is_labelled_not_failed() -> None:
+    """A tsize probe shows as a probe and a hint, not as an error."""
+    tracker = ClientTracker()
+    tracker.apply(DhcpEvent(ts=1.0, msg_type="DHCPOFFER", mac=MAC, ip=IP, arch=7))
+    tracker.apply(
+        SizeProbe(ts=2.0, transfer_id="p", proto="tftp", client_ip=IP, filename="ipxe.efi", size=9)
+    )
+    state = tracker.get(MAC)
+    assert state is not None and state.arch == "UEFI x64" and state.last_error is None
+    assert state.transfers[-1].state == "probe"
+    assert any("UEFI size probe" in h for h in state.hints)
+
+
+def test_silence_after_ipxe_loaded_hints_at_ipv6_router_advertisements() -> None:
+    """No DHCP 15 s after iPXE was delivered: the IPv6 autoconf wait is named."""
+    tracker = ClientTracker()
+    proxy_bios_dhcp(tracker, 10.0)
+    fetch(tracker, "undionly.kpxe", 11.0)
+    assert tracker.tick(20.0) == set()
+    assert tracker.tick(26.5) == {MAC}
+    assert any("IPv6 router advertisement" in h for h in tracker.get(MAC).hints)  # type: ignore[union-attr]
+
+
+def test_an_offer_never_followed_by_a_fetch_hints_at_tftp_reachability() -> None:
+    """Offered, then nothing for 10 s: ask whether TFTP port 69 is reachable."""
+    tracker = ClientTracker()
+    tracker.apply(DhcpEvent(ts=1.0, msg_type="DHCPDISCOVER", mac=MAC))
+    tracker.apply(DhcpEvent(ts=1.1, msg_type="DHCPOFFER", mac=MAC, ip=IP))
+    assert tracker.tick(5.0) == set()
+    assert tracker.tick(11.5) == {MAC}
+    assert any("port 69" in h for h in tracker.get(MAC).hints)  # type: ignore[union-attr]
+
+
+def test_firmware_starting_over_begins_a_new_boot() -> None:
+    """A PXE ROM DHCP after the loader was fetched resets phases, hints and errors."""
+    tracker = ClientTracker()
+    proxy_bios_dhcp(tracker, 10.0)
+    fetch(tracker, "undionly.kpxe", 11.0)
+    proxy_bios_dhcp(tracker, 12.0, ipxe=True)  # iPXE's own DHCP: same boot
+    assert tracker.get(MAC).phase == "loader"  # type: ignore[union-attr]
+    proxy_bios_dhcp(tracker, 100.0)  # reboot
+    state = tracker.get(MAC)
+    assert state is not None and state.phase == "offered"
+    assert "loader" not in state.phases and state.phases["discovered"] == 100.0
+    assert len(state.transfers) == 1  # the ring keeps the previous boot's transfers
+
+
+def test_transfers_from_an_unknown_ip_are_attributed_once_a_per_mac_file_names_it() -> None:
+    """Behind two simultaneous proxy clients, the loader fetch is placed when the MAC shows."""
+    other = MacAddress.parse("52:54:00:00:00:99")
+    tracker = ClientTracker()
+    tracker.apply(DhcpEvent(ts=1.0, msg_type="PXE", mac=MAC, text="proxy", arch=7))
+    tracker.apply(DhcpEvent(ts=1.0, msg_type="PXE", mac=other, text="proxy", arch=7))
+    fetch(tracker, "ipxe.efi", 2.0)
+    assert tracker.get(MAC).phase == "offered"  # type: ignore[union-attr]
+    fetch(tracker, "ipxe/52-54-00-e2-e0-01.ipxe", 3.0)
+    state = tracker.get(MAC)
+    assert state is not None and state.ip == IP
+    assert [t.filename for t in state.transfers] == ["ipxe.efi", "ipxe/52-54-00-e2-e0-01.ipxe"]
+    assert tracker.get(other).transfers == type(state.transfers)(maxlen=8)  # type: ignore[union-attr]
+
+
+def test_neighbor_table_names_a_client_dhcp_never_paired() -> None:
+    """The injected ARP lookup is used when DHCP never told us the IP."""
+    tracker = ClientTracker(neighbor=lambda ip: MAC if ip == IP else None)
+    fetch(tracker, "pxelinux.0", 5.0)
+    state = tracker.get(MAC)
+    assert state is not None and state.ip == IP and state.phase == "loader"
+
+
+def test_client_state_dict_is_the_documented_json_shape() -> None:
+    """to_dict has exactly the documented keys and survives JSON."""
+    tracker = ClientTracker()
+    proxy_bios_dhcp(tracker, 10.0)
+    tid = fetch(tracker, "pxelinux.0", 11.0, size=4242)
+    state = tracker.get(MAC)
+    assert state is not None
+    data = json.loads(json.dumps(state.to_dict()))
+    assert set(data) == {
+        "mac",
+        "hostname",
+        "ip",
+        "arch",
+        "firmware",
+        "vendor_class",
+        "entry",
+        "once",
+        "phase",
+        "phases",
+        "first_seen",
+        "last_seen",
+        "last_error",
+        "hints",
+        "transfers",
+    }
+    assert data["mac"] == "52:54:00:e2:e0:01"
+    assert data["transfers"][-1]["transfer_id"] == tid
+    assert data["transfers"][-1]["bytes"] == 4242 and data["transfers"][-1]["state"] == "done"
+    assert set(data["transfers"][-1]) == {
+        "transfer_id",
+        "proto",
+        "filename",
+        "bytes",
+        "size",
+        "rate_bps",
+        "state",
+        "started",
+        "finished",
+    }
