@@ -1,0 +1,215 @@
+"""What the engine learns and decides, kept in SQLite so it survives a kill -9.
+
+Operators write profiles; the engine never rewrites them. Runtime decisions — an operator's
+``assign``, a one-shot boot that turned into local boot, the default entry for unknown
+clients — and each client's recent history live here instead. Every change is one
+transaction in WAL mode with ``synchronous=FULL``: a killed engine loses nothing it reported.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pxetui.core.events import Event, event_to_dict
+from pxetui.core.mac import MacAddress
+
+HISTORY_PER_MAC = 500
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS assignments (
+    mac      TEXT PRIMARY KEY,
+    entry    TEXT NOT NULL,
+    once     INTEGER NOT NULL DEFAULT 0,
+    hostname TEXT,
+    reason   TEXT NOT NULL DEFAULT 'operator',
+    updated  REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS once_done (
+    id       INTEGER PRIMARY KEY AUTOINCREMENT,
+    mac      TEXT NOT NULL,
+    entry    TEXT NOT NULL,
+    ts       REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS history (
+    id       INTEGER PRIMARY KEY AUTOINCREMENT,
+    mac      TEXT NOT NULL,
+    ts       REAL NOT NULL,
+    kind     TEXT NOT NULL,
+    data     TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS history_mac ON history (mac, id);
+CREATE TABLE IF NOT EXISTS settings (
+    key      TEXT PRIMARY KEY,
+    value    TEXT NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class StoredAssignment:
+    """An operator's (or a finished one-shot's) decision for one MAC."""
+
+    mac: MacAddress
+    entry: str
+    once: bool
+    hostname: str | None
+    reason: str
+    updated: float
+
+
+class EngineDatabase:
+    """The engine's SQLite file: assignments, one-shot records, settings, history."""
+
+    def __init__(self, path: Path, *, history_per_mac: int = HISTORY_PER_MAC) -> None:
+        self.path = path
+        self._history_limit = history_per_mac
+        self._db: sqlite3.Connection | None = None
+
+    def open(self) -> None:
+        """Open (creating if needed); the file is private to the engine's user."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=FULL")
+        db.execute("PRAGMA busy_timeout=5000")
+        db.executescript(_SCHEMA)
+        self.path.chmod(0o600)
+        self._db = db
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        if self._db is None:
+            raise RuntimeError("database not open")
+        return self._db
+
+    def _tx(self, statements: list[tuple[str, tuple[Any, ...]]]) -> None:
+        """Run *statements* as one transaction: all of them land, or none."""
+        db = self.db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            for sql, params in statements:
+                db.execute(sql, params)
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    # --- assignments ---------------------------------------------------------------------
+
+    def assignments(self) -> dict[MacAddress, StoredAssignment]:
+        rows = self.db.execute(
+            "SELECT mac, entry, once, hostname, reason, updated FROM assignments ORDER BY mac"
+        ).fetchall()
+        return {
+            MacAddress(r[0]): StoredAssignment(MacAddress(r[0]), r[1], bool(r[2]), r[3], r[4], r[5])
+            for r in rows
+        }
+
+    def assign(
+        self,
+        mac: MacAddress,
+        entry: str,
+        *,
+        once: bool = False,
+        hostname: str | None = None,
+        reason: str = "operator",
+    ) -> StoredAssignment:
+        now = time.time()
+        self._tx(
+            [
+                (
+                    "INSERT INTO assignments (mac, entry, once, hostname, reason, updated) "
+                    "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(mac) DO UPDATE SET entry=excluded.entry,"
+                    " once=excluded.once, hostname=COALESCE(excluded.hostname, hostname),"
+                    " reason=excluded.reason, updated=excluded.updated",
+                    (mac.hex12, entry, int(once), hostname, reason, now),
+                )
+            ]
+        )
+        return self.assignments()[mac]
+
+    def unassign(self, mac: MacAddress) -> bool:
+        """Forget the runtime decision for *mac* (the profile's baseline applies again)."""
+        cur = self.db.execute("DELETE FROM assignments WHERE mac = ?", (mac.hex12,))
+        return cur.rowcount > 0
+
+    def complete_once(self, mac: MacAddress, entry: str, local: str = "local") -> None:
+        """A one-shot boot of *entry* was delivered: from now on *mac* boots *local*.
+
+        The flip and its record are one transaction, so a crash never leaves a one-shot that
+        is both done and still armed.
+        """
+        now = time.time()
+        self._tx(
+            [
+                (
+                    "INSERT INTO assignments (mac, entry, once, hostname, reason, updated) "
+                    "VALUES (?, ?, 0, NULL, 'once', ?) ON CONFLICT(mac) DO UPDATE SET "
+                    "entry=excluded.entry, once=0, reason='once', updated=excluded.updated",
+                    (mac.hex12, local, now),
+                ),
+                (
+                    "INSERT INTO once_done (mac, entry, ts) VALUES (?, ?, ?)",
+                    (mac.hex12, entry, now),
+                ),
+            ]
+        )
+
+    def once_done(self, mac: MacAddress) -> list[tuple[str, float]]:
+        """(entry, when) of each one-shot boot *mac* completed, oldest first."""
+        rows = self.db.execute(
+            "SELECT entry, ts FROM once_done WHERE mac = ? ORDER BY id", (mac.hex12,)
+        ).fetchall()
+        return [(r[0], r[1]) for r in rows]
+
+    # --- settings ------------------------------------------------------------------------
+
+    def setting(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_setting(self, key: str, value: str | None) -> None:
+        if value is None:
+            self.db.execute("DELETE FROM settings WHERE key = ?", (key,))
+        else:
+            self.db.execute(
+                "INSERT INTO settings (key, value) VALUES (?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+                (key, value),
+            )
+
+    # --- history -------------------------------------------------------------------------
+
+    def record(self, mac: MacAddress, event: Event) -> None:
+        """Append *event* to *mac*'s history, keeping only the newest ``history_per_mac``."""
+        data = json.dumps(event_to_dict(event), separators=(",", ":"))
+        self._tx(
+            [
+                (
+                    "INSERT INTO history (mac, ts, kind, data) VALUES (?, ?, ?, ?)",
+                    (mac.hex12, event.ts, event.kind, data),
+                ),
+                (
+                    "DELETE FROM history WHERE mac = ? AND id <= ("
+                    "SELECT id FROM history WHERE mac = ? ORDER BY id DESC LIMIT 1 OFFSET ?)",
+                    (mac.hex12, mac.hex12, self._history_limit),
+                ),
+            ]
+        )
+
+    def history(self, mac: MacAddress, limit: int = 100) -> list[dict[str, Any]]:
+        """*mac*'s newest *limit* events as event dicts, oldest first."""
+        rows = self.db.execute(
+            "SELECT data FROM history WHERE mac = ? ORDER BY id DESC LIMIT ?",
+            (mac.hex12, max(0, limit)),
+        ).fetchall()
+        return [json.loads(r[0]) for r in reversed(rows)]
