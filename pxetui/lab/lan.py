@@ -1,0 +1,59 @@
+"""The LAN's own DHCP server, in the router namespace (what proxyDHCP runs next to).
+
+A plain dnsmasq hands out addresses (10.250.77.100-150, router .2) and sends IPv6 router
+advertisements: without RAs the iPXE ROM waits 13-16 s in "Configuring (net0 …)" for IPv6
+autoconfiguration (measured, see PXE-FACTS.md). RAs are only ever sent inside the lab's
+own namespaces.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pxetui.lab.netns import ROUTER_IFACE, ROUTER_IP, LabNetwork
+from pxetui.lab.process import LabProcess
+
+LAN_RANGE = ("10.250.77.100", "10.250.77.150")
+
+
+def lan_dnsmasq_argv(workdir: Path, interface: str, send_ra: bool = True) -> list[str]:
+    """The router's dnsmasq command line (the one recorded in the samples)."""
+    argv = [
+        "dnsmasq",
+        "--keep-in-foreground",
+        "--conf-file=/dev/null",
+        "--port=0",
+        "--user=root",
+        "--group=root",
+        "--no-resolv",
+        "--no-hosts",
+        f"--pid-file={workdir / 'lan.pid'}",
+        f"--dhcp-leasefile={workdir / 'lan.leases'}",
+        "--log-facility=-",
+        "--log-dhcp",
+        f"--interface={interface}",
+        "--bind-interfaces",
+        f"--dhcp-range={LAN_RANGE[0]},{LAN_RANGE[1]},255.255.255.0,1h",
+        f"--dhcp-option=option:router,{ROUTER_IP}",
+        "--no-ping",
+    ]
+    if send_ra:
+        argv += ["--enable-ra", f"--dhcp-range=::,constructor:{interface},ra-only"]
+    return argv
+
+
+def start_lan_dhcp(net: LabNetwork, workdir: Path, send_ra: bool = True) -> LabProcess:
+    """Start the LAN DHCP server in *net*'s router namespace; waits until it listens."""
+    if net.router_ns is None:
+        raise ValueError("this lab network has no router namespace")
+    workdir.mkdir(parents=True, exist_ok=True)
+    proc = LabProcess(
+        "lan-dhcp",
+        lan_dnsmasq_argv(workdir, ROUTER_IFACE, send_ra),
+        net.router_ns,
+        workdir / "lan-dnsmasq.log",
+    )
+    if not proc.wait_for_output("DHCP, IP range", 10):
+        proc.stop()
+        raise RuntimeError(f"LAN dnsmasq did not start:\n{proc.output()[-2000:]}")
+    return proc

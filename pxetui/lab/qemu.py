@@ -1,0 +1,235 @@
+"""QEMU command lines for the lab's firmware, and a bounded wait on the serial console.
+
+Recipes from REAL-BOOT-TESTS.md: TCG (nested KVM hangs the guest kernel), ``-nographic``
+(with ``-display none`` the BIOS/iPXE text never reaches the serial line), serial on stdio
+read through a pipe. BIOS uses the NIC's iPXE ROM; UEFI uses OVMF with ``romfile=`` so
+EDK2's *own* PXE runs (with the default ROM we would be testing iPXE again); s390x uses the
+s390-ccw firmware shipped in qemu-system-misc. Boot time is taken on the host clock from
+QEMU's start to the marker: the guest clock under TCG is not to be trusted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import shutil
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+from uuid import UUID
+
+from pxetui.core.mac import MacAddress
+from pxetui.lab.netns import netns_command
+
+Firmware = Literal["bios", "uefi", "s390x"]
+FIRMWARES: tuple[Firmware, ...] = ("bios", "uefi", "s390x")
+
+OVMF_CODE = Path("/usr/share/OVMF/OVMF_CODE_4M.fd")
+OVMF_VARS = Path("/usr/share/OVMF/OVMF_VARS_4M.fd")
+
+FAILURES = (
+    "No bootable device",
+    "Kernel panic",
+    "Could not boot",
+    "Boot failed",
+    "Failed to load OS from network",
+    "No more network devices",
+    "PXE-E",
+)
+"""Serial text that means the boot will not reach the marker."""
+
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][A-Z0-9]|\x1b[=>c]")
+
+
+def strip_ansi(text: str) -> str:
+    """Serial text without terminal escapes and carriage returns (iPXE and EDK2 emit both)."""
+    return _ANSI.sub("", text).replace("\r", "")
+
+
+@dataclass(frozen=True, slots=True)
+class VmSpec:
+    """One lab VM: which firmware, which NIC address, where its tap is."""
+
+    firmware: Firmware
+    mac: MacAddress
+    tap: str = "tap0"
+    memory_mb: int = 512
+    uuid: UUID | None = None
+
+
+def qemu_argv(spec: VmSpec, vars_file: Path | None = None) -> list[str]:
+    """The QEMU command line for *spec* (UEFI needs a writable copy of OVMF's vars)."""
+    netdev = f"tap,id=n0,ifname={spec.tap},script=no,downscript=no"
+    common = ["-nographic", "-serial", "stdio", "-monitor", "none", "-no-reboot"]
+    uuid = ["-uuid", str(spec.uuid)] if spec.uuid else []
+    if spec.firmware == "bios":
+        return [
+            "qemu-system-x86_64",
+            *("-accel", "tcg", "-machine", "pc", "-m", str(spec.memory_mb), "-boot", "n"),
+            *("-netdev", netdev),
+            *("-device", f"virtio-net-pci,netdev=n0,mac={spec.mac.colon}"),
+            *uuid,
+            *common,
+        ]
+    if spec.firmware == "uefi":
+        if vars_file is None:
+            raise ValueError("UEFI needs a writable OVMF vars file")
+        return [
+            "qemu-system-x86_64",
+            *("-accel", "tcg", "-machine", "q35", "-m", str(max(spec.memory_mb, 1024))),
+            *("-drive", f"if=pflash,format=raw,unit=0,readonly=on,file={OVMF_CODE}"),
+            *("-drive", f"if=pflash,format=raw,unit=1,file={vars_file}"),
+            *("-netdev", netdev),
+            *("-device", f"virtio-net-pci,netdev=n0,mac={spec.mac.colon},bootindex=1,romfile="),
+            *uuid,
+            *common,
+        ]
+    return [
+        "qemu-system-s390x",
+        *("-machine", "s390-ccw-virtio", "-m", str(spec.memory_mb)),
+        *("-netdev", netdev),
+        *("-device", f"virtio-net-ccw,netdev=n0,mac={spec.mac.colon},bootindex=1"),
+        *uuid,
+        *common,
+    ]
+
+
+def fresh_ovmf_vars(dest: Path) -> Path:
+    """A private copy of OVMF's variable store (each VM writes its own)."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(OVMF_VARS, dest)
+    return dest
+
+
+Outcome = Literal["expected", "failure", "exited", "timeout"]
+
+
+@dataclass
+class BootResult:
+    """What the serial console showed, and when (seconds since QEMU started)."""
+
+    outcome: Outcome
+    matched: str = ""
+    seconds: float | None = None
+    lines: list[str] = field(default_factory=list)
+    exit_code: int | None = None
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+    def line_starting(self, prefix: str) -> str | None:
+        """The first console line that starts with *prefix* (markers, cmdline …)."""
+        for line in self.lines:
+            if line.startswith(prefix):
+                return line
+        return None
+
+    def tail(self, n: int = 40) -> str:
+        return "\n".join(self.lines[-n:])
+
+
+LineSink = Callable[[str, float], None]
+
+
+async def run_vm(
+    argv: list[str],
+    netns: str | None,
+    expect: Sequence[str],
+    failures: Sequence[str] = FAILURES,
+    timeout: float = 90.0,
+    settle: str | None = None,
+    settle_timeout: float = 15.0,
+    on_line: LineSink | None = None,
+) -> BootResult:
+    """Start QEMU, watch its serial output, stop it; always bounded by *timeout*.
+
+    The first line containing one of *expect* ends the wait as ``expected`` (the time is
+    recorded), one of *failures* as ``failure``. After an expected match the console is read
+    on until *settle* appears or QEMU exits (the guest prints its cmdline, then powers off),
+    at most *settle_timeout* seconds more. QEMU is always stopped before returning.
+    """
+    cmd = netns_command(netns, argv) if netns else argv
+    start = time.monotonic()
+    proc = await asyncio.create_subprocess_exec(
+        *cmd,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    assert proc.stdout is not None
+    result = BootResult("timeout")
+    partial = ""
+    deadline = start + timeout
+    settling = False
+
+    def scan(line: str) -> bool:
+        """Check one line; True when reading can stop."""
+        nonlocal settling, deadline
+        if not settling:
+            for needle in expect:
+                if needle in line:
+                    result.outcome, result.matched = "expected", needle
+                    result.seconds = time.monotonic() - start
+                    settling = True
+                    deadline = min(deadline + settle_timeout, time.monotonic() + settle_timeout)
+                    break
+            else:
+                for needle in failures:
+                    if needle in line:
+                        result.outcome, result.matched = "failure", needle
+                        result.seconds = time.monotonic() - start
+                        return True
+        return bool(settling and (settle is None or settle in line))
+
+    try:
+        done = False
+        while not done:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            try:
+                chunk = await asyncio.wait_for(proc.stdout.read(4096), remaining)
+            except TimeoutError:
+                break
+            if not chunk:
+                if partial:
+                    result.lines.append(strip_ansi(partial))
+                    done = scan(result.lines[-1])
+                if result.outcome == "timeout":
+                    result.outcome = "exited"
+                break
+            partial += chunk.decode("utf-8", "replace")
+            *raw_lines, partial = partial.split("\n")
+            complete = [strip_ansi(line) for line in raw_lines]
+            now = time.monotonic() - start
+            for line in complete:
+                result.lines.append(line)
+                if on_line is not None:
+                    on_line(line, now)
+                if scan(line):
+                    done = True
+                    break
+            # Prompts without a newline ("No bootable device." …) still count.
+            if not done and partial and not settling:
+                tail = strip_ansi(partial)
+                done = any(f in tail for f in failures) and scan(tail)
+    finally:
+        await _stop(proc)
+        result.exit_code = proc.returncode
+    return result
+
+
+async def _stop(proc: asyncio.subprocess.Process) -> None:
+    if proc.returncode is None:
+        with contextlib.suppress(ProcessLookupError):
+            proc.terminate()
+        try:
+            await asyncio.wait_for(proc.wait(), 5)
+        except TimeoutError:
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+            await proc.wait()
