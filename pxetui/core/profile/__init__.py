@@ -1,5 +1,7 @@
 """Profiles: the operator's YAML, validated into typed models."""
 
+from pxetui.core.profile.errors import ProfileError
+from pxetui.core.profile.loader import load_profile, load_profile_text
 from pxetui.core.profile.model import (
     Arch,
     CentosEntry,
@@ -17,8 +19,10 @@ from pxetui.core.profile.model import (
     Profile,
     TftpSettings,
 )
+from pxetui.core.profile.template import TEMPLATE_VARIABLES, TemplateError
 
 __all__ = [
+    "TEMPLATE_VARIABLES",
     "Arch",
     "CentosEntry",
     "ChainEntry",
@@ -33,5 +37,9 @@ __all__ = [
     "MenuEntry",
     "NetworkSettings",
     "Profile",
+    "ProfileError",
+    "TemplateError",
     "TftpSettings",
+    "load_profile",
+    "load_profile_text",
 ]

@@ -7,14 +7,50 @@ by the loader against the profile file's directory.
 
 from __future__ import annotations
 
+import re
 from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr
 
 from pxetui.core.mac import MacAddress
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_ENTRY_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+_LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_HOSTNAME = re.compile(rf"{_LABEL}(\.{_LABEL})*")
+
+
+def _single_line(value: str) -> str:
+    # Every string below ends up inside a boot config line; a newline would let a profile
+    # value inject its own pxelinux/iPXE/GRUB commands.
+    if _CONTROL.search(value):
+        raise ValueError("must be a single line without control characters")
+    return value
+
+
+def _entry_name(value: str) -> str:
+    # Entry names become pxelinux LABELs, iPXE labels and GRUB ids: keep them plain.
+    if not _ENTRY_NAME.fullmatch(value):
+        raise ValueError(
+            f"entry name {value!r} must be 1-64 letters, digits, '.', '_' or '-' "
+            "starting with a letter or digit"
+        )
+    return value
+
+
+def _hostname(value: str) -> str:
+    if len(value) > 253 or not _HOSTNAME.fullmatch(value):
+        raise ValueError(f"{value!r} is not a valid host name")
+    return value
+
+
+Line = Annotated[str, AfterValidator(_single_line)]
+"""A string that is written into a boot config line: no newlines or control characters."""
+EntryName = Annotated[str, AfterValidator(_entry_name)]
+HostName = Annotated[str, AfterValidator(_hostname)]
 
 Arch = Literal["bios", "uefi-x64", "uefi-ia32", "uefi-arm64", "s390x"]
 """Client architecture, as the operator names it (option 93 maps onto these)."""
@@ -72,16 +108,16 @@ class HttpSettings(_Model):
 
 
 class _EntryBase(_Model):
-    description: str = ""
+    description: Line = ""
     arch: Literal["any", "x86", "s390x", "arm64"] = Field(
         "any", description="which clients this entry's kernel can boot (checked by `check`)"
     )
 
 
 class _KernelEntry(_EntryBase):
-    kernel: str = Field(description="path under the HTTP/TFTP roots, or an http:// URL")
-    initrds: tuple[str, ...] = ()
-    args: str = Field("", description="kernel arguments; a template, see README")
+    kernel: Line = Field(description="path under the HTTP/TFTP roots, or an http:// URL")
+    initrds: tuple[Line, ...] = ()
+    args: Line = Field("", description="kernel arguments; a template, see README")
 
 
 class LinuxEntry(_KernelEntry):
@@ -92,10 +128,10 @@ class CentosEntry(_KernelEntry):
     """A serial CentOS/RHEL installer: console, repo, text mode, optional kickstart."""
 
     kind: Literal["centos"]
-    repo: str = Field(description="installation tree URL (inst.repo=, or method= for 7)")
+    repo: Line = Field(description="installation tree URL (inst.repo=, or method= for 7)")
     version: int = Field(8, ge=5, le=20)
-    kickstart: str | None = None
-    console: str = "ttyS0,115200"
+    kickstart: Line | None = None
+    console: Line = "ttyS0,115200"
     text: bool = True
 
 
@@ -103,7 +139,7 @@ class LiveEntry(_KernelEntry):
     """Diskless: dracut livenet fetches a squashfs (or a LiveOS ISO) over our HTTP."""
 
     kind: Literal["live"]
-    image: str = Field(description="squashfs.img or .iso under the HTTP root, or a URL")
+    image: Line = Field(description="squashfs.img or .iso under the HTTP root, or a URL")
 
 
 class LocalEntry(_EntryBase):
@@ -112,15 +148,15 @@ class LocalEntry(_EntryBase):
 
 class MenuEntry(_EntryBase):
     kind: Literal["menu"]
-    title: str = "pxetui boot menu"
-    items: tuple[str, ...] = Field(min_length=1)
-    default: str | None = None
-    timeout: int = Field(10, ge=0, le=3600, description="seconds")
+    title: Line = "pxetui boot menu"
+    items: tuple[EntryName, ...] = Field(min_length=1)
+    default: EntryName | None = None
+    timeout: int = Field(10, ge=0, le=3600, description="seconds; 0 waits for a choice")
 
 
 class ChainEntry(_EntryBase):
     kind: Literal["chain"]
-    url: str
+    url: Line = Field(description="an iPXE-loadable URL; a template like kernel args")
 
 
 Entry = Annotated[
@@ -130,9 +166,9 @@ Entry = Annotated[
 
 
 class Host(_Model):
-    entry: str
+    entry: EntryName
     once: bool = False
-    hostname: str | None = None
+    hostname: HostName | None = None
     arch: Arch | None = None
     uuid: UUID | None = None
     loader: Loader | None = Field(None, description="default: the profile's loader")
@@ -147,7 +183,28 @@ class Profile(_Model):
     tftp: TftpSettings = TftpSettings()
     http: HttpSettings = HttpSettings()
     state_dir: Path | None = Field(None, description="engine database and sockets")
-    entries: dict[str, Entry] = Field(default_factory=dict)
+    entries: dict[EntryName, Entry] = Field(default_factory=dict)
     hosts: dict[MacAddress, Host] = Field(default_factory=dict)
     loader: Loader = "ipxe"
-    unknown: str = Field("local", description="entry for unknown clients ('local' built in)")
+    unknown: EntryName = Field("local", description="entry for unknown clients ('local' built in)")
+
+    # Where each value came from, filled by the loader so later checks (`pxetui check`) can
+    # name ``file:line`` too. Keys are YAML paths, e.g. ("hosts", "52:54:00:12:34:56", "entry").
+    _source: str = PrivateAttr("profile")
+    _lines: dict[tuple[str, ...], int] = PrivateAttr(default_factory=dict)
+
+    def where(self, *path: str) -> str:
+        """``lab.yaml:14`` for the deepest known part of *path* (``lab.yaml`` if unknown)."""
+        for end in range(len(path), 0, -1):
+            line = self._lines.get(tuple(path[:end]))
+            if line is not None:
+                return f"{self._source}:{line}"
+        return self._source
+
+    def entry_or_local(self, name: str) -> Entry:
+        """The named entry; ``local`` is built in unless the profile defines its own."""
+        if name in self.entries:
+            return self.entries[name]
+        if name == "local":
+            return LocalEntry(kind="local", description="Boot from local disk")
+        raise KeyError(name)

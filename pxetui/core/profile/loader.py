@@ -1,0 +1,205 @@
+"""Read a profile YAML into a :class:`Profile`, reporting every problem as ``file:line: field``.
+
+Why not ``yaml.safe_load`` + ``Profile.model_validate``: plain loading loses line numbers,
+and YAML 1.1 turns unquoted values into surprises — ``52:54:00:12:34:56`` is a sexagesimal
+integer and ``mode: off`` is ``False``. So the loader composes the node tree itself, keeps
+every mapping key as the text the operator wrote, keeps ``a:b`` scalars and yes/no/on/off as
+strings, and remembers the line of every key for the error messages.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from pxetui.core.profile.errors import ProfileError
+from pxetui.core.profile.model import Profile
+from pxetui.core.profile.references import reference_problems
+from pxetui.core.profile.schema_walk import known_keys
+
+YamlPath = tuple[str, ...]
+_BOOL_WORDS = {"true", "false"}
+
+
+class _Builder:
+    """Turn composed YAML nodes into plain data plus a path → line map."""
+
+    def __init__(self, filename: str) -> None:
+        self.filename = filename
+        self.lines: dict[YamlPath, int] = {}
+        self.errors: list[tuple[int, str]] = []
+        self._constructor = yaml.constructor.SafeConstructor()
+
+    def build(self, node: yaml.Node, path: YamlPath) -> Any:
+        if isinstance(node, yaml.MappingNode):
+            return self._mapping(node, path)
+        if isinstance(node, yaml.SequenceNode):
+            result: list[Any] = []
+            for index, item in enumerate(node.value):
+                self.lines.setdefault((*path, str(index)), item.start_mark.line + 1)
+                result.append(self.build(item, (*path, str(index))))
+            return result
+        assert isinstance(node, yaml.ScalarNode)
+        return self._scalar(node)
+
+    def _mapping(self, node: yaml.MappingNode, path: YamlPath) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            line = key_node.start_mark.line + 1
+            if not isinstance(key_node, yaml.ScalarNode):
+                self.errors.append((line, f"{_dotted(path) or '(top)'}: keys must be plain text"))
+                continue
+            key = str(key_node.value)  # the text as written: MACs stay MACs
+            sub = (*path, key)
+            if key in result:
+                first = self.lines.get(sub, line)
+                self.errors.append((line, f"{_dotted(sub)}: duplicate key (first at line {first})"))
+                continue
+            self.lines[sub] = line
+            result[key] = self.build(value_node, sub)
+        return result
+
+    def _scalar(self, node: yaml.ScalarNode) -> Any:
+        tag = node.tag.rsplit(":", 1)[-1]
+        text = str(node.value)
+        if tag == "null":
+            return None
+        if tag == "bool":
+            # yes/no/on/off stay words: `mode: off` must mean the DHCP mode "off".
+            return text.lower() == "true" if text.lower() in _BOOL_WORDS else text
+        if tag in ("int", "float"):
+            if ":" in text:  # YAML 1.1 sexagesimal, i.e. an unquoted MAC or time
+                return text
+            if tag == "int":
+                return self._constructor.construct_yaml_int(node)
+            return self._constructor.construct_yaml_float(node)
+        return text
+
+
+def _dotted(path: YamlPath) -> str:
+    return ".".join(path)
+
+
+def load_profile(path: Path) -> Profile:
+    """Load and validate the profile at *path*; relative paths resolve against its directory.
+
+    Raises :class:`ProfileError` listing every problem, each ``file:line: field: message``.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ProfileError([f"{path}: cannot read profile: {exc}"]) from exc
+    return load_profile_text(text, str(path), base_dir=path.parent)
+
+
+def load_profile_text(text: str, filename: str, base_dir: Path | None = None) -> Profile:
+    """Validate profile YAML *text*; *filename* names it in messages."""
+    base = (base_dir if base_dir is not None else Path(filename).parent).absolute()
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        line = mark.line + 1 if mark is not None else 1
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ProfileError([f"{filename}:{line}: YAML syntax error: {problem}"]) from exc
+    builder = _Builder(filename)
+    data: Any = {} if node is None else builder.build(node, ())
+    if not isinstance(data, dict):
+        raise ProfileError([f"{filename}:1: the profile must be a mapping of settings"])
+    problems: list[tuple[int, str]] = list(builder.errors)
+    lines = builder.lines
+    profile: Profile | None = None
+    try:
+        profile = Profile.model_validate(data)
+    except ValidationError as exc:
+        problems.extend(_pydantic_problems(exc, data, lines))
+    for ref_path, message in reference_problems(data):
+        problems.append((_line_for(ref_path, lines), f"{_dotted(ref_path)}: {message}"))
+    if problems or profile is None:
+        ordered = sorted(set(problems), key=lambda p: (p[0], p[1]))
+        raise ProfileError([f"{filename}:{line}: {message}" for line, message in ordered])
+    profile = _resolve_paths(profile, base)
+    profile._source = filename
+    profile._lines = dict(lines)
+    return profile
+
+
+def _resolve_paths(profile: Profile, base: Path) -> Profile:
+    """Make the filesystem settings absolute, relative to the profile's own directory."""
+
+    def rooted(p: Path) -> Path:
+        return p if p.is_absolute() else base / p
+
+    tftp = profile.tftp.model_copy(update={"root": rooted(profile.tftp.root)})
+    http_root = profile.http.root
+    http = profile.http.model_copy(
+        update={"root": rooted(http_root) if http_root is not None else None}
+    )
+    state = rooted(profile.state_dir) if profile.state_dir is not None else None
+    return profile.model_copy(update={"tftp": tftp, "http": http, "state_dir": state})
+
+
+def _line_for(path: YamlPath, lines: Mapping[YamlPath, int]) -> int:
+    for end in range(len(path), 0, -1):
+        line = lines.get(path[:end])
+        if line is not None:
+            return line
+    return 1
+
+
+def _pydantic_problems(
+    exc: ValidationError, data: dict[str, Any], lines: Mapping[YamlPath, int]
+) -> list[tuple[int, str]]:
+    problems: list[tuple[int, str]] = []
+    for error in exc.errors():
+        loc = tuple(str(part) for part in error["loc"])
+        path = _data_path(loc, data)
+        kind = error["type"]
+        if kind == "extra_forbidden":
+            key = path[-1]
+            hint = difflib.get_close_matches(key, known_keys(loc[:-1]), n=1, cutoff=0.6)
+            message = "unknown key" + (f" (did you mean '{hint[0]}'?)" if hint else "")
+        elif kind == "missing":
+            message = "is required"
+        elif kind == "union_tag_invalid":
+            ctx = error.get("ctx", {})
+            path = (*path, "kind")
+            tags = str(ctx.get("expected_tags", "")).replace("'", "")
+            wanted = [t.strip() for t in tags.split(",")]
+            hint = difflib.get_close_matches(str(ctx.get("tag")), wanted, n=1)
+            did = f" (did you mean '{hint[0]}'?)" if hint else ""
+            message = f"unknown entry kind '{ctx.get('tag')}'{did}; one of: {tags}"
+        elif kind == "union_tag_not_found":
+            path = (*path, "kind")
+            message = "is required (linux, centos, live, local, menu or chain)"
+        else:
+            message = str(error["msg"]).removeprefix("Value error, ")
+            if kind in ("literal_error", "enum") or kind.endswith(("_type", "_parsing")):
+                message += f" (got {error['input']!r})"
+        problems.append((_line_for(path, lines), f"{_dotted(path)}: {message}"))
+    return problems
+
+
+def _data_path(loc: tuple[str, ...], data: Any) -> YamlPath:
+    """The YAML path for a pydantic location: drop union tags and ``[key]`` markers."""
+    path: list[str] = []
+    node = data
+    for index, part in enumerate(loc):
+        last = index == len(loc) - 1
+        if part == "[key]":
+            continue
+        if isinstance(node, dict) and part in node:
+            path.append(part)
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            path.append(part)
+            node = node[int(part)]
+        elif last:
+            path.append(part)
+        # else: a discriminator tag pydantic inserts (entries.x.centos.kernel): not in YAML
+    return tuple(path)
