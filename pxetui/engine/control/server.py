@@ -1,0 +1,205 @@
+"""The control API server: a unix stream socket, mode 0600, newline-delimited JSON.
+
+Every UI (the TUI, ``pxetui status``/``assign``, scripts) is a client of this socket, so a
+closed terminal never stops a boot. Requests on one connection are answered in order; a
+``subscribe`` turns its connection into a one-way event stream (snapshot first, then every
+event), fed through a bounded :class:`SubscriberQueue` so a stalled reader is dropped with
+``{"error": "too slow"}`` instead of stalling the engine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import logging
+import os
+import socket
+from pathlib import Path
+from typing import Any, Protocol
+
+from pxetui.core.events import Event, event_to_dict
+from pxetui.engine.bus import EventBus
+from pxetui.engine.control.fanout import DEFAULT_DEPTH, SubscriberQueue
+from pxetui.engine.control.protocol import (
+    MAX_LINE,
+    TOO_SLOW,
+    ControlError,
+    ProtocolError,
+    encode,
+    error_reply,
+    ok_reply,
+    parse_request,
+)
+
+log = logging.getLogger(__name__)
+# A subscriber whose socket buffer stays full this long has stopped reading: drop it.
+DRAIN_TIMEOUT_S = 10.0
+
+
+class ControlHandler(Protocol):
+    """What the server needs from the engine."""
+
+    def snapshot(self) -> dict[str, Any]:
+        """The ``state`` result: profile, services, clients, entries, assignments."""
+        ...
+
+    async def dispatch(self, op: str, args: dict[str, Any]) -> Any:
+        """Run one op; raise ``ControlError``/``ValueError`` with a sentence on failure."""
+        ...
+
+
+class SocketInUseError(RuntimeError):
+    """Another live engine already answers on this control socket."""
+
+
+class ControlServer:
+    def __init__(
+        self,
+        path: Path,
+        handler: ControlHandler,
+        bus: EventBus,
+        *,
+        mode: int = 0o600,
+        depth: int = DEFAULT_DEPTH,
+    ) -> None:
+        self.path = path
+        self._handler = handler
+        self._bus = bus
+        self._mode = mode
+        self._depth = depth
+        self._server: asyncio.AbstractServer | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def start(self) -> None:
+        """Bind the socket (replacing a dead engine's leftover), private from the first byte."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self.path.exists() or self.path.is_symlink():
+            if _alive(self.path):
+                raise SocketInUseError(f"an engine is already listening on {self.path}")
+            self.path.unlink()
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            # chmod between bind and listen: no client can connect before the mode is set.
+            sock.bind(str(self.path))
+            os.chmod(self.path, self._mode)
+            self._server = await asyncio.start_unix_server(
+                self._serve, sock=sock, limit=MAX_LINE + 1
+            )
+        except BaseException:
+            sock.close()
+            raise
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            self._server = None
+        for task in list(self._tasks):
+            task.cancel()
+        for task in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        with contextlib.suppress(FileNotFoundError):
+            self.path.unlink()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._tasks.add(task)
+        try:
+            await self._requests(reader, writer)
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            self._tasks.discard(task)
+            writer.close()
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()
+
+    async def _requests(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            try:
+                line = await reader.readline()
+            except ValueError:  # longer than the stream limit
+                writer.write(encode(error_reply(None, "request too long")))
+                await writer.drain()
+                return
+            if not line:
+                return
+            if not line.strip():
+                continue
+            try:
+                request = parse_request(line)
+            except ProtocolError as exc:
+                writer.write(encode(error_reply(exc.request_id, str(exc))))
+                await writer.drain()
+                continue
+            if request.op == "subscribe":
+                await self._stream(request.id, reader, writer)
+                return
+            reply = await self._answer(request.id, request.op, request.args)
+            writer.write(encode(reply))
+            await writer.drain()
+            if request.op == "stop" and reply.get("ok"):
+                return
+
+    async def _answer(self, request_id: Any, op: str, args: dict[str, Any]) -> dict[str, Any]:
+        try:
+            if op == "state":
+                return ok_reply(request_id, self._handler.snapshot())
+            return ok_reply(request_id, await self._handler.dispatch(op, args))
+        except (ControlError, ValueError, KeyError, TypeError) as exc:
+            text = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
+            return error_reply(request_id, str(text))
+        except Exception as exc:
+            log.exception("control op %s failed", op)
+            return error_reply(request_id, f"internal error: {exc}")
+
+    async def _stream(
+        self, request_id: Any, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        queue = SubscriberQueue(self._depth)
+        # Snapshot and subscription in the same loop step: no event is missed or doubled.
+        snapshot = self._handler.snapshot()
+        unsubscribe = self._bus.subscribe(queue.put)
+        eof = asyncio.ensure_future(reader.read())  # the client hanging up ends the stream
+        try:
+            writer.write(encode(ok_reply(request_id, snapshot)))
+            await writer.drain()
+            while not eof.done():
+                getter = asyncio.ensure_future(queue.get())
+                done, _ = await asyncio.wait({getter, eof}, return_when=asyncio.FIRST_COMPLETED)
+                if getter not in done:
+                    getter.cancel()
+                    return
+                event = getter.result()
+                if event is None:
+                    writer.write(encode({"error": TOO_SLOW}))
+                    await asyncio.wait_for(writer.drain(), 2.0)
+                    return
+                writer.write(encode({"event": _event_dict(event)}))
+                try:
+                    await asyncio.wait_for(writer.drain(), DRAIN_TIMEOUT_S)
+                except TimeoutError:
+                    log.warning("dropping a control subscriber that stopped reading")
+                    return
+        finally:
+            unsubscribe()
+            eof.cancel()
+
+
+def _event_dict(event: Event) -> dict[str, Any]:
+    return event_to_dict(event)
+
+
+def _alive(path: Path) -> bool:
+    """True if something accepts connections on the unix socket *path*."""
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    probe.settimeout(1.0)
+    try:
+        probe.connect(str(path))
+    except OSError as exc:
+        return exc.errno not in (errno.ECONNREFUSED, errno.ENOENT, errno.ENOTSOCK)
+    finally:
+        probe.close()
+    return True
