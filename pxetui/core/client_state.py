@@ -10,6 +10,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from pxetui.core.arch import arch_name
 from pxetui.core.client_hints import Hints
 from pxetui.core.mac import MacAddress
 
@@ -28,26 +29,11 @@ PHASES: tuple[Phase, ...] = (
     "handed_over",
 )
 RANK = {p: i for i, p in enumerate(PHASES)}
-_ARCH_NAMES = {
-    0: "BIOS",
-    6: "UEFI IA32",
-    7: "UEFI x64",
-    9: "UEFI x64",
-    10: "UEFI ARM32",
-    11: "UEFI ARM64",
-    15: "UEFI x86 HTTP",
-    16: "UEFI x64 HTTP",
-    19: "UEFI ARM64 HTTP",
-    31: "s390x",
-    32: "s390x",
-}
 
 
 def arch_label(arch: int | None) -> str:
-    """DHCP option 93 in words (9 is "EBC" on paper but sent by x64 firmware)."""
-    if arch is None:
-        return ""
-    return _ARCH_NAMES.get(arch, f"arch {arch}")
+    """DHCP option 93 in words, empty while unknown."""
+    return "" if arch is None else arch_name(arch)
 
 
 @dataclass(slots=True)
