@@ -1,0 +1,180 @@
+"""``pxetui serve``: run the engine headless, printing every event on its own line.
+
+The ad-hoc form needs no profile, like ``python -m http.server``::
+
+    pxetui serve --root DIR [--bind ADDR] [--tftp-port N] [--http-port N] [--dhcp off]
+
+serves DIR over TFTP and HTTP until Ctrl-C or SIGTERM. Events are printed human-readable
+by default, or as JSON lines (``--log-format json``, one :func:`event_to_dict` per line) for
+log collectors and the benchmark. The ad-hoc path lives in :func:`serve_adhoc`; a profile
+mode is a sibling function chosen in :func:`run`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import signal
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TextIO
+
+from pxetui.core.events import (
+    Event,
+    FileNotFound,
+    RequestRefused,
+    ServiceEvent,
+    SizeProbe,
+    TransferFailed,
+    TransferFinished,
+    TransferProgress,
+    TransferStarted,
+    event_to_dict,
+)
+from pxetui.engine.bus import EventBus
+from pxetui.engine.http import HttpFileServer
+from pxetui.engine.tftp import TftpServer
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``serve`` to the ``pxetui`` command line."""
+    parser = subparsers.add_parser(
+        "serve",
+        help="serve boot files headless (TFTP + HTTP), printing events",
+        description="Serve a directory over TFTP and HTTP until Ctrl-C, printing events.",
+    )
+    parser.add_argument("--root", type=Path, help="directory to serve (ad-hoc mode)")
+    parser.add_argument("--bind", default="0.0.0.0", help="IPv4 address to listen on")
+    parser.add_argument("--tftp-port", type=int, default=69, help="TFTP port (0: any free)")
+    parser.add_argument("--http-port", type=int, default=80, help="HTTP port (0: any free)")
+    parser.add_argument(
+        "--dhcp", choices=["off"], default="off", help="DHCP side (ad-hoc mode: off)"
+    )
+    parser.add_argument(
+        "--log-format", choices=["human", "json"], default="human", help="event line format"
+    )
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Pick the mode from the arguments and run it to completion."""
+    if args.root is None:
+        print("pxetui serve: --root DIR is required", file=sys.stderr)
+        return 2
+    root = Path(args.root)
+    if not root.is_dir():
+        print(f"pxetui serve: {root} is not a directory", file=sys.stderr)
+        return 2
+    printer = EventPrinter(sys.stdout, json_lines=args.log_format == "json")
+    return asyncio.run(
+        serve_adhoc(
+            root,
+            bind=args.bind,
+            tftp_port=args.tftp_port,
+            http_port=args.http_port,
+            publish=printer,
+        )
+    )
+
+
+async def serve_adhoc(
+    root: Path,
+    *,
+    bind: str,
+    tftp_port: int,
+    http_port: int,
+    publish: Callable[[Event], None],
+    stop: asyncio.Event | None = None,
+) -> int:
+    """Serve *root* over TFTP and HTTP until SIGINT/SIGTERM (or *stop* is set)."""
+    bus = EventBus()
+    bus.subscribe(publish)
+    tftp = TftpServer(root, host=bind, port=tftp_port, publish=bus.publish)
+    http = HttpFileServer(root, host=bind, port=http_port, publish=bus.publish)
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(signum, stop.set)
+    try:
+        try:
+            await tftp.start()
+            await http.start()
+        except OSError as exc:
+            print(f"pxetui serve: {exc.strerror or exc}", file=sys.stderr)
+            return 1
+        bus.publish(ServiceEvent(service="tftp", state="running", address=f"{bind}:{tftp.port}"))
+        bus.publish(ServiceEvent(service="http", state="running", address=f"{bind}:{http.port}"))
+        bus.publish(ServiceEvent(service="dhcp", state="disabled", message="--dhcp off"))
+        await stop.wait()
+        return 0
+    finally:
+        await tftp.stop()
+        await http.stop()
+        bus.publish(ServiceEvent(service="tftp", state="stopped"))
+        bus.publish(ServiceEvent(service="http", state="stopped"))
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.remove_signal_handler(signum)
+
+
+class EventPrinter:
+    """Writes one line per event: JSON (``event_to_dict``) or a short human sentence."""
+
+    def __init__(self, out: TextIO, *, json_lines: bool) -> None:
+        self._out = out
+        self._json = json_lines
+
+    def __call__(self, event: Event) -> None:
+        line = json.dumps(event_to_dict(event)) if self._json else human_line(event)
+        self._out.write(line + "\n")
+        self._out.flush()
+
+
+def _size(n: int | None) -> str:
+    if n is None:
+        return "?"
+    if n < 1024:
+        return f"{n} B"
+    value = float(n)
+    for unit in ("KiB", "MiB", "GiB"):
+        value /= 1024
+        if value < 1024 or unit == "GiB":
+            break
+    return f"{value:.1f} {unit}"
+
+
+def human_line(event: Event) -> str:
+    """``HH:MM:SS proto client  what`` — filenames were cleaned by the producer."""
+    stamp = time.strftime("%H:%M:%S", time.localtime(event.ts))
+    match event:
+        case TransferStarted():
+            opts = " ".join(f"{k}={v}" for k, v in event.options.items())
+            what = f"start    {event.filename} ({_size(event.size)}) {opts}".rstrip()
+        case TransferProgress():
+            what = f"progress {event.filename} {_size(event.bytes_sent)}/{_size(event.size)}"
+            what += f" {event.rate_bps / 1e6:.1f} MB/s"
+        case TransferFinished():
+            what = f"done     {event.filename} {_size(event.bytes_sent)} in {event.seconds:.2f}s"
+            what += f" ({event.retransmits} retransmits)" if event.retransmits else ""
+        case TransferFailed():
+            what = f"FAILED   {event.filename} after {_size(event.bytes_sent)}: {event.reason}"
+        case SizeProbe():
+            what = f"probe    {event.filename} (size {_size(event.size)})"
+        case FileNotFound():
+            what = f"missing  {event.filename}"
+        case RequestRefused():
+            what = f"REFUSED  {event.filename}: {event.reason}"
+        case ServiceEvent():
+            detail = " ".join(x for x in (event.address, event.message) if x)
+            return f"{stamp} {event.service} {event.state} {detail}".rstrip()
+        case _:
+            return f"{stamp} {event.kind} {event_to_dict(event)}"
+    client = getattr(event, "client_ip", "")
+    port = getattr(event, "client_port", 0)
+    proto = getattr(event, "proto", "")
+    return f"{stamp} {proto:<4} {client}:{port} {what}"

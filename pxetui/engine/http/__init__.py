@@ -1,0 +1,5 @@
+"""The engine's HTTP file server for kernels, initrds and images (aiohttp)."""
+
+from pxetui.engine.http.server import HttpFileServer
+
+__all__ = ["HttpFileServer"]

@@ -1,0 +1,226 @@
+"""The HTTP file server: boot files for loaders that can fetch over HTTP (iPXE, dracut livenet).
+
+aiohttp does the HTTP; we do the file. ``web.FileResponse`` would follow symlinks anywhere
+and has no progress hook, so one handler serves every GET/HEAD:
+
+* the name goes through the same rules as TFTP (:mod:`pxetui.engine.tftp.paths`): regular,
+  world-readable files whose real path is inside the root; misses → 404 + ``FileNotFound``,
+  refusals (escapes, directories, 0600 files, devices) → 403 + ``RequestRefused``;
+* one byte range (``Range: bytes=a-b``, ``a-``, ``-n``) → 206 with ``Content-Range``;
+  unsatisfiable → 416; malformed → the whole file (RFC 9110 lets a server ignore Range);
+* the body goes out with ``loop.sendfile`` (kernel ``sendfile(2)``) in chunks, and the
+  chunk boundaries are where progress is reported: cheap, and at most ~10 events/s;
+* everything that is not GET or HEAD → 405 (read-only).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from collections.abc import Callable
+from email.utils import formatdate
+from pathlib import Path
+
+from aiohttp import web
+
+from pxetui.core.events import Event, FileNotFound, RequestRefused
+from pxetui.core.sanitize import clean
+from pxetui.engine.progress import TransferReporter
+from pxetui.engine.tftp.paths import PathError, ServedFile, open_served_file
+
+# sendfile in slices this big: large enough to stay fast, small enough for live progress.
+CHUNK = 4 * 1024 * 1024
+_ALLOWED = "GET, HEAD"
+
+
+class HttpFileServer:
+    """Serves *root* read-only over HTTP. Binds nothing until :meth:`start`."""
+
+    def __init__(
+        self,
+        root: Path,
+        *,
+        host: str = "0.0.0.0",
+        port: int = 80,
+        publish: Callable[[Event], None],
+    ) -> None:
+        self.root = Path(root)
+        self.host = host
+        self._requested_port = port
+        self._publish = publish
+        self._runner: web.AppRunner | None = None
+        self._site: web.TCPSite | None = None
+        self._bound_port: int | None = None
+
+    @property
+    def port(self) -> int:
+        """The bound port (useful with ``port=0``); the requested one before :meth:`start`."""
+        return self._bound_port if self._bound_port is not None else self._requested_port
+
+    async def start(self) -> None:
+        """Bind and serve; raise OSError naming the address if the port cannot be had."""
+        if self._runner is not None:
+            return
+        app = web.Application()
+        app.router.add_route("*", "/{name:.*}", self._handle)
+        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await runner.setup()
+        site = web.TCPSite(runner, self.host or "0.0.0.0", self._requested_port)
+        try:
+            await site.start()
+        except OSError as exc:
+            await runner.cleanup()
+            raise OSError(
+                exc.errno,
+                f"cannot bind HTTP to {self.host}:{self._requested_port}: {exc.strerror}",
+            ) from exc
+        self._runner, self._site = runner, site
+        addresses = runner.addresses
+        self._bound_port = int(addresses[0][1]) if addresses else self._requested_port
+
+    async def stop(self) -> None:
+        """Close the listener and every open connection."""
+        if self._runner is not None:
+            await self._runner.cleanup()
+        self._runner = self._site = None
+
+    # --- one request ------------------------------------------------------------------
+
+    def _client(self, request: web.Request) -> tuple[str, int]:
+        peer = request.transport.get_extra_info("peername") if request.transport else None
+        if isinstance(peer, tuple) and len(peer) >= 2:
+            return str(peer[0]), int(peer[1])
+        return str(request.remote or ""), 0
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        ip, port = self._client(request)
+        name = request.match_info.get("name", "")
+        if request.method not in ("GET", "HEAD"):
+            self._publish(
+                RequestRefused(
+                    proto="http",
+                    client_ip=ip,
+                    client_port=port,
+                    filename=clean(name),
+                    reason=f"method {clean(request.method, 20)}",
+                )
+            )
+            raise web.HTTPMethodNotAllowed(request.method, ["GET", "HEAD"])
+        try:
+            served = open_served_file(self.root, name)
+        except PathError as exc:
+            if exc.not_found:
+                self._publish(
+                    FileNotFound(proto="http", client_ip=ip, client_port=port, filename=clean(name))
+                )
+                raise web.HTTPNotFound() from None
+            self._publish(
+                RequestRefused(
+                    proto="http",
+                    client_ip=ip,
+                    client_port=port,
+                    filename=clean(name),
+                    reason=exc.reason,
+                )
+            )
+            raise web.HTTPForbidden() from None
+        try:
+            return await self._send(request, served, ip, port)
+        finally:
+            os.close(served.fd)
+
+    async def _send(
+        self, request: web.Request, served: ServedFile, ip: str, port: int
+    ) -> web.StreamResponse:
+        size = served.size
+        start, end = 0, size  # [start, end)
+        status = 200
+        try:
+            rng = request.http_range
+        except ValueError:
+            rng = slice(None, None)
+        if rng.start is not None or rng.stop is not None:
+            parsed = _satisfiable(rng, size)
+            if parsed is None:
+                raise web.HTTPRequestRangeNotSatisfiable(
+                    headers={"Content-Range": f"bytes */{size}"}
+                )
+            start, end = parsed
+            status = 206
+        count = end - start
+        response = web.StreamResponse(status=status)
+        response.content_length = count
+        response.content_type = "application/octet-stream"
+        response.headers["Accept-Ranges"] = "bytes"
+        response.headers["Last-Modified"] = formatdate(os.fstat(served.fd).st_mtime, usegmt=True)
+        if status == 206:
+            response.headers["Content-Range"] = f"bytes {start}-{end - 1}/{size}"
+        if request.method == "HEAD":
+            await response.prepare(request)
+            await response.write_eof()
+            return response
+
+        reporter = TransferReporter(
+            self._publish,
+            proto="http",
+            client_ip=ip,
+            client_port=port,
+            filename=served.name,
+            size=count,
+        )
+        options = {"range": f"{start}-{end - 1}"} if status == 206 else {}
+        reporter.started(options)
+        sent = 0
+        try:
+            await response.prepare(request)
+            transport = request.transport
+            if transport is None or transport.is_closing():
+                raise ConnectionResetError("client went away")
+            loop = asyncio.get_running_loop()
+            with os.fdopen(os.dup(served.fd), "rb", closefd=True) as fileobj:
+                while sent < count:
+                    piece = min(CHUNK, count - sent)
+                    done = await loop.sendfile(transport, fileobj, start + sent, piece)
+                    if done <= 0:
+                        raise ConnectionResetError("file shrank while sending")
+                    sent += done
+                    reporter.progress(sent)
+            await response.write_eof()
+        except (ConnectionError, asyncio.CancelledError, OSError, RuntimeError) as exc:
+            reporter.failed(_why(exc), sent)
+            if isinstance(exc, asyncio.CancelledError):
+                raise
+            with contextlib.suppress(Exception):
+                if request.transport is not None:
+                    request.transport.close()
+            return response
+        reporter.finished(sent)
+        return response
+
+
+def _satisfiable(rng: slice, size: int) -> tuple[int, int] | None:
+    """``[start, end)`` for aiohttp's parsed single range, or None if it cannot be met."""
+    if rng.start is None:
+        # suffix range "-n": the last n bytes (aiohttp gives start=-n, so this is stop-only)
+        length = -int(rng.stop) if rng.stop is not None and rng.stop < 0 else int(rng.stop or 0)
+        if length <= 0 or size == 0:
+            return None
+        return max(0, size - length), size
+    start = int(rng.start)
+    if start < 0:  # aiohttp encodes "bytes=-n" as slice(-n, None)
+        if size == 0:
+            return None
+        return max(0, size + start), size
+    if start >= size:
+        return None
+    end = size if rng.stop is None else min(int(rng.stop), size)
+    if end <= start:
+        return None
+    return start, end
+
+
+def _why(exc: BaseException) -> str:
+    if isinstance(exc, asyncio.CancelledError):
+        return "client disconnected"
+    return f"{exc.__class__.__name__}: {exc}" if str(exc) else exc.__class__.__name__
