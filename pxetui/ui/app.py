@@ -1,0 +1,94 @@
+"""The pxetui console: a Textual app attached to one engine.
+
+Deliberately small: the screens own their widgets and handlers. The app holds the link,
+the palette commands and the quit question (leave the engine serving, or stop it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from textual import work
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+
+from pxetui.ui.connection import EngineError, EngineLink
+from pxetui.ui.screens.help import HelpScreen
+from pxetui.ui.screens.main import MainScreen
+from pxetui.ui.screens.quit import QuitChoice, QuitScreen
+
+
+class PxeConsole(App[QuitChoice]):
+    """``ask_on_quit``: the console started (or found) an engine for a profile, so quitting
+    asks whether to leave it serving; a plain ``attach`` just detaches."""
+
+    CSS_PATH = "console.tcss"
+    TITLE = "pxetui"
+    BINDINGS = [
+        Binding("question_mark", "help", "Help"),
+        Binding("q", "quit", "Quit"),
+    ]
+
+    def __init__(self, link: EngineLink, *, ask_on_quit: bool = False) -> None:
+        super().__init__()
+        self.link = link
+        self.ask_on_quit = ask_on_quit
+
+    def on_mount(self) -> None:
+        self.push_screen(MainScreen(self.link))
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        main = self.main_screen
+        if main is None:
+            return
+        yield SystemCommand("Assign", "Assign an entry to a client", main.action_assign)
+        yield SystemCommand(
+            "Unassign", "Remove the selected client's assignment", main.action_unassign
+        )
+        yield SystemCommand(
+            "Unknown clients", "Choose what unknown clients get", main.action_unknown_entry
+        )
+        yield SystemCommand("Client detail", "Timeline, explainer, hints", main.action_detail)
+        yield SystemCommand("Entries", "Browse and edit boot entries", main.action_entries)
+        yield SystemCommand("Filter clients", "Show matching clients only", main.action_filter)
+        yield SystemCommand(
+            "Reload profile", "Ask the engine to re-read its profile", main.action_reload
+        )
+        yield SystemCommand("Help", "Keys and concepts", self.action_help)
+
+    @property
+    def main_screen(self) -> MainScreen | None:
+        for screen in self.screen_stack:
+            if isinstance(screen, MainScreen):
+                return screen
+        return None
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    async def action_quit(self) -> None:
+        """``q`` and Ctrl+Q: detach, asking first about the engine when we own a profile."""
+        self.ask_quit()
+
+    @work(exclusive=True, group="quit")
+    async def ask_quit(self) -> None:
+        if not self.ask_on_quit:
+            self.exit(QuitChoice.LEAVE_SERVING)
+            return
+        choice = await self.push_screen_wait(QuitScreen())
+        if choice is None:
+            return
+        if choice is QuitChoice.STOP_ENGINE:
+            try:
+                await self.link.request("stop", timeout=5.0)
+            except EngineError as exc:
+                self.notify(str(exc), title="stop failed", severity="error")
+        self.exit(choice)
+
+    def on_unmount(self) -> None:
+        main = self.main_screen
+        if main is not None:
+            main.stop_following()

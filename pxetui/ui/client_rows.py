@@ -1,0 +1,152 @@
+"""A client's tracker state as a row of the client table: cells, sort keys and the filter.
+
+The engine's ``ClientState`` dict is the source; this module decides how it reads at 80
+columns (short arch names, a text progress bar that needs no colour, ``HH:MM:SS``) and how
+rows sort and filter. Pure, so it is tested without a terminal.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pxetui.core.sanitize import clean
+from pxetui.ui.event_text import human_bytes
+
+# DHCP option 93 as the table shows it (PXE-FACTS: 9 is sent by x64 firmware).
+ARCH_NAMES: dict[int, str] = {
+    0: "bios",
+    6: "efi32",
+    7: "efi64",
+    9: "efi64",
+    10: "arm32",
+    11: "arm64",
+    15: "http32",
+    16: "http64",
+    19: "arm64h",
+    31: "s390x",
+    32: "s390x",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """A table column; ``wide``/``narrow`` are its widths (0 = hidden) in each layout."""
+
+    key: str
+    label: str
+    wide: int
+    narrow: int
+
+
+COLUMNS: tuple[Column, ...] = (
+    Column("mac", "MAC", 17, 17),
+    Column("hostname", "Host", 11, 7),
+    Column("ip", "IP", 15, 13),
+    Column("arch", "Arch", 6, 5),
+    Column("firmware", "Firmware", 9, 0),
+    Column("entry", "Entry", 11, 8),
+    Column("phase", "Phase", 9, 7),
+    Column("progress", "Progress", 13, 9),
+    Column("last_seen", "Seen", 8, 0),
+)
+"""Cells are padded by one blank each side; the narrow layout fits 80 columns, the rest
+(firmware, last seen) is in the client detail."""
+COLUMN_KEYS: tuple[str, ...] = tuple(c.key for c in COLUMNS)
+WIDE_FROM = 115
+"""Terminal width from which the table shows every column."""
+
+
+def layout(width: int) -> tuple[tuple[int, Column], ...]:
+    """The (index, column) pairs shown at a terminal *width*, with their widths."""
+    wide = width >= WIDE_FROM
+    return tuple((i, c) for i, c in enumerate(COLUMNS) if (c.wide if wide else c.narrow) > 0)
+
+
+def arch_name(arch: Any) -> str:
+    if isinstance(arch, int) and not isinstance(arch, bool):
+        return ARCH_NAMES.get(arch, str(arch))
+    return clean(str(arch), 8) if arch not in (None, "") else ""
+
+
+def active_transfer(state: dict[str, Any]) -> dict[str, Any] | None:
+    """The transfer the progress column shows: the running one, else the latest."""
+    transfers = [t for t in state.get("transfers") or [] if isinstance(t, dict)]
+    if not transfers:
+        return None
+    running = [t for t in transfers if t.get("state") in ("running", "started", "active")]
+    return (running or transfers)[-1]
+
+
+def fraction(transfer: dict[str, Any]) -> float | None:
+    size = transfer.get("size")
+    done = transfer.get("bytes") or 0
+    if transfer.get("state") in ("finished", "done", "ok"):
+        return 1.0
+    if not size:
+        return None
+    return max(0.0, min(1.0, float(done) / float(size)))
+
+
+def progress_text(state: dict[str, Any], width: int = 4) -> str:
+    """``###. 63%`` — readable without colour; empty when nothing was transferred."""
+    transfer = active_transfer(state)
+    if transfer is None:
+        return ""
+    tstate = str(transfer.get("state") or "")
+    if tstate in ("failed", "error"):
+        return "failed"
+    frac = fraction(transfer)
+    if frac is None:
+        return human_bytes(transfer.get("bytes") or 0)
+    filled = round(frac * width)
+    return "#" * filled + "." * (width - filled) + f"{frac * 100:4.0f}%"
+
+
+def seen_text(ts: Any) -> str:
+    if not isinstance(ts, int | float) or ts <= 0:
+        return ""
+    return time.strftime("%H:%M:%S", time.localtime(ts))
+
+
+def row_cells(state: dict[str, Any]) -> tuple[str, ...]:
+    """The table cells for one client, in :data:`COLUMNS` order (plain strings)."""
+    entry = str(state.get("entry") or "")
+    if entry and state.get("once"):
+        entry += "*"
+    return (
+        clean(str(state.get("mac") or ""), 17),
+        clean(str(state.get("hostname") or ""), 40),
+        clean(str(state.get("ip") or ""), 15),
+        arch_name(state.get("arch")),
+        clean(str(state.get("firmware") or ""), 20),
+        clean(entry, 40),
+        clean(str(state.get("phase") or ""), 20),
+        progress_text(state),
+        seen_text(state.get("last_seen")),
+    )
+
+
+def _ip_key(value: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(p) for p in value.split("."))
+    except ValueError:
+        return (1_000,)
+
+
+def sort_key(column: str) -> Callable[[Any], Any]:
+    """A key for DataTable.sort on *column*'s cell value (IPs numerically)."""
+    if column == "ip":
+        return lambda cell: _ip_key(str(cell)) if cell else (1_000,)
+    return lambda cell: str(cell).lower()
+
+
+def matches(state: dict[str, Any], needle: str) -> bool:
+    """The filter: every word must appear somewhere in the row (case-insensitive)."""
+    words = needle.lower().split()
+    if not words:
+        return True
+    haystack = " ".join(row_cells(state)).lower()
+    return all(w in haystack for w in words)

@@ -1,0 +1,161 @@
+"""The console's link to an engine over its control socket (newline-delimited JSON).
+
+Two paths, on purpose:
+
+* The **subscription** runs in a thread (a Textual thread worker calls :meth:`EngineLink.
+  follow`): it reads and decodes every event line and folds it into a
+  :class:`~pxetui.ui.console_state.ConsoleState`, off the UI's event loop, so 5,000 events/s
+  cost the screen nothing but a drain ten times a second. It then posts
+  :class:`EngineChanged` — a pulse that carries no data and replaces any pulse still queued
+  (``can_replace``), so a slow screen never builds a backlog. ``post_message`` is
+  thread-safe.
+* **Requests** (assign, preview, explain …) are awaited from the UI loop on a short-lived
+  connection each, so a slow request never holds up the event stream.
+
+Closing the console only closes these sockets: the engine keeps serving.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import socket
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from textual.message import Message
+
+from pxetui.core.events import event_from_dict
+from pxetui.ui.console_state import ConsoleState
+
+PULSE_INTERVAL = 0.1
+"""Seconds between pulses to the screen: the table and logs repaint at most at 10 Hz."""
+RECONNECT_DELAY = 1.0
+REQUEST_TIMEOUT = 15.0
+_LINE_LIMIT = 64 * 1024 * 1024  # a snapshot with thousands of clients is one long line
+
+
+class EngineError(Exception):
+    """The engine answered ``ok: false`` (the text is the engine's) or could not be reached."""
+
+
+class EngineChanged(Message):
+    """Something in :class:`ConsoleState` changed: drain it. Coalesces while queued."""
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, EngineChanged)
+
+
+class EngineLink:
+    """One engine, by its control socket path."""
+
+    def __init__(self, socket_path: Path | str, state: ConsoleState | None = None) -> None:
+        self.socket_path = Path(socket_path)
+        self.state = state if state is not None else ConsoleState()
+        self._ids = itertools.count(1)
+        self.connected = False
+
+    # --- requests (UI loop) ---------------------------------------------------------------
+
+    async def request(self, op: str, timeout: float = REQUEST_TIMEOUT, **params: Any) -> Any:
+        """Send one request and return its ``result``; raise :class:`EngineError` otherwise."""
+        request_id = next(self._ids)
+        payload = {"id": request_id, "op": op, **params}
+        try:
+            reader, writer = await asyncio.wait_for(
+                asyncio.open_unix_connection(str(self.socket_path), limit=_LINE_LIMIT), timeout
+            )
+        except (OSError, TimeoutError) as exc:
+            raise EngineError(f"engine not reachable at {self.socket_path}: {exc}") from exc
+        try:
+            writer.write(json.dumps(payload).encode() + b"\n")
+            await writer.drain()
+            while True:
+                line = await asyncio.wait_for(reader.readline(), timeout)
+                if not line:
+                    raise EngineError(f"engine closed the connection during {op!r}")
+                reply = json.loads(line)
+                if reply.get("id") == request_id:
+                    break
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise EngineError(f"{op}: {exc or type(exc).__name__}") from exc
+        finally:
+            writer.close()
+        if not reply.get("ok"):
+            raise EngineError(str(reply.get("error") or f"{op} failed"))
+        return reply.get("result")
+
+    # --- subscription (a thread) ----------------------------------------------------------
+
+    def follow(self, notify: Callable[[], object], stop: threading.Event) -> None:
+        """Follow the engine until *stop* is set, reconnecting after a loss.
+
+        *notify* is called (from this thread) at most every :data:`PULSE_INTERVAL` while
+        something changed; pass a function that posts :class:`EngineChanged`.
+        """
+        while not stop.is_set():
+            try:
+                self._follow_once(notify, stop)
+                reason = "engine closed the connection"
+            except (OSError, ValueError, EngineError) as exc:
+                reason = str(exc) or type(exc).__name__
+            self.connected = False
+            if stop.is_set():
+                return
+            self.state.set_meta(link="lost", link_error=reason)
+            notify()
+            stop.wait(RECONNECT_DELAY)
+
+    def _follow_once(self, notify: Callable[[], object], stop: threading.Event) -> None:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(5.0)
+            sock.connect(str(self.socket_path))
+            sock.sendall(json.dumps({"id": 0, "op": "subscribe"}).encode() + b"\n")
+            sock.settimeout(PULSE_INTERVAL)
+            buffer = b""
+            got_snapshot = False
+            last_notify = 0.0
+            dirty = False
+            while not stop.is_set():
+                try:
+                    chunk = sock.recv(1 << 20)
+                except TimeoutError:
+                    chunk = None
+                if chunk == b"":
+                    return
+                if chunk:
+                    buffer += chunk
+                    *lines, buffer = buffer.split(b"\n")
+                    for line in lines:
+                        if line.strip():
+                            got_snapshot |= self._handle_line(line, got_snapshot)
+                            dirty = True
+                now = time.monotonic()
+                if dirty and now - last_notify >= PULSE_INTERVAL:
+                    notify()
+                    last_notify = now
+                    dirty = False
+
+    def _handle_line(self, line: bytes, got_snapshot: bool) -> bool:
+        """Fold one line; return True once it was the subscription's snapshot."""
+        message = json.loads(line)
+        if not got_snapshot and "id" in message:
+            if not message.get("ok"):
+                raise EngineError(str(message.get("error") or "subscribe refused"))
+            self.state.load_snapshot(message.get("result") or {})
+            self.connected = True
+            self.state.set_meta(link="attached", link_error="")
+            return True
+        if "error" in message and "event" not in message:
+            raise EngineError(f"engine dropped the subscription: {message['error']}")
+        event = message.get("event")
+        if isinstance(event, dict):
+            # An event kind newer than this console is skipped; the stream goes on.
+            with contextlib.suppress(ValueError, TypeError):
+                self.state.fold(event_from_dict(event))
+        return False

@@ -1,0 +1,188 @@
+"""What the console knows about the engine, folded from its event stream.
+
+The subscription thread folds every event in here (cheap: a dict update and a deque append);
+the screen drains the *changes* at most ~10 times a second. Everything is bounded — the event
+ring, each client's log ring and the number of clients we keep logs for — so 5,000 events/s
+for hours costs the same memory as for a minute. The per-client state itself is the engine
+tracker's ``ClientState`` dict (``ClientUpdated.state``): the engine folds, the console shows.
+
+Pure (no Textual, no sockets) so it can be tested on its own.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict, deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from pxetui.core.events import (
+    AssignmentChanged,
+    ClientUpdated,
+    DhcpEvent,
+    Event,
+    FileNotFound,
+    RequestRefused,
+    ServiceEvent,
+    TransferEvent,
+    TransferProgress,
+    event_to_dict,
+)
+from pxetui.core.mac import MacAddress
+
+EVENT_RING = 2_000
+"""All-events ring: what the event log can scroll back to."""
+CLIENT_LOG_RING = 200
+"""Lines kept per client for its live log (``history`` fills in older ones on demand)."""
+CLIENT_LOGS_KEPT = 2_000
+"""Clients whose logs we keep; the least recently active lose theirs first."""
+
+
+@dataclass
+class Changes:
+    """What happened since the last drain: only the latest state of each changed client."""
+
+    clients: dict[MacAddress, dict[str, Any]] = field(default_factory=dict)
+    services: dict[str, dict[str, Any]] = field(default_factory=dict)
+    events: list[Event] = field(default_factory=list)
+    events_dropped: int = 0
+    logs: set[MacAddress] = field(default_factory=set)
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def __bool__(self) -> bool:
+        return bool(self.clients or self.services or self.events or self.logs or self.meta) or bool(
+            self.events_dropped
+        )
+
+
+def client_mac_of(event: Event, ip_to_mac: dict[str, MacAddress]) -> MacAddress | None:
+    """The client an event is about: its MAC, or the MAC last seen with its IP."""
+    mac = getattr(event, "mac", None)
+    if isinstance(mac, MacAddress):
+        return mac
+    if isinstance(event, TransferEvent | FileNotFound | RequestRefused):
+        return ip_to_mac.get(event.client_ip)
+    return None
+
+
+class ConsoleState:
+    """Thread-safe fold of the engine's snapshot and events, drained by the UI."""
+
+    def __init__(self, event_ring: int = EVENT_RING, client_log_ring: int = CLIENT_LOG_RING):
+        self._lock = threading.Lock()
+        self._event_ring = event_ring
+        self._client_log_ring = client_log_ring
+        self.clients: dict[MacAddress, dict[str, Any]] = {}
+        self.services: dict[str, dict[str, Any]] = {}
+        self.profile: dict[str, Any] = {}
+        self.entries: dict[str, dict[str, Any]] = {}
+        self.assignments: dict[str, dict[str, Any]] = {}
+        self.unknown: str = ""
+        self.events: deque[Event] = deque(maxlen=event_ring)
+        self.logs: OrderedDict[MacAddress, deque[Event]] = OrderedDict()
+        self.ip_to_mac: dict[str, MacAddress] = {}
+        self.events_total = 0
+        self._pending = Changes()
+        self._pending_events: deque[Event] = deque(maxlen=event_ring)
+
+    # --- writers (the subscription thread) -------------------------------------------------
+
+    def load_snapshot(self, snapshot: dict[str, Any]) -> None:
+        """Replace everything with the engine's ``state``/``subscribe`` result."""
+        with self._lock:
+            self.profile = dict(snapshot.get("profile") or {})
+            self.services = {k: dict(v) for k, v in (snapshot.get("services") or {}).items()}
+            self.entries = dict(snapshot.get("entries") or {})
+            self.assignments = dict(snapshot.get("assignments") or {})
+            self.unknown = str(snapshot.get("unknown") or "")
+            self.clients = {}
+            self.ip_to_mac = {}
+            for raw in snapshot.get("clients") or []:
+                try:
+                    mac = MacAddress.parse(str(raw.get("mac", "")))
+                except ValueError:
+                    continue
+                self._set_client(mac, dict(raw))
+            self._pending = Changes(
+                clients=dict(self.clients),
+                services=dict(self.services),
+                meta={"snapshot": True},
+            )
+
+    def fold(self, event: Event) -> None:
+        """Fold one engine event in (called for every event: keep it cheap)."""
+        with self._lock:
+            self.events_total += 1
+            pending = self._pending
+            if isinstance(event, ClientUpdated):
+                self._set_client(event.mac, event.state)
+                pending.clients[event.mac] = event.state
+                return  # state, not a log line
+            if isinstance(event, ServiceEvent):
+                data = event_to_dict(event)
+                self.services[event.service] = data
+                pending.services[event.service] = data
+            elif isinstance(event, AssignmentChanged):
+                if event.entry is None:
+                    self.assignments.pop(event.mac.colon, None)
+                else:
+                    self.assignments[event.mac.colon] = {
+                        "entry": event.entry,
+                        "once": event.once,
+                        "source": event.reason,
+                    }
+                pending.meta["assignments"] = True
+            mac = client_mac_of(event, self.ip_to_mac)
+            if isinstance(event, DhcpEvent) and mac is not None and event.ip:
+                self.ip_to_mac[event.ip] = mac
+            if isinstance(event, TransferProgress):
+                return  # shown as progress bars through ClientUpdated, not as lines
+            self.events.append(event)
+            if len(self._pending_events) == self._pending_events.maxlen:
+                pending.events_dropped += 1
+            self._pending_events.append(event)
+            if mac is not None:
+                log = self.logs.get(mac)
+                if log is None:
+                    log = self.logs[mac] = deque(maxlen=self._client_log_ring)
+                    while len(self.logs) > CLIENT_LOGS_KEPT:
+                        self.logs.popitem(last=False)
+                else:
+                    self.logs.move_to_end(mac)
+                log.append(event)
+                pending.logs.add(mac)
+
+    def set_meta(self, **values: Any) -> None:
+        """Link facts (attached, lost, error text) that the service bar shows."""
+        with self._lock:
+            self._pending.meta.update(values)
+
+    def _set_client(self, mac: MacAddress, state: dict[str, Any]) -> None:
+        self.clients[mac] = state
+        ip = state.get("ip")
+        if isinstance(ip, str) and ip:
+            self.ip_to_mac[ip] = mac
+
+    # --- readers (the UI thread) ----------------------------------------------------------
+
+    def drain(self) -> Changes:
+        """Take what changed since the last drain (bounded by the rings)."""
+        with self._lock:
+            changes = self._pending
+            changes.events = list(self._pending_events)
+            self._pending_events.clear()
+            self._pending = Changes()
+            return changes
+
+    def client_log(self, mac: MacAddress) -> list[Event]:
+        with self._lock:
+            log = self.logs.get(mac)
+            return list(log) if log is not None else []
+
+    def client(self, mac: MacAddress) -> dict[str, Any] | None:
+        with self._lock:
+            return self.clients.get(mac)
+
+    def recent_events(self, limit: int) -> list[Event]:
+        with self._lock:
+            return list(self.events)[-limit:]

@@ -1,0 +1,125 @@
+"""One engine event as one line of text for the logs.
+
+Lines are built as :class:`rich.text.Text` from plain strings, never parsed as markup, so a
+filename like ``[red]x`` from the wire shows as typed (the engine already ran it through
+``clean()``; this is the second lock on the door). The meaning is carried by words and
+symbols (``ok``, ``FAIL``, ``miss``), colour only decorates, so the logs read the same with
+``NO_COLOR``.
+"""
+
+from __future__ import annotations
+
+import time
+
+from rich.text import Text
+
+from pxetui.core.events import (
+    AssignmentChanged,
+    BootFilesWritten,
+    ClientUpdated,
+    DhcpEvent,
+    EngineMessage,
+    Event,
+    FileNotFound,
+    RawLogEvent,
+    RequestRefused,
+    ServiceEvent,
+    SizeProbe,
+    TransferFailed,
+    TransferFinished,
+    TransferProgress,
+    TransferStarted,
+)
+from pxetui.core.sanitize import clean
+
+
+def human_bytes(n: float | None, short: bool = False) -> str:
+    """``1.5 MiB`` (or ``1.5M`` with *short*, for narrow panes) — sizes as operators read them."""
+    if n is None:
+        return "?"
+    value = float(n)
+    units = ("B", "K", "M", "G") if short else ("B", "KiB", "MiB", "GiB")
+    sep = "" if short else " "
+    for unit in units:
+        if abs(value) < 1024 or unit == units[-1]:
+            return f"{value:.0f}{sep}{unit}" if unit == "B" else f"{value:.1f}{sep}{unit}"
+        value /= 1024
+    raise AssertionError("unreachable")
+
+
+def clock(ts: float) -> str:
+    """``HH:MM:SS`` local time: the logs' time column."""
+    return time.strftime("%H:%M:%S", time.localtime(ts))
+
+
+def _summary(event: Event) -> tuple[str, str, str]:
+    """(tag, text, style) for an event."""
+    if isinstance(event, DhcpEvent):
+        parts = [event.msg_type]
+        if event.ip:
+            parts.append(event.ip)
+        if event.mac is not None:
+            parts.append(event.mac.colon)
+        if event.text:
+            parts.append(event.text)
+        if event.boot_file:
+            parts.append(f"file {event.boot_file}")
+        return "DHCP", " ".join(parts), "cyan"
+    if isinstance(event, TransferStarted):
+        size = f" ({human_bytes(event.size)})" if event.size is not None else ""
+        return event.proto.upper(), f"send {event.filename} -> {event.client_ip}{size}", ""
+    if isinstance(event, TransferProgress):
+        return event.proto.upper(), f"{event.filename} {human_bytes(event.bytes_sent)}", "dim"
+    if isinstance(event, TransferFinished):
+        rate = event.bytes_sent / event.seconds if event.seconds > 0 else 0.0
+        retr = f", {event.retransmits} retransmits" if event.retransmits else ""
+        return (
+            event.proto.upper(),
+            f"ok {event.filename} {human_bytes(event.bytes_sent)} in {event.seconds:.2f} s"
+            f" ({human_bytes(rate)}/s{retr})",
+            "green",
+        )
+    if isinstance(event, TransferFailed):
+        return event.proto.upper(), f"FAIL {event.filename}: {event.reason}", "bold red"
+    if isinstance(event, SizeProbe):
+        return event.proto.upper(), f"size probe {event.filename} ({human_bytes(event.size)})", ""
+    if isinstance(event, FileNotFound):
+        return event.proto.upper(), f"miss {event.filename} <- {event.client_ip}", "yellow"
+    if isinstance(event, RequestRefused):
+        return (
+            event.proto.upper(),
+            f"REFUSED {event.filename} <- {event.client_ip}: {event.reason}",
+            "bold red",
+        )
+    if isinstance(event, ServiceEvent):
+        where = f" {event.address}" if event.address else ""
+        pid = f" pid {event.pid}" if event.pid else ""
+        why = f": {event.message}" if event.message else ""
+        style = "bold red" if event.state == "failed" else ""
+        return "SVC", f"{event.service} {event.state}{where}{pid}{why}", style
+    if isinstance(event, AssignmentChanged):
+        what = event.entry if event.entry is not None else "(unassigned)"
+        once = " once" if event.once else ""
+        return "ASSIGN", f"{event.mac.colon} -> {what}{once} ({event.reason})", "magenta"
+    if isinstance(event, BootFilesWritten):
+        who = event.mac.colon if event.mac is not None else "default"
+        files = ", ".join(event.files) or "-"
+        removed = f"; removed {', '.join(event.removed)}" if event.removed else ""
+        return "FILES", f"{who}: wrote {files}{removed}", "magenta"
+    if isinstance(event, ClientUpdated):
+        return "CLIENT", f"{event.mac.colon} {event.state.get('phase', '')}", "dim"
+    if isinstance(event, EngineMessage):
+        style = {"error": "bold red", "warning": "yellow"}.get(event.level, "")
+        return event.level.upper(), event.text, style
+    if isinstance(event, RawLogEvent):
+        return event.source.upper()[:6], event.line, "dim"
+    return event.kind.upper()[:6], "", ""
+
+
+def event_line(event: Event) -> Text:
+    """``12:00:01 TFTP  ok pxelinux.0 42.0 KiB in 0.10 s`` as markup-free Text."""
+    tag, body, style = _summary(event)
+    line = Text(no_wrap=True, overflow="ellipsis")
+    line.append(f"{clock(event.ts)} {clean(tag, 6):<6} ", style="dim")
+    line.append(clean(body, 300), style=style)
+    return line

@@ -1,0 +1,222 @@
+"""The main screen: service bar, client table, the selected client's log, all events.
+
+It owns the engine subscription worker (a thread, see :mod:`pxetui.ui.connection`) and the
+10 Hz drain that turns :class:`EngineChanged` pulses into widget updates. Operator actions
+on the selected client (assign, unassign, detail) start here and talk to the engine through
+the link's requests.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import Footer, Input
+
+from pxetui.core.events import Event
+from pxetui.core.mac import MacAddress
+from pxetui.ui.connection import EngineChanged, EngineError, EngineLink
+from pxetui.ui.console_state import client_mac_of
+from pxetui.ui.screens.assign import Assignment, AssignScreen, UnknownEntryScreen
+from pxetui.ui.widgets.client_log import ClientLog
+from pxetui.ui.widgets.client_table import ClientTable
+from pxetui.ui.widgets.event_log import EventLog
+from pxetui.ui.widgets.service_bar import ServiceBar
+
+
+class MainScreen(Screen[None]):
+    BINDINGS = [
+        Binding("a", "assign", "Assign"),
+        Binding("u", "unassign", "Unassign"),
+        Binding("d", "unknown_entry", "Default"),
+        Binding("enter", "detail", "Detail", show=False),
+        Binding("e", "entries", "Entries"),
+        Binding("slash", "filter", "Filter"),
+        Binding("escape", "clear_filter", "Clear filter", show=False),
+        Binding("r", "reload", "Reload", show=False),
+    ]
+
+    def __init__(self, link: EngineLink) -> None:
+        super().__init__(id="main")
+        self.link = link
+        self._stop = threading.Event()
+        self._shown_mac: MacAddress | None = None
+
+    def compose(self) -> ComposeResult:
+        yield ServiceBar(id="service-bar")
+        filter_input = Input(placeholder="filter: words that must all appear", id="client-filter")
+        filter_input.display = False
+        yield filter_input
+        yield ClientTable(id="client-table")
+        with Horizontal(id="logs"):
+            yield ClientLog(id="client-log")
+            yield EventLog(id="event-log")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#event-log", EventLog).border_title = "all events"
+        self.query_one(ClientLog).show_client(None, None, [])
+        self.query_one(ClientTable).focus()
+        self.follow_engine()
+
+    def on_unmount(self) -> None:
+        self._stop.set()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="engine-link")
+    def follow_engine(self) -> None:
+        """Read the subscription in a thread; the screen only sees coalesced pulses."""
+        self.link.follow(lambda: self.post_message(EngineChanged()), self._stop)
+
+    def stop_following(self) -> None:
+        self._stop.set()
+
+    # --- engine → widgets ------------------------------------------------------------------
+
+    def on_engine_changed(self, message: EngineChanged) -> None:
+        changes = self.link.state.drain()
+        if not changes:
+            return
+        if "link" in changes.meta:
+            link_state = str(changes.meta["link"])
+            self.query_one(ServiceBar).set_link(link_state, str(changes.meta.get("link_error")))
+            self.set_class(link_state == "lost", "-lost")
+        if changes.services:
+            self.query_one(ServiceBar).update_services(changes.services)
+        table = self.query_one(ClientTable)
+        with self.app.batch_update():
+            if changes.meta.get("snapshot"):
+                table.states.clear()
+                table.set_filter(table.filter_text)
+            table.apply(changes.clients)
+            if changes.events or changes.events_dropped:
+                self.query_one(EventLog).add_events(changes.events, changes.events_dropped)
+            selected = table.selected_mac
+            log = self.query_one(ClientLog)
+            if selected != self._shown_mac:
+                self._show(selected)
+            elif selected is not None:
+                if selected in changes.clients:
+                    log.update_state(changes.clients[selected])
+                if selected in changes.logs:
+                    mine = [e for e in changes.events if _about(e, selected, self.link)]
+                    log.add_lines(mine)
+
+    def _show(self, mac: MacAddress | None) -> None:
+        self._shown_mac = mac
+        state = self.link.state.client(mac) if mac is not None else None
+        lines = self.link.state.client_log(mac) if mac is not None else []
+        self.query_one(ClientLog).show_client(mac, state, lines)
+
+    @on(ClientTable.ClientHighlighted)
+    def _client_highlighted(self, message: ClientTable.ClientHighlighted) -> None:
+        if message.mac != self._shown_mac:
+            self._show(message.mac)
+
+    # --- filter ---------------------------------------------------------------------------
+
+    def action_filter(self) -> None:
+        box = self.query_one("#client-filter", Input)
+        box.display = True
+        box.focus()
+
+    @on(Input.Changed, "#client-filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.query_one(ClientTable).set_filter(event.value)
+
+    @on(Input.Submitted, "#client-filter")
+    def _filter_done(self, event: Input.Submitted) -> None:
+        if not event.value:
+            event.input.display = False
+        self.query_one(ClientTable).focus()
+
+    def action_clear_filter(self) -> None:
+        box = self.query_one("#client-filter", Input)
+        box.value = ""
+        box.display = False
+        self.query_one(ClientTable).set_filter("")
+        self.query_one(ClientTable).focus()
+
+    # --- operator actions -----------------------------------------------------------------
+
+    @property
+    def selected_mac(self) -> MacAddress | None:
+        return self.query_one(ClientTable).selected_mac
+
+    @work(exclusive=True, group="operator")
+    async def action_assign(self) -> None:
+        """Choose an entry (and see the files) for the selected client or a typed MAC."""
+        result = await self.app.push_screen_wait(AssignScreen(self.link, self.selected_mac))
+        if result is not None:
+            await self.apply_assignment(result)
+
+    async def apply_assignment(self, assignment: Assignment) -> None:
+        try:
+            await self.link.request(
+                "assign", mac=assignment.mac.colon, entry=assignment.entry, once=assignment.once
+            )
+        except EngineError as exc:
+            self.notify(str(exc), title="assign failed", severity="error")
+            return
+        once = " (once)" if assignment.once else ""
+        self.notify(f"{assignment.mac.colon} → {assignment.entry}{once}", title="assigned")
+
+    @work(exclusive=True, group="operator")
+    async def action_unassign(self) -> None:
+        mac = self.selected_mac
+        if mac is None:
+            self.notify("select a client first", severity="warning")
+            return
+        try:
+            await self.link.request("unassign", mac=mac.colon)
+        except EngineError as exc:
+            self.notify(str(exc), title="unassign failed", severity="error")
+            return
+        self.notify(f"{mac.colon} now gets the unknown-client entry", title="unassigned")
+
+    @work(exclusive=True, group="operator")
+    async def action_unknown_entry(self) -> None:
+        """Set the entry every client without an assignment gets."""
+        choice = await self.app.push_screen_wait(UnknownEntryScreen(self.link))
+        if choice is None:
+            return
+        try:
+            await self.link.request("set_default", entry=choice)
+        except EngineError as exc:
+            self.notify(str(exc), title="set default failed", severity="error")
+            return
+        self.notify(f"unknown clients → {choice}", title="default set")
+
+    def action_detail(self) -> None:
+        from pxetui.ui.screens.client_detail import ClientDetailScreen
+
+        mac = self.selected_mac
+        if mac is None:
+            self.notify("no client selected", severity="warning")
+            return
+        self.app.push_screen(ClientDetailScreen(self.link, mac))
+
+    def action_entries(self) -> None:
+        from pxetui.ui.screens.entries import EntriesScreen
+
+        self.app.push_screen(EntriesScreen(self.link))
+
+    @work(exclusive=True, group="operator")
+    async def action_reload(self) -> None:
+        try:
+            await self.link.request("reload")
+        except EngineError as exc:
+            self.notify(str(exc), title="reload failed", severity="error")
+            return
+        self.notify("profile reloaded", title="engine")
+
+    def on_data_table_row_selected(self) -> None:
+        """Enter on a row (or a click on a selected row) opens the client's detail."""
+        self.action_detail()
+
+
+def _about(event: Event, mac: MacAddress, link: EngineLink) -> bool:
+    return client_mac_of(event, link.state.ip_to_mac) == mac

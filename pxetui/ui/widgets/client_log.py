@@ -1,0 +1,107 @@
+"""The selected client's live log: its transfers as progress bars, then its events.
+
+The bars come from the tracker's ``transfers`` list in the client state (already coalesced
+by the engine), the lines from the console's per-client ring. Lines are Text, never markup.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Label, ProgressBar, RichLog
+
+from pxetui.core.events import Event
+from pxetui.core.mac import MacAddress
+from pxetui.core.sanitize import clean
+from pxetui.ui.event_text import event_line, human_bytes
+
+BARS = 2
+"""Transfers shown as bars (the latest ones); at 80x24 more would push the log away."""
+LOG_LINES = 400
+
+
+def transfer_label(transfer: dict[str, Any]) -> Text:
+    """``TFTP pxelinux.0 42.0 KiB ok`` — the words say the state, the bar the fraction."""
+    proto = str(transfer.get("proto") or "").upper()
+    name = clean(str(transfer.get("filename") or "?"), 60)
+    state = str(transfer.get("state") or "")
+    word = {"finished": " ok", "failed": " FAIL"}.get(state, "")
+    amount = human_bytes(transfer.get("bytes") or 0, short=True)
+    rate = transfer.get("rate_bps") or 0
+    speed = f" {human_bytes(rate, short=True)}/s" if rate and not word else ""
+    return Text(f"{proto} {name} {amount}{speed}{word}", no_wrap=True, overflow="ellipsis")
+
+
+class TransferBar(Horizontal):
+    """One transfer: label + bar. State class ``-finished`` / ``-failed`` / ``-running``."""
+
+    def compose(self) -> ComposeResult:
+        yield Label(classes="transfer-label")
+        yield ProgressBar(total=None, show_eta=False, classes="transfer-bar")
+
+    def show(self, transfer: dict[str, Any]) -> None:
+        state = str(transfer.get("state") or "running")
+        self.set_classes(f"-{state}" if state in ("finished", "failed") else "-running")
+        self.query_one(Label).update(transfer_label(transfer))
+        bar = self.query_one(ProgressBar)
+        size = transfer.get("size")
+        done = float(transfer.get("bytes") or 0)
+        if state == "finished":
+            bar.update(total=max(done, 1.0), progress=max(done, 1.0))
+        elif size:
+            bar.update(total=float(size), progress=min(done, float(size)))
+        else:
+            bar.update(total=None)
+
+
+class ClientLog(Vertical):
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.mac: MacAddress | None = None
+        self._transfer_key: tuple[Any, ...] = ()
+
+    def compose(self) -> ComposeResult:
+        for index in range(BARS):
+            bar = TransferBar(id=f"transfer-{index}")
+            bar.display = False
+            yield bar
+        yield RichLog(
+            max_lines=LOG_LINES, markup=False, min_width=20, wrap=False, id="client-lines"
+        )
+
+    def show_client(
+        self, mac: MacAddress | None, state: dict[str, Any] | None, lines: Sequence[Event]
+    ) -> None:
+        """Switch to another client: its bars and its whole ring of lines."""
+        self.mac = mac
+        self.border_title = f"client {mac.colon}" if mac is not None else "client (none)"
+        log = self.query_one("#client-lines", RichLog)
+        log.clear()
+        for event in lines:
+            log.write(event_line(event))
+        self.update_state(state)
+
+    def add_lines(self, lines: Sequence[Event]) -> None:
+        log = self.query_one("#client-lines", RichLog)
+        for event in lines[-LOG_LINES:]:
+            log.write(event_line(event))
+
+    def update_state(self, state: dict[str, Any] | None) -> None:
+        transfers = [t for t in (state or {}).get("transfers") or [] if isinstance(t, dict)]
+        latest = transfers[-BARS:]
+        key = tuple(
+            (t.get("transfer_id"), t.get("bytes"), t.get("state"), t.get("size")) for t in latest
+        )
+        if key == self._transfer_key:
+            return
+        self._transfer_key = key
+        for index, bar in enumerate(self.query(TransferBar).results(TransferBar)):
+            if index < len(latest):
+                bar.display = True
+                bar.show(latest[index])
+            else:
+                bar.display = False
