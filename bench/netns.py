@@ -1,0 +1,163 @@
+"""The bench's private network: two namespaces, a veth pair, a tun pair for the relay.
+
+Why namespaces: the bench must never send a packet outside addresses it owns, and runs next to
+other people's tests. Everything lives in two namespaces it creates (``pxb-<hex>-<pid>-c`` for
+clients, ``…-s`` for servers) and deletes on exit; deleting a namespace also removes its links.
+
+Why a service address: every server listens on ``SERVICE_IP`` (on the server namespace's
+loopback). The client namespace reaches it either straight over the veth pair ("direct") or
+over the tun pair through the user-space relay ("relay", for delay and loss). Switching a
+scenario is one ``ip route replace``; the servers never restart and never need a wildcard bind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import secrets
+import signal
+import subprocess
+from collections.abc import Sequence
+from typing import Literal
+
+PREFIX = "pxb-"
+CLIENT_VETH_IP = "10.253.0.1"
+SERVER_VETH_IP = "10.253.0.2"
+CLIENT_TUN_IP = "10.253.1.1"
+SERVER_TUN_IP = "10.253.1.2"
+SERVICE_IP = "10.253.2.1"
+_STALE = re.compile(r"^pxb-[0-9a-f]{6}-(\d+)-[cs]$")
+
+Path = Literal["direct", "relay"]
+
+
+def run_ip(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """Run one `ip` command, bounded in time, raising with its stderr on failure."""
+    proc = subprocess.run(["ip", *args], capture_output=True, text=True, timeout=20)
+    if check and proc.returncode != 0:
+        raise RuntimeError(f"ip {' '.join(args)}: {proc.stderr.strip()}")
+    return proc
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def delete_namespace(name: str) -> None:
+    """Kill whatever still runs inside a namespace of ours, then delete it."""
+    pids = run_ip("netns", "pids", name, check=False).stdout.split()
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError, ValueError):
+            os.kill(int(pid), signal.SIGKILL)
+    run_ip("netns", "delete", name, check=False)
+
+
+def remove_stale_namespaces() -> list[str]:
+    """Delete bench namespaces left by a run whose process is gone (e.g. after SIGKILL)."""
+    removed = []
+    for line in run_ip("netns", "list", check=False).stdout.splitlines():
+        name = line.split()[0] if line.split() else ""
+        m = _STALE.match(name)
+        if m and not _pid_alive(int(m.group(1))):
+            delete_namespace(name)
+            removed.append(name)
+    return removed
+
+
+class Testbed:
+    """Two namespaces joined by veth (direct) and by tun devices (through the relay)."""
+
+    def __init__(self) -> None:
+        tag = f"{secrets.token_hex(3)}-{os.getpid()}"
+        self.client_ns = f"{PREFIX}{tag}-c"
+        self.server_ns = f"{PREFIX}{tag}-s"
+        # Interface names live inside our namespaces, so short fixed names cannot collide.
+        self.client_veth, self.server_veth = "pxbv-c", "pxbv-s"
+        self.client_tun, self.server_tun = "pxbt-c", "pxbt-s"
+        self.path: Path | None = None
+        self._created: list[str] = []
+
+    def __enter__(self) -> Testbed:
+        self.create()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.destroy()
+
+    def create(self) -> None:
+        """Build both namespaces and links; on any failure, undo what was made."""
+        try:
+            for ns in (self.client_ns, self.server_ns):
+                run_ip("netns", "add", ns)
+                self._created.append(ns)
+                run_ip("-n", ns, "link", "set", "lo", "up")
+            run_ip(
+                *("link", "add", self.client_veth, "netns", self.client_ns, "type", "veth"),
+                *("peer", "name", self.server_veth, "netns", self.server_ns),
+            )
+            run_ip(
+                "-n", self.client_ns, "addr", "add", f"{CLIENT_VETH_IP}/24", "dev", self.client_veth
+            )
+            run_ip(
+                "-n", self.server_ns, "addr", "add", f"{SERVER_VETH_IP}/24", "dev", self.server_veth
+            )
+            for ns, tun, local, peer in (
+                (self.client_ns, self.client_tun, CLIENT_TUN_IP, SERVER_TUN_IP),
+                (self.server_ns, self.server_tun, SERVER_TUN_IP, CLIENT_TUN_IP),
+            ):
+                run_ip("-n", ns, "tuntap", "add", "dev", tun, "mode", "tun")
+                run_ip("-n", ns, "addr", "add", local, "peer", peer, "dev", tun)
+                run_ip("-n", ns, "link", "set", tun, "mtu", "1500", "up")
+            for ns, veth in (
+                (self.client_ns, self.client_veth),
+                (self.server_ns, self.server_veth),
+            ):
+                run_ip("-n", ns, "link", "set", veth, "up")
+            run_ip("-n", self.server_ns, "addr", "add", f"{SERVICE_IP}/32", "dev", "lo")
+            self.route_via("direct")
+        except BaseException:
+            self.destroy()
+            raise
+
+    def route_via(self, path: Path) -> None:
+        """Send client traffic for the service address over the veth or through the relay."""
+        if path == self.path:
+            return
+        if path == "direct":
+            run_ip(
+                "-n",
+                self.client_ns,
+                "route",
+                "replace",
+                f"{SERVICE_IP}/32",
+                "via",
+                SERVER_VETH_IP,
+                "dev",
+                self.client_veth,
+            )
+        else:
+            run_ip(
+                "-n", self.client_ns, "route", "replace", f"{SERVICE_IP}/32", "dev", self.client_tun
+            )
+        self.path = path
+
+    def netns_path(self, ns: str) -> str:
+        """The bind-mounted namespace file `setns()` needs (used by the relay)."""
+        return f"/run/netns/{ns}"
+
+    def in_ns(self, ns: str, argv: Sequence[str]) -> list[str]:
+        """The argv that runs ``argv`` inside namespace ``ns``."""
+        return ["ip", "netns", "exec", ns, *argv]
+
+    def destroy(self) -> None:
+        """Remove both namespaces (and every process still inside). Safe to call twice."""
+        for ns in reversed(self._created):
+            delete_namespace(ns)
+        self._created.clear()

@@ -1,0 +1,84 @@
+"""Fold repeated runs into the table: median, min-max, throughput, ratio to the reference.
+
+Why medians and ratios: the bench machine is shared and noisy; a median of interleaved runs and
+a ratio against a reference measured in the same repetitions (tftpd-hpa for TFTP, nginx for
+HTTP) are what stays comparable from one run to the next.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field
+
+from clients import RunResult
+from matrix import MIB, Scenario
+
+REFERENCE = {"tftp": "tftpd-hpa", "http": "nginx"}
+
+
+@dataclass
+class Cell:
+    """All runs of one server in one scenario."""
+
+    runs: list[RunResult] = field(default_factory=list)
+    cpu_seconds: list[float] = field(default_factory=list)
+
+    @property
+    def ok_seconds(self) -> list[float]:
+        return sorted(r.seconds for r in self.runs if r.ok)
+
+    @property
+    def failures(self) -> int:
+        return sum(1 for r in self.runs if not r.ok)
+
+    def median(self) -> float | None:
+        ok = self.ok_seconds
+        return statistics.median(ok) if ok else None
+
+
+def ratio(cell: Cell, reference: Cell | None) -> float | None:
+    """How many times faster than the reference (>1 = faster); None if either has no data."""
+    mine = cell.median()
+    ref = reference.median() if reference else None
+    if mine is None or ref is None or mine <= 0:
+        return None
+    return ref / mine
+
+
+def _fmt_row(scenario: Scenario, server: str, cell: Cell, reference: Cell | None) -> list[str]:
+    med = cell.median()
+    ok = cell.ok_seconds
+    total_mib = scenario.clients * scenario.size / MIB
+    r = ratio(cell, reference)
+    cpu = statistics.median(cell.cpu_seconds) if cell.cpu_seconds else None
+    fails = f"{cell.failures}/{len(cell.runs)}" if cell.failures else ""
+    if fails:
+        bad = next(x for x in cell.runs if not x.ok)
+        fails += f" ({bad.detail[:60]})"
+    return [
+        scenario.label,
+        server,
+        f"{med:.3f}" if med is not None else "—",
+        f"{total_mib / med:.1f}" if med else "—",
+        f"{ok[0]:.3f}-{ok[-1]:.3f}" if ok else "—",
+        f"{r:.2f}x" if r is not None else "—",
+        f"{cpu:.2f}" if cpu is not None else "—",
+        fails,
+    ]
+
+
+HEADER = ["scenario", "server", "median s", "MiB/s", "min-max s", "ratio", "server CPU s", "failed"]
+
+
+def table(scenarios: list[Scenario], servers: list[str], cells: dict[tuple[str, str], Cell]) -> str:
+    """A Markdown table, one row per (scenario, server), the reference first in each block."""
+    rows = [HEADER, ["---"] * len(HEADER)]
+    for sc in scenarios:
+        ref_name = REFERENCE[sc.protocol]
+        names = [s for s in servers if (sc.label, s) in cells]
+        names.sort(key=lambda s: s != ref_name)
+        for name in names:
+            rows.append(
+                _fmt_row(sc, name, cells[(sc.label, name)], cells.get((sc.label, ref_name)))
+            )
+    return "\n".join("| " + " | ".join(r) + " |" for r in rows)

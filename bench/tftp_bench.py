@@ -1,0 +1,281 @@
+"""pxetui's TFTP and HTTP servers side by side with tftpd-hpa, dnsmasq, atftpd, tftpy and nginx.
+
+Run as root: ``sudo python3 bench/tftp_bench.py --quick`` (see bench/README.md). Builds a
+private two-namespace network, starts every server once, then for each repetition runs every
+scenario against every server, rotating the server order per repetition so a noisy neighbour
+hits all servers alike. Prints a Markdown table (median, MiB/s, min-max, ratio to tftpd-hpa /
+nginx, server CPU) and saves it with the raw runs under bench/results/.
+
+Cleanup: namespaces (and everything in them), servers and the relay are removed on normal exit,
+on failure, on Ctrl-C and on SIGTERM; a later run also deletes namespaces left by a SIGKILLed
+one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime as dt
+import functools
+import json
+import os
+import platform
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import clients
+import matrix
+import psutil
+import report
+import servers
+import toolchain
+from netns import Testbed, remove_stale_namespaces
+from relay import Relay
+
+RESULTS = Path(__file__).resolve().parent / "results"
+PROBE = ("probe.bin", 4096)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    size = p.add_mutually_exclusive_group()
+    size.add_argument("--quick", action="store_true", help="the four targets (default)")
+    size.add_argument("--full", action="store_true", help="every combination (long)")
+    size.add_argument("--smoke", action="store_true", help="tiny runs that prove the harness")
+    p.add_argument("--reps", type=int, help="repetitions (default: 3 quick, 5 full, 1 smoke)")
+    p.add_argument("--servers", help="comma-separated subset of: " + ",".join(servers.BY_NAME))
+    p.add_argument("--only", choices=("tftp", "http"), help="run only one protocol")
+    p.add_argument("--deadline", type=float, help="seconds before a run counts as failed")
+    p.add_argument("--results-dir", type=Path, default=RESULTS, help="where to save (md+json)")
+    p.add_argument("--no-save", action="store_true", help="print the table only")
+    p.add_argument("--json", action="store_true", help="also print the raw results as JSON")
+    return p.parse_args(argv)
+
+
+def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt  # unwinds through every `finally`, like Ctrl-C
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User+system CPU of a server and its children, live and reaped (tftpd-hpa forks)."""
+    try:
+        proc = psutil.Process(pid)
+        t = proc.cpu_times()
+        total = t.user + t.system + t.children_user + t.children_system
+        for child in proc.children(recursive=True):
+            with_child = child.cpu_times()
+            total += with_child.user + with_child.system
+        return total
+    except psutil.Error:
+        return 0.0
+
+
+def _prepare_root(workdir: Path, scenarios: list[matrix.Scenario]) -> Path:
+    root = workdir / "root"
+    root.mkdir()
+    for d in (workdir, root):
+        d.chmod(0o755)  # the servers drop to nobody; they must traverse and read
+    for name in sorted({s.file for s in scenarios}):
+        clients.write_pattern_file(root / name, matrix.FILES[name])
+    clients.write_pattern_file(root / PROBE[0], PROBE[1])
+    return root
+
+
+def _probe(bed: Testbed, spec: servers.ServerSpec) -> bool:
+    ok = True
+    if spec.tftp_port is not None:
+        ok = clients.tftp_probe(bed, spec.tftp_port, *PROBE)
+    if ok and spec.http_port is not None:
+        ok = clients.http_probe(bed, spec.http_port, *PROBE)
+    return ok
+
+
+def _run_one(bed: Testbed, spec: servers.ServerSpec, sc: matrix.Scenario, deadline: float) -> Any:
+    if sc.protocol == "tftp":
+        assert spec.tftp_port is not None
+        return clients.tftp_run(
+            bed, spec.tftp_port, sc.file, sc.size, sc.clients, sc.blksize, sc.windowsize, deadline
+        )
+    assert spec.http_port is not None
+    return clients.http_run(bed, spec.http_port, sc.file, sc.size, sc.clients, deadline)
+
+
+def _serves(spec: servers.ServerSpec, sc: matrix.Scenario) -> bool:
+    return (spec.tftp_port if sc.protocol == "tftp" else spec.http_port) is not None
+
+
+def run_bench(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
+    """Build the net, start the servers, run the matrix; always tear everything down."""
+    if args.full:
+        mode, scenarios, reps, deadline = "full", matrix.full(), 5, 180.0
+    elif args.smoke:
+        mode, scenarios, reps, deadline = "smoke", matrix.smoke(), 1, 20.0
+    else:
+        mode, scenarios, reps, deadline = "quick", matrix.quick(), 3, 30.0
+    reps = args.reps or reps
+    deadline = args.deadline or deadline
+    if args.only:
+        scenarios = [s for s in scenarios if s.protocol == args.only]
+    names = args.servers.split(",") if args.servers else list(servers.BY_NAME)
+    notes: list[str] = []
+    if "pxetui" in names and not servers.pxetui_serve_available():
+        names.remove("pxetui")
+        notes.append("pxetui skipped: `python -m pxetui serve --help` is not available yet")
+    specs = [servers.BY_NAME[n] for n in names]
+    scenarios = [s for s in scenarios if any(_serves(sp, s) for sp in specs)]
+    for stale in remove_stale_namespaces():
+        notes.append(f"removed stale namespace {stale}")
+    toolchain.tftp_client()
+    toolchain.relay()
+    workdir = Path(tempfile.mkdtemp(prefix="pxb-"))
+    running: dict[str, servers.RunningServer] = {}
+    relay: Relay | None = None
+    relay_for = ""
+    relay_stats: list[dict[str, Any]] = []
+    cells: dict[tuple[str, str], report.Cell] = {}
+    started = time.monotonic()
+    try:
+        root = _prepare_root(workdir, scenarios)
+        with Testbed() as bed:
+            try:
+                for spec in specs:
+                    running[spec.name] = servers.start(spec, bed, root, workdir)
+                    servers.wait_ready(running[spec.name], functools.partial(_probe, bed, spec))
+                for rep in range(reps):
+                    for sc in scenarios:
+                        label = sc.label
+                        want = (sc.delay_us, sc.drop_every) if sc.via_relay else None
+                        have = (relay.delay_us, relay.drop_every) if relay else None
+                        if want != have:
+                            if relay:
+                                relay_stats.append({"scenario": relay_for, **relay.stop()})
+                                relay = None
+                            bed.route_via("direct")
+                            if want:
+                                relay = Relay(bed, *want)
+                                relay_for = label
+                                bed.route_via("relay")
+                        order = [sp for sp in specs if _serves(sp, sc)]
+                        shift = rep % len(order)
+                        for spec in order[shift:] + order[:shift]:
+                            srv = running[spec.name]
+                            cell = cells.setdefault((label, spec.name), report.Cell())
+                            if not srv.alive():
+                                cell.runs.append(
+                                    clients.RunResult(
+                                        False,
+                                        0,
+                                        0,
+                                        sc.clients,
+                                        sc.clients,
+                                        0,
+                                        "server died: " + srv.log_tail(2),
+                                    )
+                                )
+                                continue
+                            cpu0 = _cpu_seconds(srv.pid)
+                            result = _run_one(bed, spec, sc, deadline)
+                            cell.cpu_seconds.append(_cpu_seconds(srv.pid) - cpu0)
+                            cell.runs.append(result)
+                            status = "ok" if result.ok else f"FAILED {result.detail}"
+                            print(
+                                f"rep {rep + 1}/{reps} {label:38} {spec.name:10} "
+                                f"{result.seconds:8.3f}s {status}",
+                                file=sys.stderr,
+                                flush=True,
+                            )
+                if relay:
+                    relay_stats.append({"scenario": relay_for, **relay.stop()})
+                    relay = None
+            finally:
+                if relay:
+                    relay.stop()
+                for srv in running.values():
+                    srv.stop()
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    elapsed = time.monotonic() - started
+    server_names = [sp.name for sp in specs]
+    md = report.table(scenarios, server_names, cells)
+    raw = {
+        "mode": mode,
+        "reps": reps,
+        "deadline_s": deadline,
+        "elapsed_s": round(elapsed, 1),
+        "notes": notes,
+        "relay": relay_stats,
+        "scenarios": [dataclasses.asdict(s) | {"label": s.label} for s in scenarios],
+        "cells": [
+            {
+                "scenario": lab,
+                "server": srv_name,
+                "cpu_seconds": c.cpu_seconds,
+                "runs": [dataclasses.asdict(r) for r in c.runs],
+            }
+            for (lab, srv_name), c in cells.items()
+        ],
+    }
+    return md, raw
+
+
+def _header(argv: list[str], raw: dict[str, Any]) -> str:
+    now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parent,
+        timeout=10,
+    ).stdout.strip()
+    cmd = "sudo python3 bench/tftp_bench.py " + " ".join(shlex.quote(a) for a in argv)
+    lines = [
+        f"- command: `{cmd.strip()}`",
+        f"- date: {now}, commit {commit or '?'}, {raw['mode']} matrix, {raw['reps']} reps "
+        f"(servers interleaved, order rotated per rep), {raw['elapsed_s']} s in total",
+        f"- machine: {os.cpu_count()} cores, Linux {platform.release()}, **shared with other "
+        "jobs and noisy**: compare medians and ratios, not absolute numbers",
+        "- ratio = reference median / server median (>1 = faster than tftpd-hpa / nginx); "
+        "MiB/s = clients x file size / median; server CPU = median user+sys seconds per run",
+    ]
+    lines += [f"- note: {n}" for n in raw["notes"]]
+    if raw["relay"]:
+        lines.append("- relay counters: " + json.dumps(raw["relay"]))
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    args = parse_args(argv)
+    if os.geteuid() != 0:
+        print("the bench needs root (network namespaces): sudo python3 bench/tftp_bench.py")
+        return 2
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        md, raw = run_bench(args)
+    except KeyboardInterrupt:
+        print("interrupted; namespaces and processes removed", file=sys.stderr)
+        return 130
+    text = _header(argv, raw) + "\n\n" + md + "\n"
+    print(text)
+    if args.json:
+        print(json.dumps(raw, indent=1))
+    if not args.no_save:
+        args.results_dir.mkdir(parents=True, exist_ok=True)
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%MZ")
+        base = args.results_dir / f"{stamp}-{raw['mode']}"
+        base.with_suffix(".md").write_text(text)
+        base.with_suffix(".json").write_text(json.dumps(raw, indent=1) + "\n")
+        print(f"saved {base}.md and .json", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
