@@ -73,6 +73,7 @@ class ClientTracker:
         self._transfer_mac: dict[str, MacAddress] = {}
         self._unmatched: dict[str, deque[_FileEvent]] = {}
         self._assigned: dict[MacAddress, tuple[str | None, bool, str | None]] = {}
+        self._default: str | None = None
 
     # --- queries -------------------------------------------------------------------------
 
@@ -101,6 +102,25 @@ class ClientTracker:
     def set_stages(self, stages: StageMap) -> None:
         """A reloaded profile changes which files are kernels, initrds and images."""
         self._stages = stages
+
+    def set_default(self, entry: str | None) -> set[MacAddress]:
+        """The entry unassigned clients boot; returns the clients whose entry changed."""
+        self._default = entry
+        changed: set[MacAddress] = set()
+        for client in self._clients.values():
+            if client.mac not in self._assigned and client.entry != entry:
+                client.entry, client.once = entry, False
+                changed.add(client.mac)
+        return changed
+
+    def clear_assignment(self, mac: MacAddress) -> bool:
+        """*mac* lost its assignment and boots the default again."""
+        self._assigned.pop(mac, None)
+        client = self._clients.get(mac)
+        if client is None or (client.entry, client.once) == (self._default, False):
+            return False
+        client.entry, client.once = self._default, False
+        return True
 
     def set_assignment(
         self, mac: MacAddress, entry: str | None, once: bool, hostname: str | None = None
@@ -149,7 +169,7 @@ class ClientTracker:
     def _client(self, mac: MacAddress, ts: float) -> ClientState:
         client = self._clients.get(mac)
         if client is None:
-            entry, once, hostname = self._assigned.get(mac, (None, False, None))
+            entry, once, hostname = self._assigned.get(mac, (self._default, False, None))
             client = ClientState(mac=mac, first_seen=ts, last_seen=ts, entry=entry, once=once)
             client.hostname = hostname
             client.phases["discovered"] = ts
