@@ -74,9 +74,18 @@ def build_reference_tree(root: Path, boot: ReferenceBoot, server: IPv4Address) -
 
 
 def reference_dnsmasq_argv(
-    boot: ReferenceBoot, root: Path, workdir: Path, interface: str, server: IPv4Address
+    boot: ReferenceBoot,
+    root: Path,
+    workdir: Path,
+    interface: str,
+    server: IPv4Address,
+    own_tftp: bool = True,
 ) -> list[str]:
-    """dnsmasq with its own TFTP: proxy mode for x86 (router present), full for s390x."""
+    """dnsmasq with its own TFTP: proxy mode for x86 (router present), full for s390x.
+
+    ``own_tftp=False`` leaves TFTP to another server on the same address (the DHCP half
+    of the reference, in front of pxetui's file servers).
+    """
     argv = [
         "dnsmasq",
         "--keep-in-foreground",
@@ -92,9 +101,9 @@ def reference_dnsmasq_argv(
         "--log-dhcp",
         f"--interface={interface}",
         "--bind-interfaces",
-        "--enable-tftp",
-        f"--tftp-root={root}",
     ]
+    if own_tftp:
+        argv += ["--enable-tftp", f"--tftp-root={root}"]
     network = IPv4Address(int(server) & 0xFFFFFF00)
     script = f"ipxe/{boot.mac.hexhyp}.ipxe"
     if boot.kind == "pxelinux":
@@ -122,13 +131,15 @@ def reference_dnsmasq_argv(
     return argv
 
 
-def start_reference(net: LabNetwork, boot: ReferenceBoot, workdir: Path) -> LabProcess:
-    """Build the tree and start dnsmasq-with-TFTP in *net*'s server namespace."""
+def start_reference(
+    net: LabNetwork, boot: ReferenceBoot, workdir: Path, own_tftp: bool = True
+) -> LabProcess:
+    """Build the tree and start dnsmasq (with its TFTP) in *net*'s server namespace."""
     root = workdir / "reference-root"
     build_reference_tree(root, boot, net.server_ip)
-    argv = reference_dnsmasq_argv(boot, root, workdir, net.bridge, net.server_ip)
+    argv = reference_dnsmasq_argv(boot, root, workdir, net.bridge, net.server_ip, own_tftp)
     proc = LabProcess("reference-dnsmasq", argv, net.server_ns, workdir / "reference.log")
-    if not proc.wait_for_output("TFTP root is", 10):
+    if not proc.wait_for_output("TFTP root is" if own_tftp else "DHCP", 10):
         proc.stop()
         raise RuntimeError(f"reference dnsmasq did not start:\n{proc.output()[-2000:]}")
     return proc

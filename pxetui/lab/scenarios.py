@@ -1,0 +1,147 @@
+"""The real-firmware boots the e2e suite asserts and the timings table measures.
+
+One record per scenario, so ``tests/e2e``, ``bench/boot_timings.py`` and ``pxetui lab``
+agree on which firmware boots which entry of ``assets/lab/lab.yaml``, how DHCP is set up,
+and what the guest must print to count as booted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pxetui.core.mac import MacAddress
+from pxetui.lab.guest import GuestArch
+from pxetui.lab.qemu import Firmware
+from pxetui.lab.reference import ReferenceKind
+from pxetui.lab.tree import initrd_marker
+
+DhcpMode = Literal["proxy", "full"]
+
+BIOS_MAC = MacAddress.parse("52:54:00:e2:e0:01")
+UNKNOWN_MAC = MacAddress.parse("52:54:00:e2:e0:99")
+S390X_MAC = MacAddress.parse("52:54:00:e2:e3:90")
+
+X86_ARGS = "console=ttyS0,115200 panic=-1 quiet"
+S390X_ARGS = "panic=-1 quiet"
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    """One boot: firmware and NIC, DHCP mode, the entry assigned, what must be printed."""
+
+    name: str
+    title: str
+    firmware: Firmware
+    mac: MacAddress
+    entry: str
+    dhcp: DhcpMode = "proxy"
+    initrd: str = "initrd-amd64.gz"
+    expect_args: tuple[str, ...] = ()
+    overrides: dict[str, Any] = field(default_factory=dict)
+    reference: ReferenceKind | None = None
+    timeout: float = 120.0
+
+    @property
+    def arch(self) -> GuestArch:
+        return "s390x" if self.firmware == "s390x" else "amd64"
+
+    @property
+    def marker(self) -> str:
+        """The guest's marker line prefix for this scenario's initrd."""
+        return f"PXETUI-BOOTED marker={initrd_marker(self.initrd)} "
+
+    def profile_overrides(self) -> dict[str, Any]:
+        """Changes to ``lab.yaml`` this scenario needs (DHCP mode, loader …)."""
+        out: dict[str, Any] = {"hosts": {}}
+        if self.dhcp == "full":
+            out["network"] = {
+                "dhcp": {
+                    "mode": "full",
+                    "subnet": None,
+                    "range": ["10.250.77.100", "10.250.77.150"],
+                }
+            }
+        out.update(self.overrides)
+        return out
+
+
+FULL_DHCP: DhcpMode = "full"
+
+SCENARIOS: dict[str, Scenario] = {
+    s.name: s
+    for s in (
+        Scenario(
+            "bios-pxelinux",
+            "BIOS iPXE ROM -> pxelinux.0 -> pxelinux.cfg/01-<mac> -> kernel (TFTP), proxyDHCP",
+            "bios",
+            BIOS_MAC,
+            "tiny",
+            expect_args=("pxetui.entry=tiny", X86_ARGS),
+            overrides={"loader": "pxelinux"},
+            reference="pxelinux",
+        ),
+        Scenario(
+            "ipxe-http-40m",
+            "BIOS iPXE per-MAC script, kernel + 40 MB initrd over HTTP, proxyDHCP",
+            "bios",
+            BIOS_MAC,
+            "big-initrd",
+            initrd="initrd-amd64-40m.gz",
+            expect_args=("pxetui.entry=big-initrd",),
+            reference="ipxe",
+        ),
+        Scenario(
+            "centos-serial",
+            "serial CentOS entry: console=ttyS0,115200 and inst.* reach the kernel",
+            "bios",
+            BIOS_MAC,
+            "centos-serial",
+            expect_args=("console=ttyS0,115200", "inst.repo=", "inst.text"),
+            reference="ipxe",
+        ),
+        Scenario(
+            "diskless",
+            "diskless: the initrd fetches a squashfs over pxetui's HTTP and mounts it",
+            "bios",
+            BIOS_MAC,
+            "diskless",
+            initrd="initrd-amd64-diskless.gz",
+            expect_args=("root=live:http://10.250.77.1:8080/lab/root.squashfs",),
+        ),
+        Scenario(
+            "uefi-ipxe",
+            "UEFI: OVMF with EDK2's own PXE -> ipxe.efi -> kernel, proxyDHCP",
+            "uefi",
+            BIOS_MAC,
+            "tiny",
+            expect_args=("pxetui.entry=tiny",),
+            reference="uefi-ipxe",
+            timeout=180.0,
+        ),
+        Scenario(
+            "s390x-file",
+            "s390x, full DHCP, boot file = a '# pxelinux' config file",
+            "s390x",
+            S390X_MAC,
+            "s390x-tiny",
+            dhcp=FULL_DHCP,
+            initrd="initrd-s390x.gz",
+            expect_args=("pxetui.entry=s390x-tiny", "BOOTIF=01-52-54-00-e2-e3-90"),
+            overrides={"hosts": {S390X_MAC.colon: {"entry": "s390x-tiny", "arch": "s390x"}}},
+            reference="s390x-file",
+        ),
+        Scenario(
+            "s390x-dir",
+            "s390x, full DHCP, directory form: pxelinux.cfg/01-<mac>",
+            "s390x",
+            S390X_MAC,
+            "s390x-tiny",
+            dhcp=FULL_DHCP,
+            initrd="initrd-s390x.gz",
+            expect_args=("pxetui.entry=s390x-tiny",),
+            overrides={"hosts": {S390X_MAC.colon: {"entry": "s390x-tiny", "arch": "s390x"}}},
+            reference="s390x-dir",
+        ),
+    )
+}
