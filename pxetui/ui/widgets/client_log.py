@@ -29,7 +29,7 @@ def transfer_label(transfer: dict[str, Any]) -> Text:
     proto = str(transfer.get("proto") or "").upper()
     name = clean(str(transfer.get("filename") or "?"), 60)
     state = str(transfer.get("state") or "")
-    word = {"finished": " ok", "failed": " FAIL"}.get(state, "")
+    word = {"done": " ok", "finished": " ok", "failed": " FAIL", "probe": " probe"}.get(state, "")
     amount = human_bytes(transfer.get("bytes") or 0, short=True)
     rate = transfer.get("rate_bps") or 0
     speed = f" {human_bytes(rate, short=True)}/s" if rate and not word else ""
@@ -45,6 +45,7 @@ class TransferBar(Horizontal):
 
     def show(self, transfer: dict[str, Any]) -> None:
         state = str(transfer.get("state") or "running")
+        state = "finished" if state in ("done", "finished", "probe") else state
         self.set_classes(f"-{state}" if state in ("finished", "failed") else "-running")
         self.query_one(Label).update(transfer_label(transfer))
         bar = self.query_one(ProgressBar)
