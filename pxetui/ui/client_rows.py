@@ -43,11 +43,11 @@ class Column:
 
 COLUMNS: tuple[Column, ...] = (
     Column("mac", "MAC", 17, 17),
-    Column("hostname", "Host", 11, 7),
+    Column("hostname", "Host", 11, 6),
     Column("ip", "IP", 15, 13),
     Column("arch", "Arch", 6, 5),
     Column("firmware", "Firmware", 9, 0),
-    Column("entry", "Entry", 11, 8),
+    Column("entry", "Entry", 11, 7),
     Column("phase", "Phase", 9, 7),
     Column("progress", "Progress", 13, 9),
     Column("last_seen", "Seen", 8, 0),
@@ -55,7 +55,7 @@ COLUMNS: tuple[Column, ...] = (
 """Cells are padded by one blank each side; the narrow layout fits 80 columns, the rest
 (firmware, last seen) is in the client detail."""
 COLUMN_KEYS: tuple[str, ...] = tuple(c.key for c in COLUMNS)
-WIDE_FROM = 115
+WIDE_FROM = 120
 """Terminal width from which the table shows every column."""
 
 
@@ -65,10 +65,29 @@ def layout(width: int) -> tuple[tuple[int, Column], ...]:
     return tuple((i, c) for i, c in enumerate(COLUMNS) if (c.wide if wide else c.narrow) > 0)
 
 
+# The tracker's words (core/arch) in the table's few columns.
+SHORT_ARCH: dict[str, str] = {
+    "bios": "bios",
+    "uefi ia32": "efi32",
+    "uefi x64": "efi64",
+    "uefi arm32": "arm32",
+    "uefi arm64": "arm64",
+    "uefi ia32 http": "http32",
+    "uefi x64 http": "http64",
+    "uefi arm32 http": "httpa32",
+    "uefi arm64 http": "httpa64",
+    "s390 basic": "s390x",
+    "s390 extended": "s390x",
+}
+
+
 def arch_name(arch: Any) -> str:
+    """Option 93 (a number, or the tracker's words) as a short column value."""
     if isinstance(arch, int) and not isinstance(arch, bool):
         return ARCH_NAMES.get(arch, str(arch))
-    return clean(str(arch), 8) if arch not in (None, "") else ""
+    if arch in (None, ""):
+        return ""
+    return SHORT_ARCH.get(str(arch).lower(), clean(str(arch), 12))
 
 
 def active_transfer(state: dict[str, Any]) -> dict[str, Any] | None:
@@ -100,7 +119,7 @@ def progress_text(state: dict[str, Any], width: int = 4) -> str:
         return "failed"
     frac = fraction(transfer)
     if frac is None:
-        return human_bytes(transfer.get("bytes") or 0)
+        return human_bytes(transfer.get("bytes") or 0, short=True)
     filled = round(frac * width)
     return "#" * filled + "." * (width - filled) + f"{frac * 100:4.0f}%"
 

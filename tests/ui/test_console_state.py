@@ -1,0 +1,116 @@
+"""The console's fold of the engine stream: coalesced, bounded, routed to the right client."""
+
+from __future__ import annotations
+
+from pxetui.core.events import (
+    ClientUpdated,
+    DhcpEvent,
+    FileNotFound,
+    ServiceEvent,
+    TransferProgress,
+    TransferStarted,
+)
+from pxetui.core.mac import MacAddress
+from pxetui.ui.console_state import CLIENT_LOGS_KEPT, ConsoleState
+
+MAC = MacAddress.parse("52:54:00:e2:e0:01")
+
+
+def _started(ip: str, name: str = "pxelinux.0") -> TransferStarted:
+    return TransferStarted(transfer_id="t1", proto="tftp", client_ip=ip, filename=name)
+
+
+def test_drain_keeps_only_the_latest_state_of_each_client() -> None:
+    """Many ClientUpdated for one MAC between drains arrive as one state."""
+    state = ConsoleState()
+    for n in range(100):
+        state.fold(ClientUpdated(mac=MAC, state={"mac": MAC.colon, "phase": f"p{n}"}))
+    changes = state.drain()
+    assert list(changes.clients) == [MAC]
+    assert changes.clients[MAC]["phase"] == "p99"
+    assert not state.drain()
+
+
+def test_transfer_lines_are_routed_to_the_client_by_its_ip() -> None:
+    """A TFTP event carries only an IP; the MAC comes from the client's state."""
+    state = ConsoleState()
+    state.fold(ClientUpdated(mac=MAC, state={"mac": MAC.colon, "ip": "10.0.0.5"}))
+    state.fold(_started("10.0.0.5"))
+    state.fold(FileNotFound(proto="tftp", client_ip="10.0.0.9", filename="x"))
+    assert [e.kind for e in state.client_log(MAC)] == ["transfer_started"]
+    assert MAC in state.drain().logs
+
+
+def test_dhcp_events_teach_the_ip_of_a_mac() -> None:
+    """An ACK with an IP lets later transfers from that IP find the client."""
+    state = ConsoleState()
+    state.fold(DhcpEvent(msg_type="DHCPACK", mac=MAC, ip="10.0.0.7"))
+    state.fold(_started("10.0.0.7"))
+    assert [e.kind for e in state.client_log(MAC)] == ["dhcp", "transfer_started"]
+
+
+def test_progress_events_do_not_flood_the_logs() -> None:
+    """Progress is shown as bars (from the client state), never as log lines."""
+    state = ConsoleState()
+    state.fold(
+        TransferProgress(
+            transfer_id="t", proto="tftp", client_ip="1.2.3.4", filename="f", bytes_sent=10
+        )
+    )
+    assert state.drain().events == []
+    assert state.events_total == 1
+
+
+def test_event_ring_is_bounded_and_counts_what_it_dropped() -> None:
+    """5,000 events between two drains cost a ring, and the count of the rest."""
+    state = ConsoleState(event_ring=100)
+    for n in range(5_000):
+        state.fold(FileNotFound(proto="tftp", client_ip="10.0.0.1", filename=f"f{n}"))
+    changes = state.drain()
+    assert len(changes.events) == 100
+    assert changes.events[-1].filename == "f4999"  # type: ignore[attr-defined]
+    assert changes.events_dropped == 4_900
+    assert len(state.events) == 100
+
+
+def test_per_client_logs_are_bounded_in_lines_and_in_clients() -> None:
+    """Each client keeps a ring; the least recently active clients lose theirs first."""
+    state = ConsoleState(client_log_ring=10)
+    for n in range(30):
+        state.fold(DhcpEvent(msg_type="PXE", mac=MAC, text=str(n)))
+    assert len(state.client_log(MAC)) == 10
+    for n in range(CLIENT_LOGS_KEPT + 5):
+        state.fold(DhcpEvent(msg_type="PXE", mac=MacAddress(f"{n:012x}")))
+    assert len(state.logs) == CLIENT_LOGS_KEPT
+    assert state.client_log(MAC) == []
+
+
+def test_snapshot_replaces_clients_and_services() -> None:
+    """A (re)subscription's snapshot is the new truth, marked as such for the table."""
+    state = ConsoleState()
+    state.fold(ClientUpdated(mac=MAC, state={"mac": MAC.colon}))
+    state.drain()
+    other = MacAddress.parse("52:54:00:00:00:02")
+    state.load_snapshot(
+        {
+            "clients": [{"mac": other.colon, "ip": "10.0.0.2"}, {"mac": "not a mac"}],
+            "services": {"tftp": {"service": "tftp", "state": "running"}},
+            "entries": {"tiny": {"kind": "linux"}},
+            "unknown": "local",
+        }
+    )
+    changes = state.drain()
+    assert changes.meta["snapshot"] is True
+    assert list(changes.clients) == [other]
+    assert state.ip_to_mac["10.0.0.2"] == other
+    assert state.entries == {"tiny": {"kind": "linux"}}
+    assert changes.services["tftp"]["state"] == "running"
+
+
+def test_service_events_update_the_service_table() -> None:
+    """A failed dnsmasq reaches the drain as a service change with its reason."""
+    state = ConsoleState()
+    state.fold(ServiceEvent(service="dhcp", state="failed", message="exit 2"))
+    changes = state.drain()
+    assert changes.services["dhcp"]["state"] == "failed"
+    assert changes.services["dhcp"]["message"] == "exit 2"

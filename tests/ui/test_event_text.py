@@ -1,0 +1,101 @@
+"""Events, diffs and timelines as text: words carry meaning, wire text never becomes markup."""
+
+from __future__ import annotations
+
+from pxetui.core.events import (
+    RequestRefused,
+    SizeProbe,
+    TransferFailed,
+    TransferFinished,
+)
+from pxetui.ui.event_text import event_line, human_bytes
+from pxetui.ui.screens.assign import files_diff
+from pxetui.ui.screens.client_detail import explain_text, timeline
+from pxetui.ui.widgets.service_bar import service_text
+
+
+def test_finished_and_failed_transfers_say_ok_and_fail() -> None:
+    """Without colour the word tells success from failure."""
+    ok = TransferFinished(
+        transfer_id="t",
+        proto="tftp",
+        client_ip="10.0.0.5",
+        filename="pxelinux.0",
+        bytes_sent=43_008,
+        seconds=0.5,
+    )
+    bad = TransferFailed(
+        transfer_id="t", proto="tftp", client_ip="10.0.0.5", filename="x", reason="timeout"
+    )
+    assert "TFTP   ok pxelinux.0 42.0 KiB in 0.50 s (84.0 KiB/s)" in event_line(ok).plain
+    assert "FAIL x: timeout" in event_line(bad).plain
+
+
+def test_size_probe_is_labelled_not_failed() -> None:
+    """UEFI's tsize probe is normal (PXE-FACTS)."""
+    line = event_line(
+        SizeProbe(
+            transfer_id="t", proto="tftp", client_ip="1.1.1.1", filename="ipxe.efi", size=1024
+        )
+    ).plain
+    assert "size probe ipxe.efi" in line
+    assert "FAIL" not in line
+
+
+def test_markup_and_control_characters_from_the_wire_are_shown_defused() -> None:
+    """A filename with Rich markup and an escape renders as plain, harmless text."""
+    event = RequestRefused(
+        proto="tftp", client_ip="10.0.0.5", filename="[bold red]x\x1b[2J", reason="escape"
+    )
+    line = event_line(event)
+    assert "[" not in line.plain and "\x1b" not in line.plain
+    assert "(bold red)x?(2J" in line.plain
+
+
+def test_service_text_spells_out_failure_and_reason() -> None:
+    """The service bar reads 'DHCP FAILED r3: <why>' with or without colour."""
+    data = {"state": "failed", "restarts": 3, "message": "exit 2", "pid": None}
+    assert service_text("DHCP", data).plain == "DHCP FAILED r3: exit 2"
+    running = {"state": "running", "address": "127.0.0.1:6969", "pid": 42}
+    assert service_text("TFTP", running).plain == "TFTP running 127.0.0.1:6969 pid 42"
+    assert service_text("HTTP", None).plain == "HTTP ?"
+
+
+def test_human_bytes() -> None:
+    """Binary units; short form for narrow panes."""
+    assert human_bytes(512) == "512 B"
+    assert human_bytes(1536) == "1.5 KiB"
+    assert human_bytes(3 * 1024**3, short=True) == "3.0G"
+    assert human_bytes(None) == "?"
+
+
+def test_files_diff_marks_new_changed_and_unchanged_files() -> None:
+    """The assign preview: a diff per file against what is on disk."""
+    text = files_diff(
+        {"a.cfg": "DEFAULT tiny\n", "b.cfg": "same\n", "c.cfg": "x\n"},
+        {"a.cfg": "DEFAULT local\n", "b.cfg": "same\n"},
+    ).plain
+    assert "=== a.cfg  (changed)" in text
+    assert "-DEFAULT local" in text and "+DEFAULT tiny" in text
+    assert "=== b.cfg  (unchanged)" in text
+    assert "=== c.cfg  (new file)" in text and "+x" in text
+
+
+def test_timeline_orders_phases_and_measures_each() -> None:
+    """Each phase's duration is the time until the next one; the last is still running."""
+    rows = timeline({"kernel": 105.0, "discovered": 100.0, "loader": 101.5})
+    assert [(p, since, took) for p, _, since, took in rows] == [
+        ("discovered", 0.0, 1.5),
+        ("loader", 1.5, 3.5),
+        ("kernel", 5.0, None),
+    ]
+
+
+def test_explain_marks_the_winning_file() -> None:
+    """The explainer's winner is marked in words."""
+    text = explain_text(
+        [{"file": "pxelinux.cfg/01-aa", "exists": False}, {"file": "default", "wins": True}]
+    ).plain
+    assert " 1. pxelinux.cfg/01-aa  missing" in text
+    assert " 2. default  => wins" in text
+    assert "no lookup steps" in explain_text([]).plain
