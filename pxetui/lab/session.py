@@ -1,0 +1,177 @@
+"""One lab run: network, engine, assignment, a VM booting through pxetui, and cleanup.
+
+Shared by ``pxetui lab --no-tui`` (lines to stdout) and the lab console (a Textual screen):
+both hand in callbacks for the VM's serial lines and the engine's events, and both get the
+same guarantee — whatever happens (Ctrl-C, an exception, the VM hanging), :meth:`close`
+stops QEMU, the engine and the LAN's dnsmasq and deletes the namespaces.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from pxetui.core.mac import MacAddress
+from pxetui.lab.guest import MARKER_PREFIX, GuestArch, Say
+from pxetui.lab.lan import start_lan_dhcp
+from pxetui.lab.netns import LabNetwork, create_lab_network, remove_stale
+from pxetui.lab.process import LabProcess
+from pxetui.lab.pxetui_server import PxetuiServer
+from pxetui.lab.qemu import BootResult, Firmware, VmSpec, fresh_ovmf_vars, qemu_argv, run_vm
+from pxetui.lab.scenarios import BIOS_MAC, S390X_MAC
+from pxetui.lab.tree import prepare_lab_dir
+
+LAB_PREFIX = "pxlab-"
+EventSink = Callable[[dict[str, Any]], None]
+SerialSink = Callable[[str, float], None]
+
+
+@dataclass(frozen=True, slots=True)
+class LabOptions:
+    """What ``pxetui lab`` was asked for."""
+
+    firmware: Firmware = "bios"
+    entry: str | None = None
+    dhcp: Literal["proxy", "full"] | None = None
+    timeout: float = 180.0
+
+    @property
+    def mac(self) -> MacAddress:
+        return S390X_MAC if self.firmware == "s390x" else BIOS_MAC
+
+    @property
+    def arch(self) -> GuestArch:
+        return "s390x" if self.firmware == "s390x" else "amd64"
+
+    @property
+    def entry_name(self) -> str:
+        return self.entry or ("s390x-tiny" if self.firmware == "s390x" else "tiny")
+
+    @property
+    def dhcp_mode(self) -> Literal["proxy", "full"]:
+        # The s390-ccw firmware takes the first DHCP offer and ignores proxy answers.
+        return self.dhcp or ("full" if self.firmware == "s390x" else "proxy")
+
+
+def _say_nothing(_: str) -> None:
+    return None
+
+
+class LabSession:
+    """Build the lab, boot once, tear down. Use as ``async with`` or call :meth:`close`."""
+
+    def __init__(self, options: LabOptions, say: Say = _say_nothing) -> None:
+        self.options = options
+        self.say = say
+        self.workdir = Path(tempfile.mkdtemp(prefix="pxetui-lab-"))
+        self.net: LabNetwork | None = None
+        self.lan: LabProcess | None = None
+        self.server: PxetuiServer | None = None
+
+    def profile_overrides(self) -> dict[str, Any]:
+        o = self.options
+        hosts: dict[str, Any] = {}
+        if o.firmware == "s390x":
+            hosts[o.mac.colon] = {"entry": o.entry_name, "arch": "s390x"}
+        out: dict[str, Any] = {"hosts": hosts}
+        if o.dhcp_mode == "full":
+            out["network"] = {
+                "dhcp": {
+                    "mode": "full",
+                    "subnet": None,
+                    "range": ["10.250.77.100", "10.250.77.150"],
+                }
+            }
+        return out
+
+    def setup(self) -> None:
+        """Guest files, namespaces, the LAN router (proxy mode), the engine, the assignment."""
+        o = self.options
+        stale = remove_stale(LAB_PREFIX)
+        if stale:
+            self.say(f"removed namespaces left by an earlier lab: {', '.join(stale)}")
+        self.say(f"preparing the lab tree in {self.workdir} (guest files cached)")
+        profile = prepare_lab_dir(self.workdir, (o.arch,), self.profile_overrides(), say=self.say)
+        self.net = create_lab_network(LAB_PREFIX, router=o.dhcp_mode == "proxy")
+        self.say(f"namespaces: {', '.join(self.net.namespaces)} (br0 {self.net.server_ip}/24)")
+        if o.dhcp_mode == "proxy":
+            self.lan = start_lan_dhcp(self.net, self.workdir / "lan")
+            self.say(f"LAN DHCP server (router namespace) at {self.net.router_ip}")
+        self.server = PxetuiServer(self.net, profile, self.workdir)
+        self.server.start()
+        self.say(f"pxetui serve running ({o.dhcp_mode} DHCP), control socket {self.server.socket}")
+        self.server.assign(o.mac, o.entry_name)
+        self.say(f"assigned {o.mac} -> {o.entry_name}")
+
+    async def boot(self, on_serial: SerialSink, on_event: EventSink) -> BootResult:
+        """Boot the VM once; stream serial lines and engine events until it powers off."""
+        if self.net is None or self.server is None:
+            raise RuntimeError("setup() first")
+        o = self.options
+        vars_file = fresh_ovmf_vars(self.workdir / "ovmf-vars.fd") if o.firmware == "uefi" else None
+        argv = qemu_argv(VmSpec(o.firmware, o.mac), vars_file)
+        self.say(f"booting a {o.firmware} VM ({o.mac}): {' '.join(argv[:1])} …")
+        tail = asyncio.create_task(self._follow_events(on_event))
+        try:
+            return await run_vm(
+                argv,
+                self.net.server_ns,
+                expect=[MARKER_PREFIX],
+                settle="PXETUI-POWEROFF",
+                timeout=o.timeout,
+                on_line=on_serial,
+            )
+        finally:
+            await asyncio.sleep(0.3)  # let the last events land
+            tail.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await tail
+
+    async def _follow_events(self, on_event: EventSink) -> None:
+        """Tail the engine's JSON-lines log (the same events its control API streams)."""
+        assert self.server is not None
+        log = self.server.log
+        offset = 0
+        while True:
+            try:
+                with log.open("rb") as fh:
+                    fh.seek(offset)
+                    chunk = fh.read()
+            except OSError:
+                chunk = b""
+            if chunk:
+                complete, _, _rest = chunk.rpartition(b"\n")
+                if complete:
+                    offset += len(complete) + 1
+                    for raw in complete.split(b"\n"):
+                        event = _json_line(raw)
+                        if event is not None:
+                            on_event(event)
+            await asyncio.sleep(0.1)
+
+    def close(self) -> None:
+        """Stop everything and delete the namespaces; safe to call twice."""
+        if self.server is not None:
+            self.server.stop()
+        if self.lan is not None:
+            self.lan.stop()
+        if self.net is not None:
+            self.net.teardown()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def _json_line(raw: bytes) -> dict[str, Any] | None:
+    if not raw.startswith(b"{"):
+        return None
+    try:
+        item = json.loads(raw)
+    except ValueError:
+        return None
+    return item if isinstance(item, dict) else None
