@@ -1,0 +1,90 @@
+"""``pxetui status``: what a running engine is doing, as a table or as JSON (``--json``)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import time
+from typing import Any
+
+from pxetui.cli.control_target import TargetError, add_target_args, socket_path
+from pxetui.core.profile.errors import ProfileError
+from pxetui.engine.control.client import ControlClient
+from pxetui.engine.control.protocol import ControlError
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "status",
+        help="show a running engine's services, clients and assignments",
+        description="Ask a running engine (pxetui serve) for its state.",
+    )
+    add_target_args(parser)
+    parser.add_argument("--json", action="store_true", help="print the raw state as JSON")
+    parser.set_defaults(func=run)
+
+
+async def fetch_state(path: Any) -> dict[str, Any]:
+    async with ControlClient(path) as client:
+        result = await client.request("state")
+    if not isinstance(result, dict):
+        raise ControlError("the engine's state is not an object")
+    return result
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        path = socket_path(args)
+        state = asyncio.run(fetch_state(path))
+    except (TargetError, ProfileError) as exc:
+        print(f"pxetui status: {exc}", file=sys.stderr)
+        return 2
+    except (ControlError, OSError) as exc:
+        print(f"pxetui status: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(state, indent=2))
+    else:
+        print(render_state(state))
+    return 0
+
+
+def _ago(ts: Any, now: float) -> str:
+    if not isinstance(ts, int | float):
+        return "-"
+    return f"{max(0.0, now - ts):.0f}s ago"
+
+
+def render_state(state: dict[str, Any], now: float | None = None) -> str:
+    """The state as a few plain-text tables for a terminal."""
+    now = time.time() if now is None else now
+    profile = state.get("profile", {})
+    lines = [
+        f"profile {profile.get('name')} ({profile.get('path') or 'ad-hoc'}), "
+        f"server {profile.get('server')}, dhcp {profile.get('dhcp_mode')} "
+        f"on {profile.get('interface') or '-'}, unknown clients boot {state.get('unknown')!r}",
+        "",
+    ]
+    for name, svc in sorted(state.get("services", {}).items()):
+        detail = " ".join(x for x in (svc.get("address", ""), svc.get("message", "")) if x)
+        lines.append(f"  {name:<5} {svc.get('state', '?'):<10} {detail}")
+    clients = state.get("clients", [])
+    lines += ["", f"clients ({len(clients)}):"]
+    for c in clients:
+        who = c.get("hostname") or ""
+        lines.append(
+            f"  {c.get('mac')} {who:<12} {c.get('ip') or '-':<15} {c.get('arch') or '-':<10} "
+            f"{c.get('firmware') or '-':<8} {c.get('entry') or '-':<12} {c.get('phase'):<12} "
+            f"{_ago(c.get('last_seen'), now)}"
+        )
+        if c.get("last_error"):
+            lines.append(f"      error: {c['last_error']}")
+        lines += [f"      hint: {h}" for h in c.get("hints", [])]
+    assignments = state.get("assignments", {})
+    lines += ["", f"assignments ({len(assignments)}):"]
+    for mac, a in assignments.items():
+        once = " once" if a.get("once") else ""
+        lines.append(f"  {mac} -> {a.get('entry')}{once} ({a.get('source')})")
+    return "\n".join(lines)

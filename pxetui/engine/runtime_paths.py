@@ -1,0 +1,57 @@
+"""Where a running engine keeps its state, and which address it serves from.
+
+Root engines use ``/run/pxetui/<profile>`` (systemd's RuntimeDirectory, gone at reboot — use
+``--state-dir /var/lib/pxetui/<profile>`` or the profile's ``state_dir`` to keep assignments
+across reboots); a user's engine uses ``$XDG_RUNTIME_DIR/pxetui/<profile>``. The profile's
+interface gives our address when the profile does not name one.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+from ipaddress import IPv4Address, IPv4Network
+from pathlib import Path
+
+import psutil
+
+_SAFE = re.compile(r"[^A-Za-z0-9._-]")
+
+
+def default_state_dir(profile_name: str) -> Path:
+    name = _SAFE.sub("_", profile_name) or "pxetui"
+    if os.geteuid() == 0:
+        return Path("/run/pxetui") / name
+    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    if runtime:
+        return Path(runtime) / "pxetui" / name
+    return Path(f"/tmp/pxetui-{os.getuid()}") / name
+
+
+def default_socket(profile_name: str, state_dir: Path | None = None) -> Path:
+    """The control socket clients look for when given no ``--socket``."""
+    return (state_dir or default_state_dir(profile_name)) / "control.sock"
+
+
+def interface_address(interface: str) -> tuple[IPv4Address, IPv4Network] | None:
+    """The first IPv4 address of *interface* and its subnet (psutil), or ``None``."""
+    for addr in psutil.net_if_addrs().get(interface, []):
+        if addr.family == socket.AF_INET and addr.address:
+            ip = IPv4Address(addr.address)
+            mask = addr.netmask or "255.255.255.255"
+            return ip, IPv4Network(f"{ip}/{mask}", strict=False)
+    return None
+
+
+def profile_state_dir(state_dir: Path | None, profile_path: Path | None, profile_name: str) -> Path:
+    """The state dir an engine for this profile uses, and its clients look in.
+
+    The profile's ``state_dir`` wins; with a profile file, ``<profile dir>/state`` (what
+    ``pxetui tui`` looks for, and it survives reboots); without one (ad-hoc), the runtime dir.
+    """
+    if state_dir is not None:
+        return state_dir
+    if profile_path is not None:
+        return profile_path.resolve().parent / "state"
+    return default_state_dir(profile_name)
