@@ -63,6 +63,8 @@ class BootFiles(Mapping[str, bytes]):
     def __eq__(self, other: object) -> bool:
         if isinstance(other, BootFiles):
             return self._files == other._files
+        if isinstance(other, Mapping):
+            return self._files == dict(other.items())
         return NotImplemented
 
     def __hash__(self) -> int:
