@@ -1,0 +1,242 @@
+"""Pilot tests of every screen and flow, against a protocol-speaking replay engine.
+
+Deterministic data, real sockets and framing; what must hold end to end (files on disk,
+TFTP, dnsmasq) is in test_console_real_engine.py.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.widgets import Input, RichLog
+
+from pxetui.core.events import ClientUpdated, FileNotFound, TransferFinished
+from pxetui.core.mac import MacAddress
+from pxetui.ui.app import PxeConsole
+from pxetui.ui.connection import EngineLink
+from pxetui.ui.screens.assign import AssignScreen
+from pxetui.ui.screens.client_detail import ClientDetailScreen
+from pxetui.ui.screens.entries import EntriesScreen
+from pxetui.ui.screens.help import HelpScreen
+from pxetui.ui.screens.quit import QuitChoice, QuitScreen
+from pxetui.ui.widgets.client_table import ClientTable
+from pxetui.ui.widgets.service_bar import LinkBadge, ServiceBadge
+from tests.ui.conftest import wait_for
+from tests.ui.replay_engine import ReplayEngine, client_state
+
+MAC0 = MacAddress.parse("52:54:00:e2:00:00")
+
+
+def _app(replay: ReplayEngine, ask: bool = False) -> PxeConsole:
+    return PxeConsole(EngineLink(replay.socket_path), ask_on_quit=ask)
+
+
+async def test_main_screen_shows_clients_and_a_failed_dnsmasq(replay: ReplayEngine) -> None:
+    """The snapshot fills the table; the failed DHCP service reads FAILED with its reason."""
+    app = _app(replay)
+    async with app.run_test(size=(80, 24)) as pilot:
+        table = app.screen.query_one(ClientTable)
+        await wait_for(pilot, lambda: table.row_count == 6)
+        dhcp = app.screen.query_one("#service-dhcp", ServiceBadge)
+        assert dhcp.has_class("-failed")
+        assert "FAILED" in str(dhcp.render())
+        assert "Address in use" in str(dhcp.data.get("message"))
+        assert app.screen.query_one("#service-tftp", ServiceBadge).has_class("-running")
+        assert app.screen.query_one(LinkBadge).has_class("-attached")
+
+
+async def test_filter_and_sort_the_client_table(replay: ReplayEngine) -> None:
+    """'/' filters by words; 's' cycles the sort column and the cursor keeps its client."""
+    app = _app(replay)
+    async with app.run_test(size=(120, 40)) as pilot:
+        table = app.screen.query_one(ClientTable)
+        await wait_for(pilot, lambda: table.row_count == 6)
+        await pilot.press("down", "down")
+        chosen = table.selected_mac
+        await pilot.press("slash", *"s390x")
+        assert table.row_count == 2
+        await pilot.press("escape")
+        assert table.row_count == 6
+        await pilot.press("s", "s")  # MAC, then host name
+        assert table.sort_column == "hostname"
+        await pilot.press("S")
+        assert table.sort_reverse
+        assert table.get_row_at(0)[1] == "node005"
+        assert table.selected_mac == chosen
+
+
+async def test_events_update_rows_and_the_selected_clients_log(replay: ReplayEngine) -> None:
+    """A new client appears, a transfer from the selected client's IP shows in its log."""
+    app = _app(replay)
+    async with app.run_test(size=(80, 24)) as pilot:
+        table = app.screen.query_one(ClientTable)
+        await wait_for(pilot, lambda: table.row_count == 6)
+        await wait_for(pilot, lambda: replay.subscribers == 1)
+        new = client_state(42)
+        replay.publish(ClientUpdated(mac=MacAddress.parse(new["mac"]), state=new))
+        ip0 = client_state(0)["ip"]
+        replay.publish(
+            TransferFinished(
+                transfer_id="x",
+                proto="tftp",
+                client_ip=ip0,
+                filename="ldlinux.c32",
+                bytes_sent=122_308,
+                seconds=0.2,
+            )
+        )
+        replay.publish(FileNotFound(proto="tftp", client_ip="10.9.9.9", filename="stray"))
+        await wait_for(pilot, lambda: table.row_count == 7)
+        lines = app.screen.query_one("#client-lines", RichLog)
+        await wait_for(pilot, lambda: any("ldlinux.c32" in s.text for s in lines.lines))
+        assert not any("stray" in s.text for s in lines.lines)
+        events = app.screen.query_one("#event-log", RichLog)
+        await wait_for(pilot, lambda: any("stray" in s.text for s in events.lines))
+
+
+async def test_assign_previews_files_and_sends_the_typed_result(replay: ReplayEngine) -> None:
+    """'a' opens the dialog with a preview diff; 'o' toggles once; Enter applies."""
+    app = _app(replay)
+    async with app.run_test(size=(80, 24)) as pilot:
+        table = app.screen.query_one(ClientTable)
+        await wait_for(pilot, lambda: table.row_count == 6)
+        await pilot.press("a")
+        await wait_for(pilot, lambda: isinstance(app.screen, AssignScreen))
+        preview = app.screen.query_one("#assign-preview")
+        await wait_for(pilot, lambda: "pxelinux.cfg/01-52-54-00-e2-00-00" in str(preview.render()))
+        assert "+DEFAULT centos8" in str(preview.render())
+        await pilot.press("down", "o", "enter")
+        await wait_for(pilot, lambda: any(r["op"] == "assign" for r in replay.requests))
+        sent = next(r for r in replay.requests if r["op"] == "assign")
+        assert sent == {
+            "id": sent["id"],
+            "op": "assign",
+            "mac": MAC0.colon,
+            "entry": "diskless",
+            "once": False,
+        }
+
+
+async def test_assign_rejects_a_typed_non_mac(replay: ReplayEngine) -> None:
+    """A MAC typed in must parse; the dialog stays open and nothing is sent."""
+    app = _app(replay)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.screen.query_one(ClientTable).row_count == 6)
+        await pilot.press("a")
+        await wait_for(pilot, lambda: isinstance(app.screen, AssignScreen))
+        mac_box = app.screen.query_one("#assign-mac", Input)
+        mac_box.value = "52:54:zz"
+        await pilot.press("ctrl+s")
+        assert isinstance(app.screen, AssignScreen)
+        await pilot.press("escape")
+        assert not isinstance(app.screen, AssignScreen)
+        assert not any(r["op"] == "assign" for r in replay.requests)
+
+
+async def test_unassign_and_unknown_entry(replay: ReplayEngine) -> None:
+    """'u' unassigns the selected client; 'd' sets the unknown-client entry."""
+    app = _app(replay)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.screen.query_one(ClientTable).row_count == 6)
+        await pilot.press("u")
+        await wait_for(pilot, lambda: any(r["op"] == "unassign" for r in replay.requests))
+        await pilot.press("d")
+        await pilot.press("up", "enter")
+        await wait_for(pilot, lambda: any(r["op"] == "set_default" for r in replay.requests))
+        ops = {r["op"]: r for r in replay.requests}
+        assert ops["unassign"]["mac"] == MAC0.colon
+        assert ops["set_default"]["entry"] == "diskless"
+
+
+async def test_detail_shows_timeline_explainer_and_hints(replay: ReplayEngine) -> None:
+    """Enter on a row opens the detail; the explainer's winner is marked."""
+    app = _app(replay)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.screen.query_one(ClientTable).row_count == 6)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, ClientDetailScreen))
+        explain = app.screen.query_one("#detail-explain")
+        await wait_for(pilot, lambda: "=> wins" in str(explain.render()))
+        assert "IPv6" in str(app.screen.query_one("#detail-hints").render())
+        assert app.screen.query_one("#detail-timeline").row_count == 4  # type: ignore[attr-defined]
+        explain_req = next(r for r in replay.requests if r["op"] == "explain")
+        assert explain_req["mac"] == MAC0.colon and explain_req["ip"] == "10.250.0.2"
+        await pilot.press("escape")
+        assert not isinstance(app.screen, ClientDetailScreen)
+
+
+async def test_entries_edit_validate_and_save_with_backup(
+    replay: ReplayEngine, tmp_path: Path
+) -> None:
+    """A bad edit is refused with the loader's words; a good one is saved, old file kept."""
+    profile = tmp_path / "lab.yaml"
+    original = (
+        "name: lab\nentries:\n  tiny:\n    kind: linux\n    kernel: lab/vmlinuz\n"
+        "    args: quiet\nhosts:\n  52:54:00:e2:e0:01:\n    entry: tiny\n"
+    )
+    profile.write_text(original)
+    replay.snap["profile"]["path"] = str(profile)
+    app = _app(replay)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.screen.query_one(ClientTable).row_count == 6)
+        await pilot.press("e")
+        await wait_for(pilot, lambda: isinstance(app.screen, EntriesScreen))
+        kernel = app.screen.query_one("#entry-kernel", Input)
+        assert kernel.value == "lab/vmlinuz"
+        kernel.value = ""
+        await pilot.press("ctrl+s")
+        assert "kernel: required" in str(app.screen.query_one("#entry-problems").render())
+        assert profile.read_text() == original
+        kernel.value = "lab/vmlinuz-6.1"
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: any(r["op"] == "reload" for r in replay.requests))
+        assert 'kernel: "lab/vmlinuz-6.1"' in profile.read_text()
+        assert "52:54:00:e2:e0:01:" in profile.read_text()
+        assert (tmp_path / "lab.yaml.bak").read_text() == original
+
+
+async def test_help_screen_and_command_palette(replay: ReplayEngine) -> None:
+    """'?' opens the help; Ctrl+P opens the palette with the console's commands."""
+    app = _app(replay)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        commands = [c.title for c in app.get_system_commands(app.screen)]
+        assert {"Assign", "Unassign", "Entries", "Client detail", "Help"} <= set(commands)
+        await pilot.press("ctrl+p")
+        await wait_for(pilot, lambda: app.screen.__class__.__name__ == "CommandPalette")
+
+
+async def test_quit_asks_and_can_stop_the_engine(replay: ReplayEngine) -> None:
+    """With ask_on_quit, 'q' asks; 's' stops the engine and exits with that choice."""
+    app = _app(replay, ask=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("q")
+        await wait_for(pilot, lambda: isinstance(app.screen, QuitScreen))
+        await pilot.press("escape")
+        assert not isinstance(app.screen, QuitScreen)
+        await pilot.press("q")
+        await wait_for(pilot, lambda: isinstance(app.screen, QuitScreen))
+        await pilot.press("s")
+        await wait_for(pilot, lambda: app.return_value is not None)
+    assert app.return_value is QuitChoice.STOP_ENGINE
+    assert any(r["op"] == "stop" for r in replay.requests)
+
+
+async def test_losing_the_engine_shows_and_reattaches(tmp_path: Path) -> None:
+    """The link badge says LOST when the engine goes, and attached when it is back."""
+    replay = ReplayEngine(tmp_path / "control.sock").start()
+    app = PxeConsole(EngineLink(replay.socket_path))
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            badge = app.screen.query_one(LinkBadge)
+            await wait_for(pilot, lambda: badge.has_class("-attached"))
+            replay.stop()
+            await wait_for(pilot, lambda: badge.has_class("-lost"))
+            assert "LOST" in str(badge.render())
+            (tmp_path / "control.sock").unlink()
+            replay = ReplayEngine(tmp_path / "control.sock").start()
+            await wait_for(pilot, lambda: badge.has_class("-attached"))
+    finally:
+        replay.stop()
