@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 
 import pytest
 
 from pxetui.lab import netns
-from pxetui.lab.netns import REGISTRY, create_lab_network, ip, netns_exists, remove_stale
+from pxetui.lab.netns import (
+    REGISTRY,
+    create_lab_network,
+    ip,
+    netns_exists,
+    netns_pids,
+    remove_stale,
+)
 
 pytestmark = pytest.mark.netns
 
@@ -30,8 +38,7 @@ def test_server_namespace_has_bridge_tap_and_router_link() -> None:
         assert "10.250.77.1/24" in ip("-o", "addr", "show", "br0", netns=net.server_ns)
         assert "10.250.77.2/24" in ip("-o", "addr", "show", "vlan", netns=net.router_ns)
         ping = subprocess.run(
-            ["ip", "netns", "exec", net.router_ns, "busybox", "ping", "-c", "1", "-W", "5"]
-            + ["10.250.77.1"],
+            [*("ip", "netns", "exec", net.router_ns), *("busybox", "ping", "-c1", "10.250.77.1")],
             capture_output=True,
             text=True,
             timeout=20,
@@ -47,6 +54,10 @@ def test_teardown_kills_processes_left_inside() -> None:
     net = create_lab_network(PREFIX, router=False)
     try:
         proc = subprocess.Popen(["ip", "netns", "exec", net.server_ns, "sleep", "300"])
+        deadline = time.monotonic() + 10
+        while proc.pid not in netns_pids(net.server_ns) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert proc.pid in netns_pids(net.server_ns)
     finally:
         net.teardown()
     assert proc.wait(10) is not None
