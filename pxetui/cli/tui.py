@@ -16,14 +16,19 @@ import sys
 import time
 from pathlib import Path
 
+from pxetui.cli.control_target import (
+    PROFILE_ENV,
+    SOCKET_NAME,
+    TargetError,
+    add_target_args,
+    socket_path,
+)
 from pxetui.core.profile.errors import ProfileError
 from pxetui.core.profile.loader import load_profile
+from pxetui.engine.runtime_paths import profile_state_dir
 
-SOCKET_NAME = "control.sock"
 ENGINE_LOG = "engine.log"
 START_TIMEOUT = 20.0
-PROFILE_ENV = "PXETUI_PROFILE"
-SOCKET_ENV = "PXETUI_SOCKET"
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -40,20 +45,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="attach the console to a running engine",
         description="Attach the console to a running engine's control socket.",
     )
-    attach.add_argument("--socket", type=Path, help=f"control socket (default: ${SOCKET_ENV})")
-    attach.add_argument("--profile", type=Path, help="or: the profile whose engine to attach to")
+    add_target_args(attach)
     attach.set_defaults(func=run_attach)
 
 
-def state_dir(profile_path: Path) -> Path:
-    """The profile's ``state_dir`` (the loader makes it absolute), or ``<dir>/state``."""
-    profile = load_profile(profile_path)
-    return profile.state_dir or profile_path.resolve().parent / "state"
-
-
 def socket_for(profile_path: Path) -> Path:
-    """Where the engine serving *profile_path* listens for control requests."""
-    return state_dir(profile_path) / SOCKET_NAME
+    """Where the engine serving *profile_path* listens (the same rule as ``serve``)."""
+    profile = load_profile(profile_path)
+    return profile_state_dir(profile.state_dir, profile_path, profile.name) / SOCKET_NAME
 
 
 def engine_answers(path: Path, timeout: float = 1.0) -> bool:
@@ -131,17 +130,11 @@ def run_attach(args: argparse.Namespace) -> int:
     from pxetui.ui.app import PxeConsole
     from pxetui.ui.connection import EngineLink
 
-    control = args.socket or (Path(os.environ[SOCKET_ENV]) if os.environ.get(SOCKET_ENV) else None)
-    if control is None:
-        profile_path = _profile_arg(args)
-        if profile_path is None:
-            print("pxetui attach: give --socket PATH or --profile FILE", file=sys.stderr)
-            return 2
-        try:
-            control = socket_for(profile_path)
-        except ProfileError as exc:
-            print(exc, file=sys.stderr)
-            return 2
+    try:
+        control = socket_path(args)
+    except (TargetError, ProfileError) as exc:
+        print(f"pxetui attach: {exc}", file=sys.stderr)
+        return 2
     if not engine_answers(control):
         print(f"pxetui attach: no engine answers on {control}", file=sys.stderr)
         return 1

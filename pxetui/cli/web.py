@@ -12,6 +12,7 @@ import shlex
 import sys
 from pathlib import Path
 
+from pxetui.cli.control_target import TargetError, add_target_args, socket_path
 from pxetui.core.profile.errors import ProfileError
 
 
@@ -21,8 +22,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="serve the console to a browser (textual-serve)",
         description="Serve the console over HTTP/websocket with textual-serve.",
     )
-    parser.add_argument("--socket", type=Path, help="engine control socket")
-    parser.add_argument("--profile", type=Path, help="or: the profile whose engine to attach to")
+    add_target_args(parser)
     parser.add_argument("--host", default="localhost", help="address to listen on")
     parser.add_argument("--port", type=int, default=8000, help="port to listen on")
     parser.set_defaults(func=run)
@@ -34,18 +34,11 @@ def command_for(control: Path) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pxetui.cli.tui import socket_for
-
-    control = args.socket
-    if control is None:
-        if args.profile is None:
-            print("pxetui web: give --socket PATH or --profile FILE", file=sys.stderr)
-            return 2
-        try:
-            control = socket_for(args.profile)
-        except ProfileError as exc:
-            print(exc, file=sys.stderr)
-            return 2
+    try:
+        control = socket_path(args)
+    except (TargetError, ProfileError) as exc:
+        print(f"pxetui web: {exc}", file=sys.stderr)
+        return 2
     try:
         from textual_serve.server import Server
     except ImportError:
