@@ -70,6 +70,7 @@ class ControlServer:
         self._depth = depth
         self._server: asyncio.AbstractServer | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._writers: set[asyncio.StreamWriter] = set()
 
     async def start(self) -> None:
         """Bind the socket (replacing a dead engine's leftover), private from the first byte."""
@@ -94,11 +95,14 @@ class ControlServer:
         if self._server is not None:
             self._server.close()
             self._server = None
-        for task in list(self._tasks):
-            task.cancel()
-        for task in list(self._tasks):
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        # Closing our end gives each handler EOF, so it ends on its own; cancelling it
+        # would make asyncio's stream callback log the CancelledError.
+        for writer in list(self._writers):
+            writer.close()
+        if self._tasks:
+            _, pending = await asyncio.wait(set(self._tasks), timeout=2.0)
+            for task in pending:
+                task.cancel()
         with contextlib.suppress(FileNotFoundError):
             self.path.unlink()
 
@@ -106,12 +110,14 @@ class ControlServer:
         task = asyncio.current_task()
         assert task is not None
         self._tasks.add(task)
+        self._writers.add(writer)
         try:
             await self._requests(reader, writer)
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
         finally:
             self._tasks.discard(task)
+            self._writers.discard(writer)
             writer.close()
             with contextlib.suppress(Exception):
                 await writer.wait_closed()
