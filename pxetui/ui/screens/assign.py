@@ -44,13 +44,10 @@ def entry_options(entries: dict[str, dict[str, Any]], extra: tuple[str, ...] = (
     for name in names:
         info = entries.get(name) or {}
         label = Text(no_wrap=True, overflow="ellipsis")
-        label.append(clean(name, 40), style="bold")
+        label.append(f"{clean(name, 40)}  ", style="bold")
         kind = clean(str(info.get("kind") or ""), 12)
-        if kind:
-            label.append(f"  {kind}")
         description = clean(str(info.get("description") or ""), 80)
-        if description:
-            label.append(f": {description}")
+        label.append(f"{kind}: {description}" if description else kind)
         options.append(Option(label, id=name))
     return options
 
@@ -111,6 +108,7 @@ class AssignScreen(ModalScreen[Assignment | None]):
             with VerticalScroll(id="assign-preview-box"):
                 yield Static("choose an entry to see the files it writes", id="assign-preview")
             with Horizontal(id="assign-buttons"):
+                yield Label("o: once  Enter/Ctrl+S: apply  Esc: cancel", classes="hint")
                 yield Button("Apply", variant="primary", id="assign-apply")
                 yield Button("Cancel", id="assign-cancel")
 

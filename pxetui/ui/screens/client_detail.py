@@ -62,8 +62,9 @@ def identity_text(state: dict[str, Any]) -> Text:
     ]
     text = Text()
     for label, value in rows:
-        text.append(f"{label:>13}: ", style="bold")
+        text.append(f"{label + ':':<14}", style="bold")
         text.append(clean(str(value or "-"), 160) + "\n")
+    text.rstrip()
     return text
 
 
@@ -100,12 +101,14 @@ def explain_text(steps: Any) -> Text:
                 "why",
             }
         }
+        # Separators end the previous span: a span that starts with blanks loses them in
+        # some SVG renderers (the screenshots), a terminal does not care either way.
         line = f"{number:2}. {clean(str(name or rest), 120)}"
-        text.append(line, style="bold" if wins else "")
+        text.append(line + ("  " if mark or note else ""), style="bold" if wins else "")
         if mark:
-            text.append(f"  {mark}", style="bold green" if wins else "dim")
+            text.append(mark + ("  " if note else ""), style="bold green" if wins else "dim")
         if note:
-            text.append(f"  {clean(str(note), 160)}", style="dim")
+            text.append(clean(str(note), 160), style="dim")
         text.append("\n")
     return text
 

@@ -1,0 +1,138 @@
+"""Snapshots of the console's screens at 80x24 (ssh) and 120x40, with fixed data.
+
+The replay engine serves a fixed snapshot (fixed timestamps, a failed dnsmasq) and a fixed
+handful of events; the clock is pinned to UTC so ``HH:MM:SS`` never drifts.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+
+from pxetui.core.events import (
+    DhcpEvent,
+    FileNotFound,
+    TransferFinished,
+    TransferStarted,
+)
+from pxetui.core.mac import MacAddress
+from pxetui.ui.app import PxeConsole
+from pxetui.ui.connection import EngineLink
+from pxetui.ui.screens.assign import AssignScreen
+from pxetui.ui.screens.client_detail import ClientDetailScreen
+from pxetui.ui.widgets.client_table import ClientTable
+from tests.ui.conftest import wait_for
+from tests.ui.replay_engine import T0, ReplayEngine, client_state
+
+SIZES = [(80, 24), (120, 40)]
+
+
+@pytest.fixture(autouse=True)
+def _utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def _events() -> list[Any]:
+    ip = client_state(0)["ip"]
+    mac = MacAddress.parse(client_state(0)["mac"])
+    return [
+        DhcpEvent(msg_type="PXE", interface="br0", mac=mac, text="proxy", ts=T0 - 9),
+        DhcpEvent(msg_type="DHCPACK", interface="br0", ip=ip, mac=mac, ts=T0 - 8.5),
+        TransferStarted(
+            transfer_id="a",
+            proto="tftp",
+            client_ip=ip,
+            filename="pxelinux.0",
+            size=42_378,
+            ts=T0 - 7,
+        ),
+        TransferFinished(
+            transfer_id="a",
+            proto="tftp",
+            client_ip=ip,
+            filename="pxelinux.0",
+            bytes_sent=42_378,
+            seconds=0.1,
+            ts=T0 - 6.9,
+        ),
+        FileNotFound(proto="tftp", client_ip=ip, filename="pxelinux.cfg/0AFA0002", ts=T0 - 6),
+        TransferStarted(
+            transfer_id="b",
+            proto="http",
+            client_ip=ip,
+            filename="centos8/vmlinuz",
+            size=8_000_000,
+            ts=T0 - 3,
+        ),
+    ]
+
+
+def _ready(replay: ReplayEngine, then: Callable[[Pilot[Any]], Any] | None = None) -> Any:
+    async def run_before(pilot: Pilot[Any]) -> None:
+        app = pilot.app
+        await wait_for(pilot, lambda: replay.subscribers == 1)
+        await wait_for(pilot, lambda: app.screen.query_one(ClientTable).row_count == 6)
+        for event in _events():
+            replay.publish(event)
+        lines = app.screen.query_one("#client-lines")
+        await wait_for(pilot, lambda: len(lines.lines) == len(_events()))  # type: ignore[attr-defined]
+        if then is not None:
+            await then(pilot)
+        await pilot.pause(0.2)
+
+    return run_before
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["80x24", "120x40"])
+def test_main_screen(replay: ReplayEngine, snap_compare: Any, size: tuple[int, int]) -> None:
+    """Service bar with a failed dnsmasq, clients, the selected client's log and bars."""
+    app = PxeConsole(EngineLink(replay.socket_path))
+    assert snap_compare(app, terminal_size=size, run_before=_ready(replay))
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["80x24", "120x40"])
+def test_assign_dialog(replay: ReplayEngine, snap_compare: Any, size: tuple[int, int]) -> None:
+    """The assign dialog with its file preview diff."""
+
+    async def open_assign(pilot: Pilot[Any]) -> None:
+        await pilot.press("a")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, AssignScreen))
+        preview = pilot.app.screen.query_one("#assign-preview")
+        await wait_for(pilot, lambda: "DEFAULT centos8" in str(preview.render()))
+
+    app = PxeConsole(EngineLink(replay.socket_path))
+    assert snap_compare(app, terminal_size=size, run_before=_ready(replay, open_assign))
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["80x24", "120x40"])
+def test_client_detail(replay: ReplayEngine, snap_compare: Any, size: tuple[int, int]) -> None:
+    """Identity, phase timeline, explainer and hints of one client."""
+
+    async def open_detail(pilot: Pilot[Any]) -> None:
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, ClientDetailScreen))
+        explain = pilot.app.screen.query_one("#detail-explain")
+        await wait_for(pilot, lambda: "wins" in str(explain.render()))
+        history = pilot.app.screen.query_one("#detail-history")
+        await wait_for(pilot, lambda: "loading" not in str(history.render()))
+
+    app = PxeConsole(EngineLink(replay.socket_path))
+    assert snap_compare(app, terminal_size=size, run_before=_ready(replay, open_detail))
+
+
+def test_help_screen(replay: ReplayEngine, snap_compare: Any) -> None:
+    """The help screen at 80x24."""
+
+    async def open_help(pilot: Pilot[Any]) -> None:
+        await pilot.press("question_mark")
+
+    app = PxeConsole(EngineLink(replay.socket_path))
+    assert snap_compare(app, terminal_size=(80, 24), run_before=_ready(replay, open_help))
