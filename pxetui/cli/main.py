@@ -13,7 +13,18 @@ import sys
 from collections.abc import Sequence
 
 # Modules under pxetui.cli, in the order their commands appear in --help.
-COMMAND_MODULES: tuple[str, ...] = ("tui", "serve", "status", "assign", "wake", "web", "lab")
+COMMAND_MODULES: tuple[str, ...] = (
+    "tui",
+    "serve",
+    "status",
+    "assign",
+    "wake",
+    "web",
+    "lab",
+    "check",
+    "render",
+    "explain",
+)
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, set[str]]:

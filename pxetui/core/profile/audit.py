@@ -1,0 +1,131 @@
+"""Deeper checks than the schema: files on disk, arch sanity, loader limits, DHCP fit.
+
+A profile can be valid YAML with valid references and still not boot: the kernel is not
+under the TFTP root, an s390x host is pointed at an x86 kernel, its command line is over
+the firmware's limit, or it sits behind proxyDHCP that s390x firmware ignores. ``pxetui
+check`` runs these before an operator finds out from a machine that does not boot.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pxetui.core.mac import MacAddress
+from pxetui.core.profile.model import (
+    CentosEntry,
+    Entry,
+    LinuxEntry,
+    LiveEntry,
+    MenuEntry,
+    Profile,
+)
+from pxetui.core.render import RenderContext, RenderError, render_defaults, render_host
+from pxetui.core.render.plan import is_url
+
+
+def _leaf_entries(profile: Profile, name: str) -> list[tuple[str, Entry]]:
+    entry = profile.entry_or_local(name)
+    if isinstance(entry, MenuEntry):
+        return [(item, profile.entry_or_local(item)) for item in entry.items]
+    return [(name, entry)]
+
+
+def _under(root: Path, rel: str) -> Path | None:
+    """*rel* under *root*, or None when it would leave the root."""
+    target = (root / rel.lstrip("/")).resolve()
+    return target if target.is_relative_to(root.resolve()) else None
+
+
+class _Audit:
+    def __init__(self, profile: Profile) -> None:
+        self.profile = profile
+        self.tftp = profile.tftp.root
+        self.http = profile.http.root or profile.tftp.root
+        self.problems: list[str] = []
+
+    def add(self, path: tuple[str, ...], message: str) -> None:
+        self.problems.append(f"{self.profile.where(*path)}: {'.'.join(path)}: {message}")
+
+    def need(self, path: tuple[str, ...], rel: str, roots: dict[str, Path], is_dir: bool) -> None:
+        if is_url(rel) or "{" in rel:
+            return  # a URL or a per-host template: nothing to look at here
+        for label, root in roots.items():
+            target = _under(root, rel)
+            if target is None:
+                self.add(path, f"{rel} leaves the {label} root")
+            elif not (target.is_dir() if is_dir else target.is_file()):
+                kind = "directory" if is_dir else "file"
+                self.add(path, f"{kind} {rel} not found under the {label} root ({root})")
+
+    def files(self) -> None:
+        # Kernels and initrds go over TFTP (pxelinux, GRUB, s390x) and HTTP (iPXE).
+        both = (
+            {"TFTP": self.tftp, "HTTP": self.http}
+            if self.http != self.tftp
+            else {"TFTP": self.tftp}
+        )
+        http = {"HTTP": self.http}
+        for name, entry in self.profile.entries.items():
+            if isinstance(entry, LinuxEntry | CentosEntry | LiveEntry):
+                self.need(("entries", name, "kernel"), entry.kernel, both, False)
+                for i, initrd in enumerate(entry.initrds):
+                    self.need(("entries", name, "initrds", str(i)), initrd, both, False)
+            if isinstance(entry, LiveEntry):
+                self.need(("entries", name, "image"), entry.image, http, False)
+            if isinstance(entry, CentosEntry):
+                self.need(("entries", name, "repo"), entry.repo, http, True)
+                if entry.kickstart:
+                    self.need(("entries", name, "kickstart"), entry.kickstart, http, False)
+
+    def hosts(self) -> None:
+        dhcp = self.profile.network.dhcp
+        for mac, host in self.profile.hosts.items():
+            where = ("hosts", str(_key(self.profile, mac)))
+            loader = host.loader or self.profile.loader
+            if host.arch == "s390x" and dhcp.mode == "proxy" and mac not in dhcp.s390x_addresses:
+                self.add(
+                    where,
+                    "s390x firmware ignores proxyDHCP: add it to "
+                    "network.dhcp.s390x_addresses or use dhcp mode full",
+                )
+            if host.arch and host.arch.startswith("uefi") and loader == "pxelinux":
+                self.add(where, "pxelinux.0 is BIOS-only; use loader ipxe or grub for UEFI")
+            if host.arch == "bios" and loader == "grub":
+                self.add(where, "GRUB netboot here is UEFI-only; use loader ipxe or pxelinux")
+            for name, entry in _leaf_entries(self.profile, host.entry):
+                if host.arch == "s390x" and entry.arch in ("x86", "arm64"):
+                    self.add(where, f"s390x host, but entry '{name}' is for {entry.arch}")
+                if host.arch not in (None, "s390x") and entry.arch == "s390x":
+                    self.add(where, f"{host.arch} host, but entry '{name}' is for s390x")
+
+    def renders(self, ctx: RenderContext) -> None:
+        for mac in self.profile.hosts:
+            try:
+                render_host(self.profile, ctx, mac)
+            except RenderError as exc:
+                self.add(("hosts", _key(self.profile, mac)), str(exc))
+        try:
+            render_defaults(self.profile, ctx)
+        except RenderError as exc:
+            self.add(("unknown",), str(exc))
+
+
+def _key(profile: Profile, mac: MacAddress) -> str:
+    """The host key as the operator spelled it (for ``file:line``), else the colon form."""
+    for path in profile._lines:
+        if len(path) == 2 and path[0] == "hosts":
+            try:
+                if MacAddress.parse(path[1]) == mac:
+                    return path[1]
+            except ValueError:
+                continue
+    return mac.colon
+
+
+def audit_profile(profile: Profile, ctx: RenderContext) -> list[str]:
+    """Every reason *profile* would not boot its hosts, as ``file:line: field: message``."""
+    audit = _Audit(profile)
+    audit.files()
+    audit.hosts()
+    audit.renders(ctx)
+    return audit.problems
