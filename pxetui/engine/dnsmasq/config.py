@@ -213,11 +213,14 @@ class _Builder:
 
 
 def _proxy(b: _Builder, mode: str) -> None:
-    if b.network is not None:
-        b.args.append(f"--dhcp-range={b.network.network_address},proxy,{b.network.netmask}")
-    else:
-        # dnsmasq takes the netmask from the interface when only an address is given.
-        b.args.append(f"--dhcp-range={b.server},proxy")
+    start = b.network.network_address if b.network is not None else b.server
+    s390x_hosts = [m for m, h in b.profile.hosts.items() if h.arch == "s390x"]
+    if any(m in b.dhcp.s390x_addresses for m in s390x_hosts):
+        # The static range must come first: dnsmasq tries its ranges in that order, and
+        # with the proxy range first it never leases to the (non-PXE) s390x firmware.
+        b.args.append(f"--dhcp-range={start},static{b.netmask_suffix()},{b.dhcp.lease}")
+    # Without a netmask dnsmasq takes the interface's.
+    b.args.append(f"--dhcp-range={start},proxy{b.netmask_suffix()}")
     b.arch_matches()
     if b.profile.loader == "grub":
         b.warnings.append(
@@ -226,8 +229,6 @@ def _proxy(b: _Builder, mode: str) -> None:
         )
     s390x = b.host_entries(mode)
     if s390x:
-        start = b.network.network_address if b.network is not None else b.server
-        b.args.append(f"--dhcp-range={start},static{b.netmask_suffix()},{b.dhcp.lease}")
         if b.dhcp.router is not None:
             b.args.append(f"--dhcp-option=tag:{TAG_S390X_HOST},option:router,{b.dhcp.router}")
         else:

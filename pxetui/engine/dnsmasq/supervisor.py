@@ -1,0 +1,359 @@
+"""Run dnsmasq as a child: preflight, spawn, read its log, restart with back-off, stop.
+
+Lifecycle (the shape of aiohttp's runner: setup → start → cleanup):
+
+* :meth:`DnsmasqSupervisor.start` checks privileges, takes the interface lock, stops an
+  orphaned dnsmasq (pid file), checks the ports, runs ``dnsmasq --test`` and spawns the
+  child; it returns once dnsmasq said ``started`` and raises if it could not get there.
+* A background task reads the child's stderr line by line through the
+  :class:`~.logparse.DhcpLogFolder` and publishes the events. When the child dies it
+  publishes why in words (exit code meaning + its last lines), waits the back-off
+  (0.5 s, 1, 2, 4 … capped; reset after a stable minute) and starts it again.
+* :meth:`stop` sends SIGTERM, then SIGKILL after a bound, and releases the lock.
+
+Every state change is a :class:`ServiceEvent` (``service="dhcp"``). The child gets
+``PR_SET_PDEATHSIG`` so it dies with a SIGKILLed engine; the pid-file check covers the rest.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import logging
+import os
+import signal
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from pxetui.core.events import Event, RawLogEvent, ServiceEvent, ServiceState
+from pxetui.core.sanitize import clean
+from pxetui.engine.dnsmasq.config import PID_FILE
+from pxetui.engine.dnsmasq.logparse import FLUSH_AFTER, DhcpLogFolder
+from pxetui.engine.dnsmasq.preflight import (
+    DEFAULT_LOCK_DIR,
+    DHCP_PORTS,
+    InterfaceLock,
+    PortNeed,
+    PreflightError,
+    check_ports,
+    check_privileges,
+    stop_orphan,
+)
+
+log = logging.getLogger(__name__)
+
+BACKOFF: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 30.0)
+STABLE_AFTER = 60.0
+TAIL_LINES = 20
+_PR_SET_PDEATHSIG = 1
+_READY_MARK = "started, version"
+
+# dnsmasq(8), EXIT CODES.
+EXIT_MEANINGS: dict[int, str] = {
+    1: "configuration problem",
+    2: "network access problem (address in use, or no permission to use privileged ports)",
+    3: "filesystem problem (missing file or directory, or permissions)",
+    4: "memory allocation failure",
+    5: "other problem (for example a missing capability)",
+}
+
+
+class DnsmasqStartError(PreflightError):
+    """dnsmasq refused the configuration or died before it was ready."""
+
+
+def explain_exit(returncode: int, last_lines: Sequence[str] = ()) -> str:
+    """Why dnsmasq stopped, in words: the exit code's meaning and what it last wrote."""
+    if returncode < 0:
+        try:
+            name = signal.Signals(-returncode).name
+        except ValueError:
+            name = f"signal {-returncode}"
+        text = f"dnsmasq was killed by {name}"
+    elif returncode == 0:
+        text = "dnsmasq exited without an error"
+    elif returncode >= 11:
+        text = f"dnsmasq exited with code {returncode} (its lease script failed)"
+    else:
+        meaning = EXIT_MEANINGS.get(returncode, "unknown problem")
+        text = f"dnsmasq exited with code {returncode}: {meaning}"
+    tail = [clean(line, 160) for line in last_lines if line.strip()][-3:]
+    if tail:
+        text += "; last lines: " + " | ".join(tail)
+    return text
+
+
+def _die_with_parent() -> None:
+    # Runs in the child between fork and exec: ask the kernel for SIGTERM when the engine
+    # (the forking thread) dies, so a SIGKILLed engine does not leave dnsmasq serving.
+    with contextlib.suppress(Exception):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+
+
+class DnsmasqSupervisor:
+    """Owns one dnsmasq child for one interface. Construct, ``await start()``, ``await stop()``."""
+
+    def __init__(
+        self,
+        args: list[str],
+        *,
+        publish: Callable[[Event], None],
+        state_dir: Path,
+        interface: str,
+        dnsmasq: str = "dnsmasq",
+        lock_dir: Path = DEFAULT_LOCK_DIR,
+        ports: Sequence[PortNeed] = (),
+        address: str = "",
+        backoff: Sequence[float] = BACKOFF,
+        stable_after: float = STABLE_AFTER,
+        start_timeout: float = 10.0,
+        stop_timeout: float = 5.0,
+    ) -> None:
+        self._args = list(args)
+        self._publish = publish
+        self.state_dir = state_dir
+        self.interface = interface
+        self._dnsmasq = dnsmasq
+        self._lock = InterfaceLock(interface, lock_dir)
+        self._ports = (*DHCP_PORTS, *ports)
+        self._address = address or interface
+        self._backoff = tuple(backoff) or BACKOFF
+        self._stable_after = stable_after
+        self._start_timeout = start_timeout
+        self._stop_timeout = stop_timeout
+        self._proc: asyncio.subprocess.Process | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._tail: deque[str] = deque(maxlen=TAIL_LINES)
+        self._stopping = False
+        self._reconfiguring = False
+        self._wake = asyncio.Event()
+        self._ready = asyncio.Event()
+        self._failures = 0
+        self.restarts = 0
+        self.state: ServiceState = "stopped"
+
+    @property
+    def pid(self) -> int | None:
+        """The running child's pid (None between restarts and when stopped)."""
+        proc = self._proc
+        return proc.pid if proc is not None and proc.returncode is None else None
+
+    @property
+    def pid_file(self) -> Path:
+        return self.state_dir / PID_FILE
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Preflight, check the configuration, spawn; return when dnsmasq is serving."""
+        if self._task is not None:
+            raise RuntimeError("dnsmasq supervisor already started")
+        check_privileges()
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self._lock.acquire()
+        try:
+            orphan = await asyncio.to_thread(stop_orphan, self.pid_file, self.state_dir)
+            if orphan is not None:
+                self._emit_state(
+                    "starting",
+                    message=f"stopped dnsmasq pid {orphan} left running by a previous engine",
+                )
+            await asyncio.to_thread(check_ports, self._ports, ignore_pids=(os.getpid(),))
+            await self.check_config(self._args)
+            self._stopping = False
+            self._emit_state("starting", message="starting dnsmasq")
+            proc, pump = await self._spawn()
+            if not await self._wait_ready(proc, pump):
+                await pump
+                code = await proc.wait()
+                raise DnsmasqStartError(explain_exit(code, list(self._tail)))
+        except BaseException:
+            await self._kill_child()
+            self._lock.release()
+            self.state = "stopped"
+            raise
+        self._emit_state("running", pid=proc.pid, message="dnsmasq is serving")
+        self._task = asyncio.create_task(self._supervise(proc, pump), name="dnsmasq-supervisor")
+
+    async def stop(self) -> None:
+        """Stop dnsmasq (SIGTERM, then SIGKILL after a bound) and release the interface."""
+        self._stopping = True
+        self._wake.set()
+        await self._kill_child()
+        if self._task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        with contextlib.suppress(OSError):
+            self.pid_file.unlink()
+        self._lock.release()
+        if self.state != "stopped":
+            self._emit_state("stopped", message="dnsmasq stopped")
+
+    async def reconfigure(self, args: list[str]) -> None:
+        """Restart dnsmasq with new arguments; a configuration dnsmasq rejects changes nothing."""
+        await self.check_config(args)
+        self._args = list(args)
+        if self._task is None or self._stopping:
+            return
+        self._reconfiguring = True
+        self._wake.set()
+        await self._terminate(self._proc)
+
+    async def check_config(self, args: Sequence[str]) -> None:
+        """``dnsmasq --test``: raise :class:`DnsmasqStartError` with dnsmasq's words if bad."""
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                self._dnsmasq,
+                "--test",
+                *args,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.STDOUT,
+            )
+        except FileNotFoundError as exc:
+            raise DnsmasqStartError(
+                f"{self._dnsmasq} not found: install dnsmasq-base (Debian) or dnsmasq"
+            ) from exc
+        try:
+            out, _ = await asyncio.wait_for(proc.communicate(), timeout=20)
+        except TimeoutError as exc:
+            proc.kill()
+            await proc.wait()
+            raise DnsmasqStartError("dnsmasq --test did not finish in 20 s") from exc
+        if proc.returncode != 0:
+            text = clean(out.decode("utf-8", "backslashreplace").strip(), 400)
+            raise DnsmasqStartError(f"dnsmasq rejected the configuration: {text}")
+
+    # --- the child ------------------------------------------------------------------------
+
+    async def _spawn(self) -> tuple[asyncio.subprocess.Process, asyncio.Task[None]]:
+        self._tail.clear()
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                self._dnsmasq,
+                *self._args,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=asyncio.subprocess.PIPE,
+                limit=1 << 20,
+                # Own process group: a terminal's Ctrl-C reaches the engine, which then stops
+                # dnsmasq in order, instead of killing it behind the supervisor's back.
+                start_new_session=True,
+                preexec_fn=_die_with_parent,
+            )
+        except OSError as exc:
+            raise DnsmasqStartError(f"cannot run {self._dnsmasq}: {exc}") from exc
+        self._proc = proc
+        ready = asyncio.Event()
+        pump = asyncio.create_task(self._pump(proc, ready), name="dnsmasq-log")
+        self._ready = ready
+        return proc, pump
+
+    async def _wait_ready(self, proc: asyncio.subprocess.Process, pump: asyncio.Task[None]) -> bool:
+        ready = asyncio.create_task(self._ready.wait())
+        try:
+            await asyncio.wait(
+                {ready, pump}, timeout=self._start_timeout, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            ready.cancel()
+        return self._ready.is_set() and proc.returncode is None
+
+    async def _pump(self, proc: asyncio.subprocess.Process, ready: asyncio.Event) -> None:
+        """Read stderr to EOF; a quiet :data:`FLUSH_AFTER` closes the open xid block."""
+        assert proc.stderr is not None
+        folder = DhcpLogFolder(source="dnsmasq")
+        while True:
+            try:
+                timeout = FLUSH_AFTER if folder.has_pending else None
+                raw = await asyncio.wait_for(proc.stderr.readline(), timeout)
+            except TimeoutError:
+                self._emit_all(folder.flush())
+                continue
+            except ValueError:  # a line over the 1 MiB limit: dropped by asyncio, say so
+                self._publish(RawLogEvent(source="dnsmasq", line="(overlong line dropped)"))
+                continue
+            if not raw:
+                break
+            line = raw.decode("utf-8", "backslashreplace").rstrip("\r\n")
+            self._tail.append(line)
+            if not ready.is_set() and _READY_MARK in line:
+                ready.set()
+            self._emit_all(folder.feed(line))
+        self._emit_all(folder.flush())
+
+    async def _supervise(self, proc: asyncio.subprocess.Process, pump: asyncio.Task[None]) -> None:
+        """Wait for the child to die; report, back off, restart — until stop()."""
+        while True:
+            started = time.monotonic()
+            await pump
+            code = await proc.wait()
+            if self._stopping:
+                return
+            if self._reconfiguring:
+                self._reconfiguring = False
+                self._emit_state("restarting", message="configuration changed: restarting")
+            else:
+                if time.monotonic() - started >= self._stable_after:
+                    self._failures = 0
+                reason = explain_exit(code, list(self._tail))
+                if code == 1:
+                    self._emit_state("failed", message=reason)
+                    return
+                delay = self._backoff[min(self._failures, len(self._backoff) - 1)]
+                self._failures += 1
+                self.restarts += 1
+                self._emit_state(
+                    "restarting", pid=proc.pid, message=f"{reason}; restarting in {delay:g} s"
+                )
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), delay)
+                if self._stopping:
+                    return
+            try:
+                proc, pump = await self._spawn()
+            except DnsmasqStartError as exc:
+                self._emit_state("failed", message=str(exc))
+                return
+            if await self._wait_ready(proc, pump):
+                self._emit_state("running", pid=proc.pid, message="dnsmasq is serving again")
+
+    async def _terminate(self, proc: asyncio.subprocess.Process | None) -> None:
+        if proc is None or proc.returncode is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            proc.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(proc.wait(), self._stop_timeout)
+        except TimeoutError:
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+            await proc.wait()
+
+    async def _kill_child(self) -> None:
+        await self._terminate(self._proc)
+
+    # --- events ---------------------------------------------------------------------------
+
+    def _emit_all(self, events: list[Event]) -> None:
+        for event in events:
+            self._publish(event)
+
+    def _emit_state(self, state: ServiceState, *, pid: int | None = None, message: str) -> None:
+        self.state = state
+        self._publish(
+            ServiceEvent(
+                service="dhcp",
+                state=state,
+                address=self._address,
+                pid=pid,
+                restarts=self.restarts,
+                message=message,
+            )
+        )
