@@ -163,3 +163,13 @@ def test_all_problems_are_reported_in_one_run(tmp_path: Path) -> None:
 def test_profile_error_is_a_value_error() -> None:
     """Callers that catch ValueError also catch profile problems."""
     assert issubclass(ProfileError, ValueError)
+
+
+def test_template_typo_in_an_initrd_path_is_caught(tmp_path: Path) -> None:
+    """Kernel and initrd paths are templates too; a typo there names the list index."""
+    path = tmp_path / "lab.yaml"
+    path.write_text("entries:\n  x:\n    kind: linux\n    kernel: k\n    initrds: [a, '{hots}']\n")
+    with pytest.raises(ProfileError) as caught:
+        load_profile(path)
+    (error,) = caught.value.errors
+    assert error.startswith(f"{path}:5: entries.x.initrds.1: entry 'x': unknown template")

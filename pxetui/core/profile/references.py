@@ -13,7 +13,7 @@ from pxetui.core.mac import MacAddress, MacAddressError
 from pxetui.core.profile.template import template_problems
 
 Problem = tuple[tuple[str, ...], str]
-_TEMPLATED = ("args", "url", "repo", "kickstart", "image")
+_TEMPLATED = ("kernel", "args", "url", "repo", "kickstart", "image")
 
 
 def _undefined(name: str, known: set[str]) -> str:
@@ -40,11 +40,16 @@ def reference_problems(data: dict[str, Any]) -> list[Problem]:
     for name, entry in entries.items():
         if not isinstance(entry, dict):
             continue
-        for field in _TEMPLATED:
-            value = entry.get(field)
+        templated: list[tuple[tuple[str, ...], Any]] = [
+            ((field,), entry.get(field)) for field in _TEMPLATED
+        ]
+        initrds = entry.get("initrds")
+        if isinstance(initrds, list):
+            templated += [(("initrds", str(i)), v) for i, v in enumerate(initrds)]
+        for where, value in templated:
             if isinstance(value, str):
                 for problem in template_problems(value):
-                    problems.append((("entries", name, field), f"entry '{name}': {problem}"))
+                    problems.append((("entries", name, *where), f"entry '{name}': {problem}"))
         if entry.get("kind") != "menu":
             continue
         items = entry.get("items")
