@@ -21,6 +21,8 @@ import subprocess
 from collections.abc import Sequence
 from typing import Literal
 
+import psutil
+
 PREFIX = "pxb-"
 CLIENT_VETH_IP = "10.253.0.1"
 SERVER_VETH_IP = "10.253.0.2"
@@ -41,13 +43,11 @@ def run_ip(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
 
 
 def _pid_alive(pid: int) -> bool:
+    """Whether the run that owns a namespace still exists (a zombie counts as gone)."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
         return False
-    except PermissionError:
-        return True
-    return True
 
 
 def delete_namespace(name: str) -> None:

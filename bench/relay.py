@@ -11,10 +11,74 @@ import json
 import os
 import signal
 import subprocess
+import sys
 from typing import Any
 
 import toolchain
-from netns import Testbed
+from netns import SERVICE_IP, Testbed
+
+ECHO_PORT = 7007
+_ECHO_SERVER = f"""
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("{SERVICE_IP}", {ECHO_PORT}))
+s.settimeout(10)
+print("ready", flush=True)
+try:
+    for _ in range(1000):
+        data, peer = s.recvfrom(64)
+        if data == b"stop":
+            break
+        s.sendto(data, peer)
+except TimeoutError:
+    pass
+"""
+_ECHO_CLIENT = f"""
+import json, socket, statistics, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(1)
+rtts = []
+for i in range(60):
+    t = time.perf_counter()
+    s.sendto(str(i).encode(), ("{SERVICE_IP}", {ECHO_PORT}))
+    try:
+        while s.recv(64) != str(i).encode():
+            pass
+    except TimeoutError:
+        continue
+    rtts.append((time.perf_counter() - t) * 1000)
+    time.sleep(0.002)
+s.sendto(b"stop", ("{SERVICE_IP}", {ECHO_PORT}))
+rtts = rtts[10:]  # the first few include route and cache warm-up
+print(json.dumps({{"rtt_ms_min": min(rtts), "rtt_ms_median": statistics.median(rtts),
+                  "rtt_ms_max": max(rtts), "samples": len(rtts)}}))
+"""
+
+
+def measure_rtt(bed: Testbed) -> dict[str, Any]:
+    """Median UDP round trip client->service address over the current path (proves the delay)."""
+    server = subprocess.Popen(
+        bed.in_ns(bed.server_ns, [sys.executable, "-c", _ECHO_SERVER]),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        assert server.stdout is not None
+        server.stdout.readline()
+        proc = subprocess.run(
+            bed.in_ns(bed.client_ns, [sys.executable, "-c", _ECHO_CLIENT]),
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        result: dict[str, Any] = json.loads(proc.stdout) if proc.returncode == 0 else {}
+        return {k: round(v, 3) if isinstance(v, float) else v for k, v in result.items()}
+    finally:
+        if server.poll() is None:
+            os.killpg(server.pid, signal.SIGKILL)
+        server.wait(timeout=5)
 
 
 class Relay:

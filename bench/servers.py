@@ -17,10 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+import psutil
 import toolchain
 from netns import SERVICE_IP, Testbed
 
 REPO = Path(__file__).resolve().parent.parent
+CPUACCT = Path("/sys/fs/cgroup/cpuacct")
 
 
 @dataclass(frozen=True)
@@ -129,6 +131,7 @@ class RunningServer:
     proc: subprocess.Popen[bytes]
     log_path: Path
     _log: IO[bytes] = field(repr=False)
+    cgroup: Path | None = None
 
     @property
     def pid(self) -> int:
@@ -137,6 +140,29 @@ class RunningServer:
     def alive(self) -> bool:
         return self.proc.poll() is None
 
+    def cpu_seconds(self) -> float:
+        """CPU used so far by the server and every child it ever had.
+
+        Why a cgroup: tftpd-hpa forks a child per transfer and ignores SIGCHLD, so the kernel
+        never adds the children's time to the parent; a cpuacct cgroup counts them anyway.
+        Without one, fall back to the live process tree (undercounts forking servers).
+        """
+        if self.cgroup is not None:
+            try:
+                return int((self.cgroup / "cpuacct.usage").read_text()) / 1e9
+            except (OSError, ValueError):
+                pass
+        try:
+            proc = psutil.Process(self.pid)
+            t = proc.cpu_times()
+            total = t.user + t.system + t.children_user + t.children_system
+            for child in proc.children(recursive=True):
+                ct = child.cpu_times()
+                total += ct.user + ct.system
+            return total
+        except psutil.Error:
+            return 0.0
+
     def log_tail(self, lines: int = 8) -> str:
         try:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
@@ -144,7 +170,7 @@ class RunningServer:
             return ""
 
     def stop(self, timeout: float = 5.0) -> None:
-        """SIGTERM the group, SIGKILL after ``timeout`` seconds."""
+        """SIGTERM the group, SIGKILL after ``timeout`` seconds; remove the cgroup."""
         if self.alive():
             for sig in (signal.SIGTERM, signal.SIGKILL):
                 try:
@@ -157,6 +183,48 @@ class RunningServer:
                 except subprocess.TimeoutExpired:
                     continue
         self._log.close()
+        if self.cgroup is not None:
+            _remove_cgroup(self.cgroup)
+
+
+def _cgroup_for(pid: int, name: str) -> Path | None:
+    """A fresh cpuacct cgroup holding ``pid`` (children inherit it), or None if unavailable."""
+    if not (CPUACCT / "cgroup.procs").exists():
+        return None
+    group = CPUACCT / f"pxb-{os.getpid()}-{name}"
+    try:
+        group.mkdir(exist_ok=True)
+        (group / "cgroup.procs").write_text(str(pid))
+    except OSError:
+        _remove_cgroup(group)
+        return None
+    return group
+
+
+def remove_stale_cgroups() -> list[str]:
+    """Remove empty cgroups left by a bench run that was SIGKILLed (named pxb-<pid>-<server>)."""
+    removed = []
+    for group in CPUACCT.glob("pxb-*-*") if CPUACCT.exists() else ():
+        pid = group.name.split("-")[1]
+        if pid.isdigit() and not psutil.pid_exists(int(pid)):
+            try:
+                group.rmdir()
+                removed.append(group.name)
+            except OSError:
+                pass
+    return removed
+
+
+def _remove_cgroup(group: Path) -> None:
+    """rmdir the cgroup once its processes are gone (bounded wait; the kernel reaps async)."""
+    for _ in range(50):
+        try:
+            group.rmdir()
+            return
+        except FileNotFoundError:
+            return
+        except OSError:
+            time.sleep(0.1)
 
 
 def start(spec: ServerSpec, bed: Testbed, root: Path, workdir: Path) -> RunningServer:
@@ -171,7 +239,7 @@ def start(spec: ServerSpec, bed: Testbed, root: Path, workdir: Path) -> RunningS
         start_new_session=True,
         cwd=REPO,
     )
-    return RunningServer(spec, proc, log_path, log)
+    return RunningServer(spec, proc, log_path, log, _cgroup_for(proc.pid, spec.name))
 
 
 def wait_ready(server: RunningServer, probe: Callable[[], bool], timeout: float = 20.0) -> None:

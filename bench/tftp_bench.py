@@ -33,12 +33,11 @@ from typing import Any
 
 import clients
 import matrix
-import psutil
 import report
 import servers
 import toolchain
 from netns import Testbed, remove_stale_namespaces
-from relay import Relay
+from relay import Relay, measure_rtt
 
 RESULTS = Path(__file__).resolve().parent / "results"
 PROBE = ("probe.bin", 4096)
@@ -53,6 +52,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--reps", type=int, help="repetitions (default: 3 quick, 5 full, 1 smoke)")
     p.add_argument("--servers", help="comma-separated subset of: " + ",".join(servers.BY_NAME))
     p.add_argument("--only", choices=("tftp", "http"), help="run only one protocol")
+    p.add_argument(
+        "--match", action="append", default=[], help="keep scenarios whose label has this text"
+    )
     p.add_argument("--deadline", type=float, help="seconds before a run counts as failed")
     p.add_argument("--results-dir", type=Path, default=RESULTS, help="where to save (md+json)")
     p.add_argument("--no-save", action="store_true", help="print the table only")
@@ -62,20 +64,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def _on_sigterm(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt  # unwinds through every `finally`, like Ctrl-C
-
-
-def _cpu_seconds(pid: int) -> float:
-    """User+system CPU of a server and its children, live and reaped (tftpd-hpa forks)."""
-    try:
-        proc = psutil.Process(pid)
-        t = proc.cpu_times()
-        total = t.user + t.system + t.children_user + t.children_system
-        for child in proc.children(recursive=True):
-            with_child = child.cpu_times()
-            total += with_child.user + with_child.system
-        return total
-    except psutil.Error:
-        return 0.0
 
 
 def _prepare_root(workdir: Path, scenarios: list[matrix.Scenario]) -> Path:
@@ -124,6 +112,7 @@ def run_bench(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
     deadline = args.deadline or deadline
     if args.only:
         scenarios = [s for s in scenarios if s.protocol == args.only]
+    scenarios = [s for s in scenarios if all(m in s.label for m in args.match)]
     names = args.servers.split(",") if args.servers else list(servers.BY_NAME)
     notes: list[str] = []
     if "pxetui" in names and not servers.pxetui_serve_available():
@@ -131,14 +120,15 @@ def run_bench(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
         notes.append("pxetui skipped: `python -m pxetui serve --help` is not available yet")
     specs = [servers.BY_NAME[n] for n in names]
     scenarios = [s for s in scenarios if any(_serves(sp, s) for sp in specs)]
-    for stale in remove_stale_namespaces():
-        notes.append(f"removed stale namespace {stale}")
+    for stale in remove_stale_namespaces() + servers.remove_stale_cgroups():
+        notes.append(f"removed stale namespace/cgroup {stale}")
     toolchain.tftp_client()
     toolchain.relay()
     workdir = Path(tempfile.mkdtemp(prefix="pxb-"))
     running: dict[str, servers.RunningServer] = {}
     relay: Relay | None = None
     relay_for = ""
+    rtts: list[dict[str, Any]] = []
     relay_stats: list[dict[str, Any]] = []
     cells: dict[tuple[str, str], report.Cell] = {}
     started = time.monotonic()
@@ -149,6 +139,7 @@ def run_bench(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
                 for spec in specs:
                     running[spec.name] = servers.start(spec, bed, root, workdir)
                     servers.wait_ready(running[spec.name], functools.partial(_probe, bed, spec))
+                rtts.append({"scenario": "direct veth", **measure_rtt(bed)})
                 for rep in range(reps):
                     for sc in scenarios:
                         label = sc.label
@@ -163,6 +154,8 @@ def run_bench(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
                                 relay = Relay(bed, *want)
                                 relay_for = label
                                 bed.route_via("relay")
+                                if rep == 0:
+                                    rtts.append({"scenario": label, **measure_rtt(bed)})
                         order = [sp for sp in specs if _serves(sp, sc)]
                         shift = rep % len(order)
                         for spec in order[shift:] + order[:shift]:
@@ -181,9 +174,9 @@ def run_bench(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
                                     )
                                 )
                                 continue
-                            cpu0 = _cpu_seconds(srv.pid)
+                            cpu0 = srv.cpu_seconds()
                             result = _run_one(bed, spec, sc, deadline)
-                            cell.cpu_seconds.append(_cpu_seconds(srv.pid) - cpu0)
+                            cell.cpu_seconds.append(srv.cpu_seconds() - cpu0)
                             cell.runs.append(result)
                             status = "ok" if result.ok else f"FAILED {result.detail}"
                             print(
@@ -212,6 +205,7 @@ def run_bench(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
         "elapsed_s": round(elapsed, 1),
         "notes": notes,
         "relay": relay_stats,
+        "rtt": rtts,
         "scenarios": [dataclasses.asdict(s) | {"label": s.label} for s in scenarios],
         "cells": [
             {
@@ -246,6 +240,11 @@ def _header(argv: list[str], raw: dict[str, Any]) -> str:
         "MiB/s = clients x file size / median; server CPU = median user+sys seconds per run",
     ]
     lines += [f"- note: {n}" for n in raw["notes"]]
+    for rtt in raw["rtt"]:
+        lines.append(
+            f"- UDP RTT client->server, {rtt['scenario']}: median {rtt.get('rtt_ms_median')} ms "
+            f"(min {rtt.get('rtt_ms_min')}, max {rtt.get('rtt_ms_max')})"
+        )
     if raw["relay"]:
         lines.append("- relay counters: " + json.dumps(raw["relay"]))
     return "\n".join(lines)
@@ -258,6 +257,8 @@ def main(argv: list[str] | None = None) -> int:
         print("the bench needs root (network namespaces): sudo python3 bench/tftp_bench.py")
         return 2
     signal.signal(signal.SIGTERM, _on_sigterm)
+    # Also when started from a script as a background job, where SIGINT is inherited ignored.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         md, raw = run_bench(args)
     except KeyboardInterrupt:
