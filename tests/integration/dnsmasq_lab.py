@@ -46,7 +46,7 @@ class Lab:
     router: str | None
     tmp: Path
     router_proc: subprocess.Popen[bytes] | None = None
-    extra: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    extra: list[subprocess.Popen[Any]] = field(default_factory=list)
 
 
 def _veth(ns_a: str, name_a: str, ns_b: str, name_b: str) -> None:
