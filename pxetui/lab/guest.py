@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import re
 import shutil
 import subprocess
 import tarfile
@@ -26,14 +27,16 @@ from pxetui.lab.cpio import CpioEntry, write_newc
 GuestArch = Literal["amd64", "s390x"]
 Say = Callable[[str], None]
 
+INIT_VERSION = 4  # bump when init_script changes: cached initrds are rebuilt
 MARKER_PREFIX = "PXETUI-BOOTED"
 CMDLINE_PREFIX = "PXETUI-CMDLINE:"
 SQUASHFS_PREFIX = "PXETUI-SQUASHFS:"
 
-# Load order matters (no modules.dep in the package: depmod runs at install time).
+# The package ships no modules.dep (depmod runs at install time), so this order is checked
+# against each module's own ``depends=`` by :func:`module_load_order` when the initrd is built.
 DISKLESS_MODULES = (
-    "virtio",
     "virtio_ring",
+    "virtio",
     "virtio_pci_legacy_dev",
     "virtio_pci_modern_dev",
     "virtio_pci",
@@ -214,7 +217,37 @@ def fetch_busybox(arch: GuestArch, cache: Path | None = None, say: Say = _quiet)
     return path
 
 
-def init_script(marker: str, diskless: bool = False) -> str:
+def module_depends(ko: bytes) -> list[str]:
+    """The ``depends=`` list from a module's .modinfo section."""
+    match = re.search(rb"depends=([^\x00]*)", ko)
+    if match is None or not match.group(1):
+        return []
+    return match.group(1).decode().split(",")
+
+
+def module_load_order(modules: dict[str, bytes]) -> list[str]:
+    """*modules* ordered so each comes after what it depends on (insmod does not resolve)."""
+    order: list[str] = []
+
+    def visit(name: str, path: tuple[str, ...]) -> None:
+        if name in order:
+            return
+        if name in path:
+            raise ValueError(f"module dependency cycle: {' -> '.join((*path, name))}")
+        for dep in module_depends(modules[name]):
+            if dep not in modules:
+                raise ValueError(f"module {name} needs {dep}, which is not in the initrd")
+            visit(dep, (*path, name))
+        order.append(name)
+
+    for name in modules:
+        visit(name, ())
+    return order
+
+
+def init_script(
+    marker: str, diskless: bool = False, modules: tuple[str, ...] = DISKLESS_MODULES
+) -> str:
     """The guest's ``/init``: print the marker and the kernel command line, power off.
 
     The diskless variant first brings the NIC up (virtio modules from the kernel package,
@@ -226,13 +259,16 @@ def init_script(marker: str, diskless: bool = False) -> str:
         "/bin/busybox mkdir -p /proc /sys /tmp /mnt",
         "/bin/busybox mount -t proc proc /proc",
         "/bin/busybox mount -t sysfs sys /sys",
+        "echo",  # the loader's last line may lack its newline ("... ok")
         f'echo "{MARKER_PREFIX} marker={marker} arch=$(uname -m) kernel=$(uname -r)"',
         f'echo "{CMDLINE_PREFIX} $(cat /proc/cmdline)"',
     ]
     if diskless:
-        mods = " ".join(DISKLESS_MODULES)
+        mods = " ".join(modules)
         lines += [
-            f"for m in {mods}; do insmod /lib/modules/$m.ko 2>/dev/null; done",
+            f"for m in {mods}; do",
+            f'  insmod /lib/modules/$m.ko 2>&1 | sed "s/^/{SQUASHFS_PREFIX} insmod $m: /"',
+            "done",
             "url=",
             "for a in $(cat /proc/cmdline); do",
             "  case $a in root=live:*) url=${a#root=live:};; pxetui.squashfs=*) "

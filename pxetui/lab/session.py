@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -28,7 +29,8 @@ from pxetui.lab.qemu import BootResult, Firmware, VmSpec, fresh_ovmf_vars, qemu_
 from pxetui.lab.scenarios import BIOS_MAC, S390X_MAC
 from pxetui.lab.tree import prepare_lab_dir
 
-LAB_PREFIX = "pxlab-"
+LAB_PREFIX = os.environ.get("PXETUI_LAB_PREFIX", "pxlab-")
+"""Namespace name prefix; the e2e suite sets ``pxg-…`` so its runs stay in its own range."""
 EventSink = Callable[[dict[str, Any]], None]
 SerialSink = Callable[[str, float], None]
 

@@ -18,6 +18,7 @@ import yaml
 
 from pxetui.core import layout
 from pxetui.lab.guest import (
+    INIT_VERSION,
     GuestArch,
     Say,
     build_initrd,
@@ -73,7 +74,7 @@ def build_guest_files(
     cache = cache or default_cache()
     kernel = fetch_kernel(arch, cache, say)
     busybox = fetch_busybox(arch, cache, say)
-    built = cache / arch / f"built-{kernel.version}"
+    built = cache / arch / f"built-{kernel.version}-init{INIT_VERSION}"
     files: dict[str, Path] = {f"vmlinuz-{arch}": kernel.vmlinuz}
     wanted: list[tuple[str, dict[str, Any]]] = [(f"initrd-{arch}.gz", {})]
     if arch == "amd64":
