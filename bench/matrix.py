@@ -71,6 +71,7 @@ def full() -> list[Scenario]:
         Scenario("tftp", n, "5MiB", 1468, ws, delay_us=1000) for n, ws in product((1, 10), (1, 16))
     ]
     rows += [Scenario("tftp", n, "5MiB", 1468, 1, drop_every=LOSS_EVERY) for n in (1, 10, 50)]
+    rows.append(Scenario("tftp", 10, "5MiB", 1468, 16, drop_every=LOSS_EVERY))
     rows += [Scenario("http", n, f) for n, f in product((1, 50), ("5MiB", "41MiB"))]
     return rows
 
