@@ -229,6 +229,15 @@ def _header(argv: list[str], raw: dict[str, Any]) -> str:
         cwd=Path(__file__).resolve().parent,
         timeout=10,
     ).stdout.strip()
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "--", "pxetui"],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parent.parent,
+        timeout=10,
+    ).stdout.strip()
+    if dirty:
+        commit += " + uncommitted changes in pxetui/ (measured as on disk)"
     cmd = "sudo python3 bench/tftp_bench.py " + " ".join(shlex.quote(a) for a in argv)
     lines = [
         f"- command: `{cmd.strip()}`",

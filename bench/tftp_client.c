@@ -48,6 +48,7 @@ struct xfer {
     int wsize;
     int retries;
     double last_rx;
+    double prev_rx;        /* time of the packet before the current one (-v stall report) */
     double t_done;
     unsigned char last[1024];
     int last_len;
@@ -56,6 +57,8 @@ struct xfer {
 };
 
 static struct xfer xs[MAX_XFERS];
+static int verbose; /* -v: log every re-ACK, gap and timeout to stderr (diagnosing stalls) */
+static double t_start;
 static struct sockaddr_in server;
 
 static double now_s(void) {
@@ -148,9 +151,16 @@ static void on_data(struct xfer *x, const unsigned char *p, int n, double t) {
             x->win_base = x->expect - 1;
         }
     } else if (diff == -1) { /* the server repeated the block we have: our ACK was lost */
+        if (verbose)
+            fprintf(stderr, "%.6f xfer %ld: repeated block %llu, re-ACK (%.3f s since last rx)\n",
+                    t - t_start, (long)(x - xs), (unsigned long long)(x->expect - 1),
+                    t - x->prev_rx);
         send_ack(x, x->expect - 1);
         x->win_base = x->expect - 1;
     } else if (diff > 0 && x->gap_acked != x->expect) { /* a gap: restart the window */
+        if (verbose)
+            fprintf(stderr, "%.6f xfer %ld: gap, got %u expected %llu\n", t - t_start,
+                    (long)(x - xs), blk, (unsigned long long)x->expect);
         send_ack(x, x->expect - 1);
         x->gap_acked = x->expect;
         x->win_base = x->expect - 1;
@@ -160,7 +170,7 @@ static void on_data(struct xfer *x, const unsigned char *p, int n, double t) {
 static void usage(void) {
     fprintf(stderr,
             "usage: pxb-tftpc -H host -p port -f file -n clients -s size [-b blksize] "
-            "[-w windowsize] [-z] [-t timeout_ms] [-r retries] [-d deadline_s]\n"
+            "[-w windowsize] [-z] [-t timeout_ms] [-r retries] [-d deadline_s] [-v]\n"
             "       blksize/windowsize 0 = do not ask; -z = also ask tsize\n");
     exit(2);
 }
@@ -171,7 +181,7 @@ int main(int argc, char **argv) {
     long long size = -1;
     double deadline_s = 300.0;
     int c;
-    while ((c = getopt(argc, argv, "H:p:f:n:s:b:w:zt:r:d:")) != -1) {
+    while ((c = getopt(argc, argv, "H:p:f:n:s:b:w:zt:r:d:v")) != -1) {
         switch (c) {
         case 'H': host = optarg; break;
         case 'p': port = atoi(optarg); break;
@@ -184,6 +194,7 @@ int main(int argc, char **argv) {
         case 't': timeout_ms = atoi(optarg); break;
         case 'r': retries = atoi(optarg); break;
         case 'd': deadline_s = atof(optarg); break;
+        case 'v': verbose = 1; break;
         default: usage();
         }
     }
@@ -229,6 +240,7 @@ int main(int argc, char **argv) {
         x->last_to_server = 1;
     }
     double t0 = now_s();
+    t_start = t0;
     for (int i = 0; i < nx; i++) {
         xs[i].last_rx = t0;
         send_last(&xs[i]);
@@ -259,6 +271,7 @@ int main(int argc, char **argv) {
                            from.sin_addr.s_addr != x->peer.sin_addr.s_addr) {
                     continue; /* a stranger's packet, not our transfer */
                 }
+                x->prev_rx = x->last_rx;
                 x->last_rx = t;
                 x->retries = 0;
                 int op = (pkt[0] << 8) | pkt[1];
@@ -278,6 +291,8 @@ int main(int argc, char **argv) {
             if (t - x->last_rx > timeout_s) {
                 if (x->retries >= retries) fail(x, "timed out");
                 else {
+                    if (verbose)
+                        fprintf(stderr, "%.6f xfer %d: timeout, resend\n", t - t_start, i);
                     x->retries++;
                     x->last_rx = t;
                     send_last(x);
