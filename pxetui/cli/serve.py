@@ -4,6 +4,11 @@ The ad-hoc form needs no profile, like ``python -m http.server``::
 
     pxetui serve --root DIR [--bind ADDR] [--tftp-port N] [--http-port N] [--dhcp off]
 
+The engine form (:mod:`pxetui.cli.serve_engine`) serves a profile, or the ad-hoc root with
+dnsmasq (``--dhcp proxy|full --interface IF``), with a control socket and SIGHUP reload::
+
+    pxetui serve --profile lab.yaml [--socket PATH] [--state-dir DIR] [--log-format json]
+
 serves DIR over TFTP and HTTP until Ctrl-C or SIGTERM. Events are printed human-readable
 by default, or as JSON lines (``--log-format json``, one :func:`event_to_dict` per line) for
 log collectors and the benchmark. The ad-hoc path lives in :func:`serve_adhoc`; a profile
@@ -23,6 +28,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
+from pxetui.cli.serve_engine import add_engine_args, run_engine
 from pxetui.core.events import (
     Event,
     FileNotFound,
@@ -52,18 +58,27 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--tftp-port", type=int, default=69, help="TFTP port (0: any free)")
     parser.add_argument("--http-port", type=int, default=80, help="HTTP port (0: any free)")
     parser.add_argument(
-        "--dhcp", choices=["off"], default="off", help="DHCP side (ad-hoc mode: off)"
+        "--dhcp",
+        choices=["proxy", "full", "off"],
+        default="off",
+        help="ad-hoc mode: run dnsmasq as proxyDHCP or full DHCP on --interface (default off)",
     )
     parser.add_argument(
-        "--log-format", choices=["human", "json"], default="human", help="event line format"
+        "--log-format",
+        choices=["human", "text", "json"],
+        default="human",
+        help="event line format (text = human)",
     )
+    add_engine_args(parser)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Pick the mode from the arguments and run it to completion."""
+    if args.profile is not None or args.dhcp != "off":
+        return run_engine(args)  # the full engine: profile or ad-hoc with DHCP
     if args.root is None:
-        print("pxetui serve: --root DIR is required", file=sys.stderr)
+        print("pxetui serve: give --profile FILE or --root DIR", file=sys.stderr)
         return 2
     root = Path(args.root)
     if not root.is_dir():

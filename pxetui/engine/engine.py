@@ -1,0 +1,442 @@
+"""The engine: one asyncio process that serves a lab for days.
+
+Lifecycle, as aiohttp's runners do it: :meth:`Engine.setup` (state dir, lock, database —
+nothing on the network yet), :meth:`Engine.start` (TFTP, HTTP, boot files, dnsmasq, control
+socket), :meth:`Engine.stop` (the reverse, always safe to call). Everything the engine learns
+flows over its :class:`EventBus`: the tracker folds it into client rows, the database keeps
+history, the control socket streams it to UIs, the headless log prints it.
+
+Assignments: the profile's hosts are the baseline, database rows override them (see
+:mod:`pxetui.engine.assignments`); the operator's profile file is never written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import logging
+import os
+import time
+from dataclasses import dataclass
+from ipaddress import IPv4Address, IPv4Network
+from pathlib import Path
+from typing import Any
+
+from pxetui.core.boot_stage import StageMap
+from pxetui.core.events import (
+    AssignmentChanged,
+    BootFilesWritten,
+    ClientUpdated,
+    DhcpEvent,
+    EngineMessage,
+    Event,
+    FileNotFound,
+    RequestRefused,
+    ServiceEvent,
+    TransferEvent,
+    TransferProgress,
+)
+from pxetui.core.mac import MacAddress
+from pxetui.core.profile.errors import ProfileError
+from pxetui.core.profile.loader import load_profile
+from pxetui.core.profile.model import Profile
+from pxetui.core.render import BootFiles, RenderContext, RenderError, render_defaults, render_host
+from pxetui.core.tracker import ClientTracker
+from pxetui.engine.assignments import check_entry, effective_profile
+from pxetui.engine.bootfiles import BootFileStore, install_loaders
+from pxetui.engine.bus import EventBus
+from pxetui.engine.control.protocol import ControlError
+from pxetui.engine.dhcp_service import DhcpService
+from pxetui.engine.http import HttpFileServer
+from pxetui.engine.neighbors import neighbor_mac
+from pxetui.engine.persist import EngineDatabase
+from pxetui.engine.runtime_paths import default_state_dir, interface_address
+from pxetui.engine.tftp import TftpServer
+
+log = logging.getLogger(__name__)
+
+CLIENT_UPDATE_INTERVAL_S = 0.1  # ClientUpdated at most ~10/s per client
+TICK_S = 1.0
+DEFAULT_KEY = "unknown"
+
+
+class EngineError(RuntimeError):
+    """The engine cannot start; the message says why in words."""
+
+
+@dataclass(frozen=True, slots=True)
+class Addresses:
+    """Where we are: our IPv4 address and (when known) the interface's subnet."""
+
+    server: IPv4Address
+    network: IPv4Network | None
+
+
+class Engine:
+    """Supervises TFTP, HTTP and dnsmasq for one profile; owns assignments and history."""
+
+    def __init__(
+        self,
+        profile: Profile,
+        *,
+        profile_path: Path | None = None,
+        state_dir: Path | None = None,
+        socket_path: Path | None = None,
+    ) -> None:
+        self.profile = profile
+        self.profile_path = profile_path
+        self.state_dir = state_dir or profile.state_dir or default_state_dir(profile.name)
+        self.socket_path = socket_path or self.state_dir / "control.sock"
+        self.bus = EventBus()
+        self.tracker = ClientTracker(StageMap.from_profile(profile), neighbor=neighbor_mac)
+        self.db = EngineDatabase(self.state_dir / "pxetui.db")
+        self.services: dict[str, ServiceEvent] = {}
+        self.addresses: Addresses | None = None
+        self.ctx: RenderContext | None = None
+        self.store: BootFileStore | None = None
+        self.tftp: TftpServer | None = None
+        self.http: HttpFileServer | None = None
+        self.dhcp: DhcpService | None = None
+        self._control: Any = None
+        self._lock_fd: int | None = None
+        self._rendered: set[MacAddress] = set()
+        self._dirty: set[MacAddress] = set()
+        self._flush: asyncio.TimerHandle | None = None
+        self._tick: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
+        self._completing: set[MacAddress] = set()
+
+    # --- lifecycle -----------------------------------------------------------------------
+
+    async def setup(self) -> None:
+        """State dir, single-engine lock, database, our address. No sockets yet."""
+        self.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self._lock_fd = _take_lock(self.state_dir / "engine.lock")
+        self.db.open()
+        self.addresses = self._resolve_addresses()
+        self.bus.subscribe(self._on_event)
+        default = self.db.setting(DEFAULT_KEY)
+        self.tracker.set_default(self.effective().unknown if default is None else default)
+
+    async def start(self) -> None:
+        """Serve: file servers first (their ports go into the boot files), then DHCP."""
+        from pxetui.engine.engine_control import EngineControl
+
+        assert self.addresses is not None, "setup() first"
+        profile = self.profile
+        tftp_root = profile.tftp.root
+        http_root = profile.http.root or tftp_root
+        tftp_root.mkdir(parents=True, exist_ok=True)
+        bind_tftp = str(profile.tftp.bind or "0.0.0.0")
+        bind_http = str(profile.http.bind or "0.0.0.0")
+        self.tftp = TftpServer(
+            tftp_root, host=bind_tftp, port=profile.tftp.port, publish=self.bus.publish
+        )
+        self.http = HttpFileServer(
+            http_root, host=bind_http, port=profile.http.port, publish=self.bus.publish
+        )
+        try:
+            await self.tftp.start()
+            self._service("tftp", "running", f"{bind_tftp}:{self.tftp.port}")
+            await self.http.start()
+            self._service("http", "running", f"{bind_http}:{self.http.port}")
+        except OSError as exc:
+            raise EngineError(f"cannot serve files: {exc.strerror or exc}") from exc
+        self.ctx = self._render_context()
+        self.store = BootFileStore(tftp_root)
+        for line in install_loaders(tftp_root):
+            if line.startswith("missing"):
+                self.bus.publish(EngineMessage(level="warning", text=f"loader {line}"))
+        self.write_all()
+        self.dhcp = DhcpService(self)
+        await self.dhcp.start()
+        self._control = EngineControl(self)
+        await self._control.start()
+        self._tick = asyncio.create_task(self._ticker())
+        self.bus.publish(EngineMessage(text=f"serving profile {profile.name!r}"))
+
+    async def stop(self) -> None:
+        """Stop everything started, in reverse; safe after a partial start."""
+        self._stopping.set()
+        if self._tick is not None:
+            self._tick.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._tick
+        if self._control is not None:
+            await self._control.stop()
+        if self.dhcp is not None:
+            await self.dhcp.stop()
+        for name, server in (("http", self.http), ("tftp", self.tftp)):
+            if server is not None:
+                await server.stop()
+                self._service(name, "stopped")
+        if self._flush is not None:
+            self._flush.cancel()
+        self.db.close()
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    def request_stop(self) -> None:
+        self._stopping.set()
+
+    async def wait_stopped(self) -> None:
+        """Until SIGTERM, the control API's ``stop`` or :meth:`request_stop`."""
+        await self._stopping.wait()
+
+    # --- assignments ---------------------------------------------------------------------
+
+    def effective(self) -> Profile:
+        return effective_profile(self.profile, self.db.assignments(), self.db.setting(DEFAULT_KEY))
+
+    async def assign(self, mac: MacAddress, entry: str, *, once: bool = False) -> tuple[str, ...]:
+        check_entry(self.profile, entry)
+        self.db.assign(mac, entry, once=once)
+        self.bus.publish(AssignmentChanged(mac=mac, entry=entry, once=once, reason="operator"))
+        files = self._write_host(mac)
+        await self._reconfigure_dhcp()
+        return files
+
+    async def unassign(self, mac: MacAddress) -> bool:
+        removed = self.db.unassign(mac)
+        if removed:
+            self.bus.publish(AssignmentChanged(mac=mac, entry=None, reason="operator"))
+            self._write_host(mac)
+            await self._reconfigure_dhcp()
+        return removed
+
+    async def set_default(self, entry: str) -> None:
+        check_entry(self.profile, entry)
+        self.db.set_setting(DEFAULT_KEY, entry)
+        self._mark(self.tracker.set_default(entry))
+        self._write_defaults()
+        self.bus.publish(EngineMessage(text=f"unknown clients now boot {entry!r}"))
+
+    async def reload_profile(self) -> Profile:
+        """Load the profile file again; a bad one is rejected and the old one keeps serving."""
+        if self.profile_path is None:
+            raise ControlError("no profile file to reload (ad-hoc mode)")
+        try:
+            new = load_profile(self.profile_path)
+        except (ProfileError, OSError) as exc:
+            text = f"profile {self.profile_path} rejected, still serving the previous one:\n{exc}"
+            self.bus.publish(EngineMessage(level="error", text=text))
+            raise ControlError(text) from exc
+        needs_restart = [
+            name
+            for name, old_part, new_part in (
+                ("tftp", self.profile.tftp, new.tftp),
+                ("http", self.profile.http, new.http),
+                ("network.interface", self.profile.network.interface, new.network.interface),
+                ("network.server", self.profile.network.server, new.network.server),
+            )
+            if old_part != new_part
+        ]
+        self.profile = new
+        self.tracker.set_stages(StageMap.from_profile(new))
+        self.write_all()
+        await self._reconfigure_dhcp()
+        self.bus.publish(
+            EngineMessage(
+                text=f"profile reloaded: {len(new.entries)} entries, {len(new.hosts)} hosts"
+            )
+        )
+        if needs_restart:
+            self.bus.publish(
+                EngineMessage(
+                    level="warning",
+                    text=f"changes to {', '.join(needs_restart)} take effect after a restart",
+                )
+            )
+        return new
+
+    # --- boot files ----------------------------------------------------------------------
+
+    def write_all(self) -> None:
+        """Defaults plus every assigned MAC's files; files of MACs no longer assigned go."""
+        effective = self.effective()
+        self._write_defaults(effective)
+        macs = set(effective.hosts) | self._rendered
+        for mac in sorted(macs):
+            self._write_host(mac, effective)
+
+    def _write_defaults(self, effective: Profile | None = None) -> None:
+        assert self.store is not None and self.ctx is not None
+        effective = effective or self.effective()
+        try:
+            files = render_defaults(effective, self.ctx)
+        except RenderError as exc:
+            self.bus.publish(EngineMessage(level="error", text=f"default files: {exc}"))
+            return
+        written = self.store.write_defaults(files)
+        self.bus.publish(
+            BootFilesWritten(mac=None, entry=effective.unknown, files=tuple(_names(written)))
+        )
+
+    def _write_host(self, mac: MacAddress, effective: Profile | None = None) -> tuple[str, ...]:
+        """Render and store *mac*'s files (or remove them when it has no assignment)."""
+        assert self.store is not None and self.ctx is not None
+        effective = effective or self.effective()
+        host = effective.hosts.get(mac)
+        if host is None:
+            self._rendered.discard(mac)
+            removed = self.store.remove(mac)
+            self._mark({mac} if self.tracker.clear_assignment(mac) else set())
+            if removed:
+                self.bus.publish(
+                    BootFilesWritten(mac=mac, entry=None, removed=tuple(_names(removed)))
+                )
+            return ()
+        try:
+            files = render_host(effective, self.ctx, mac)
+        except RenderError as exc:
+            self.bus.publish(EngineMessage(level="error", text=f"{mac}: {exc}"))
+            return ()
+        written, removed = self.store.apply(mac, files)
+        self._rendered.add(mac)
+        if self.tracker.set_assignment(mac, host.entry, host.once, host.hostname):
+            self._mark({mac})
+        self.bus.publish(
+            BootFilesWritten(
+                mac=mac,
+                entry=host.entry,
+                files=tuple(_names(written)),
+                removed=tuple(_names(removed)),
+            )
+        )
+        return tuple(files)
+
+    def preview(
+        self, mac: MacAddress, entry: str, once: bool = False
+    ) -> tuple[BootFiles, dict[str, bytes]]:
+        """What *mac* would get with *entry*, and what is on disk now."""
+        assert self.store is not None and self.ctx is not None
+        check_entry(self.profile, entry)
+        from pxetui.core.profile.model import Host
+
+        effective = self.effective()
+        base = effective.hosts.get(mac)
+        host = Host(entry=entry, once=once, hostname=base.hostname if base else None)
+        hypothetical = effective.model_copy(update={"hosts": {**effective.hosts, mac: host}})
+        return render_host(hypothetical, self.ctx, mac), dict(self.store.current(mac))
+
+    # --- events --------------------------------------------------------------------------
+
+    def _on_event(self, event: Event) -> None:
+        if isinstance(event, ServiceEvent):
+            self.services[event.service] = event
+            return
+        if isinstance(event, ClientUpdated):
+            return
+        changed = self.tracker.apply(event)
+        if changed:
+            self._mark(changed)
+            for mac in changed:
+                self._maybe_complete_once(mac)
+        self._record(event)
+
+    def _record(self, event: Event) -> None:
+        """Per-client history: everything that names (or was correlated to) a MAC."""
+        if isinstance(event, TransferProgress) or not self.db.is_open:
+            return
+        mac: MacAddress | None = None
+        if isinstance(event, DhcpEvent | AssignmentChanged | BootFilesWritten):
+            mac = event.mac
+        elif isinstance(event, TransferEvent):
+            mac = self.tracker.mac_for_transfer(event.transfer_id)
+        elif isinstance(event, FileNotFound | RequestRefused):
+            mac = self.tracker.mac_for_ip(event.client_ip)
+        if mac is not None:
+            self.db.record(mac, event)
+
+    def _maybe_complete_once(self, mac: MacAddress) -> None:
+        """A one-shot whose kernel and initrds (or image) were delivered boots local next."""
+        client = self.tracker.get(mac)
+        if client is None or not client.once or mac in self._completing:
+            return
+        if not self.tracker.boot_delivered(mac):
+            return
+        self._completing.add(mac)
+        asyncio.get_running_loop().call_soon(self._complete_once, mac, client.entry or "")
+
+    def _complete_once(self, mac: MacAddress, entry: str) -> None:
+        try:
+            self.db.complete_once(mac, entry)
+            self.bus.publish(AssignmentChanged(mac=mac, entry="local", once=False, reason="once"))
+            self._write_host(mac)
+            self.bus.publish(
+                EngineMessage(text=f"{mac}: one-shot boot of {entry!r} delivered, now local boot")
+            )
+        finally:
+            self._completing.discard(mac)
+
+    def _mark(self, macs: set[MacAddress]) -> None:
+        """Schedule ClientUpdated for *macs*, coalesced to one per interval."""
+        if not macs:
+            return
+        self._dirty |= macs
+        if self._flush is None:
+            loop = asyncio.get_running_loop()
+            self._flush = loop.call_later(CLIENT_UPDATE_INTERVAL_S, self._flush_updates)
+
+    def _flush_updates(self) -> None:
+        self._flush = None
+        dirty, self._dirty = self._dirty, set()
+        for mac in sorted(dirty):
+            client = self.tracker.get(mac)
+            if client is not None:
+                self.bus.publish(ClientUpdated(mac=mac, state=client.to_dict()))
+
+    async def _ticker(self) -> None:
+        while True:
+            await asyncio.sleep(TICK_S)
+            self._mark(self.tracker.tick(time.time()))
+
+    # --- helpers -------------------------------------------------------------------------
+
+    def _service(self, name: str, state: str, address: str = "", message: str = "") -> None:
+        self.bus.publish(
+            ServiceEvent(service=name, state=state, address=address, message=message)  # type: ignore[arg-type]
+        )
+
+    async def _reconfigure_dhcp(self) -> None:
+        if self.dhcp is not None:
+            await self.dhcp.reconfigure()
+
+    def _resolve_addresses(self) -> Addresses:
+        net = self.profile.network
+        found = interface_address(net.interface) if net.interface else None
+        server = net.server or (found[0] if found else None)
+        if server is None:
+            where = (
+                f"interface {net.interface!r} has no IPv4 address"
+                if net.interface
+                else ("no network.interface")
+            )
+            raise EngineError(f"cannot tell our address: set network.server ({where})")
+        return Addresses(server, net.dhcp.subnet or (found[1] if found else None))
+
+    def _render_context(self) -> RenderContext:
+        assert self.addresses is not None and self.tftp is not None and self.http is not None
+        base = self.profile.http.base_url or f"http://{self.addresses.server}:{self.http.port}"
+        return RenderContext(server=self.addresses.server, http_base=base, tftp_port=self.tftp.port)
+
+
+def _names(paths: Any) -> list[str]:
+    return [str(p) for p in paths]
+
+
+def _take_lock(path: Path) -> int:
+    """One engine per state directory (its database and socket): refuse a second one."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise EngineError(
+            f"another pxetui engine is running with state dir {path.parent}"
+        ) from None
+    os.ftruncate(fd, 0)
+    os.write(fd, f"{os.getpid()}\n".encode())
+    return fd

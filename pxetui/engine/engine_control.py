@@ -1,0 +1,137 @@
+"""The engine's side of the control API: the ``state`` snapshot and each op.
+
+Kept apart from :mod:`pxetui.engine.engine` so the engine's lifecycle reads on its own; this
+module only translates JSON arguments into engine calls and results back into JSON.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING, Any
+
+from pxetui.core.events import event_to_dict
+from pxetui.core.explain import explain
+from pxetui.core.mac import MacAddress
+from pxetui.engine.assignments import assignment_table
+from pxetui.engine.control.protocol import ControlError
+from pxetui.engine.control.server import ControlServer
+
+if TYPE_CHECKING:
+    from pxetui.engine.engine import Engine
+
+HISTORY_MAX = 1000
+
+
+class EngineControl:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._server = ControlServer(engine.socket_path, self, engine.bus)
+
+    async def start(self) -> None:
+        await self._server.start()
+
+    async def stop(self) -> None:
+        await self._server.stop()
+
+    def snapshot(self) -> dict[str, Any]:
+        engine = self._engine
+        profile = engine.profile
+        effective = engine.effective()
+        entries: dict[str, Any] = {
+            name: entry.model_dump(mode="json") for name, entry in profile.entries.items()
+        }
+        entries.setdefault("local", {"kind": "local", "description": "Boot from local disk"})
+        return {
+            "profile": {
+                "name": profile.name,
+                "path": str(engine.profile_path) if engine.profile_path else None,
+                "server": str(engine.addresses.server) if engine.addresses else None,
+                "http_base": engine.ctx.http_base if engine.ctx else None,
+                "dhcp_mode": profile.network.dhcp.mode,
+                "interface": profile.network.interface,
+            },
+            "services": {name: event_to_dict(ev) for name, ev in sorted(engine.services.items())},
+            "clients": [client.to_dict() for client in engine.tracker.clients()],
+            "entries": entries,
+            "assignments": assignment_table(profile, engine.db.assignments()),
+            "unknown": effective.unknown,
+        }
+
+    async def dispatch(self, op: str, args: dict[str, Any]) -> Any:
+        engine = self._engine
+        if op == "assign":
+            mac = _mac(args)
+            entry = _text(args, "entry")
+            files = await engine.assign(mac, entry, once=bool(args.get("once", False)))
+            return {"mac": mac.colon, "entry": entry, "files": list(files)}
+        if op == "unassign":
+            mac = _mac(args)
+            return {"mac": mac.colon, "removed": await engine.unassign(mac)}
+        if op == "set_default":
+            entry = _text(args, "entry")
+            await engine.set_default(entry)
+            return {"unknown": entry}
+        if op == "preview":
+            preview, current = engine.preview(
+                _mac(args), _text(args, "entry"), bool(args.get("once", False))
+            )
+            return {
+                "files": {path: preview.text(path) for path in preview},
+                "current": {
+                    path: data.decode("utf-8", "replace") for path, data in current.items()
+                },
+            }
+        if op == "explain":
+            return _explain(engine, args)
+        if op == "history":
+            limit = int(args.get("limit", 100))
+            return engine.db.history(_mac(args), max(1, min(limit, HISTORY_MAX)))
+        if op == "reload":
+            profile = await engine.reload_profile()
+            return {
+                "name": profile.name,
+                "entries": len(profile.entries),
+                "hosts": len(profile.hosts),
+            }
+        if op == "stop":
+            engine.request_stop()
+            return "stopping"
+        raise ControlError(f"op {op!r} is not supported by this engine")
+
+
+def _mac(args: dict[str, Any]) -> MacAddress:
+    value = args.get("mac")
+    if not isinstance(value, str):
+        raise ValueError("mac is required (e.g. 52:54:00:12:34:56)")
+    return MacAddress.parse(value)
+
+
+def _text(args: dict[str, Any], key: str) -> str:
+    value = args.get(key)
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"{key} is required")
+    return value
+
+
+def _explain(engine: Engine, args: dict[str, Any]) -> Any:
+    steps = explain(
+        _mac(args),
+        ip=args.get("ip"),
+        uuid=args.get("uuid"),
+        arch=args.get("arch"),
+        profile=engine.effective(),
+        tftp_root=engine.profile.tftp.root,
+    )
+    return [_plain(step) for step in steps]
+
+
+def _plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {k: _plain(v) for k, v in dataclasses.asdict(value).items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    return str(value)

@@ -1,0 +1,191 @@
+"""The whole engine on loopback (no DHCP): assign, real TFTP/HTTP fetches, one-shot, reload."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+import tftpy
+
+from pxetui.core.events import AssignmentChanged, EngineMessage, Event
+from pxetui.core.mac import MacAddress
+from pxetui.core.profile.loader import load_profile
+from pxetui.engine.control.client import ControlClient
+from pxetui.engine.control.protocol import ControlError
+from pxetui.engine.engine import Engine, EngineError
+
+MAC = MacAddress.parse("52:54:00:fe:01:01")
+PROFILE = """\
+name: loopback
+network:
+  server: 127.0.0.1
+  dhcp:
+    mode: "off"
+tftp:
+  root: tftp
+  port: {tftp_port}
+  bind: 127.0.0.1
+http:
+  port: {http_port}
+  bind: 127.0.0.1
+state_dir: state
+entries:
+  centos:
+    kind: linux
+    description: test kernel
+    kernel: images/vmlinuz
+    initrds: [images/initrd.img]
+    args: console=ttyS0
+"""
+
+
+def free_port(kind: int) -> int:
+    """An unused loopback port (TFTP: UDP, HTTP: TCP); profiles do not accept port 0."""
+    with socket.socket(socket.AF_INET, kind) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def profile_text(tmp_path: Path, **changes: str) -> str:
+    ports = tmp_path / "ports"
+    if not ports.exists():
+        ports.write_text(f"{free_port(socket.SOCK_DGRAM)} {free_port(socket.SOCK_STREAM)}")
+    tftp_port, http_port = ports.read_text().split()
+    text = PROFILE.format(tftp_port=tftp_port, http_port=http_port)
+    for old, new in changes.items():
+        text = text.replace(old, new)
+    return text
+
+
+@pytest.fixture
+async def engine(tmp_path: Path) -> AsyncIterator[Engine]:
+    (tmp_path / "lab.yaml").write_text(profile_text(tmp_path))
+    images = tmp_path / "tftp" / "images"
+    images.mkdir(parents=True)
+    (images / "vmlinuz").write_bytes(b"K" * 300_000)
+    (images / "initrd.img").write_bytes(b"I" * 200_000)
+    path = tmp_path / "lab.yaml"
+    eng = Engine(load_profile(path), profile_path=path)
+    await eng.setup()
+    try:
+        await eng.start()
+        yield eng
+    finally:
+        await eng.stop()
+
+
+async def http_get(engine: Engine, name: str) -> bytes:
+    assert engine.http is not None
+    url = f"http://127.0.0.1:{engine.http.port}/{name}"
+    async with aiohttp.ClientSession() as session, session.get(url) as response:
+        assert response.status == 200, name
+        return await response.read()
+
+
+async def tftp_get(engine: Engine, name: str, dest: Path) -> bytes:
+    assert engine.tftp is not None
+    port = engine.tftp.port
+
+    def run() -> None:
+        tftpy.TftpClient("127.0.0.1", port).download(name, str(dest), timeout=5)
+
+    await asyncio.wait_for(asyncio.to_thread(run), 60)
+    return dest.read_bytes()
+
+
+async def next_matching(events: Any, predicate: Any, timeout: float = 15.0) -> Event:
+    async def scan() -> Event:
+        async for event in events:
+            if predicate(event):
+                return event  # type: ignore[no-any-return]
+        raise AssertionError("stream ended")
+
+    return await asyncio.wait_for(scan(), timeout)
+
+
+async def test_one_shot_turns_into_local_boot_after_kernel_and_initrd(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """assign --once, fetch the script, kernel (TFTP) and initrd (HTTP): the MAC flips to local."""
+    client = ControlClient(engine.socket_path)
+    snapshot, events = await client.subscribe()
+    assert snapshot["profile"]["name"] == "loopback" and "centos" in snapshot["entries"]
+    result = await client.request("assign", mac=MAC.colon, entry="centos", once=True)
+    assert "ipxe/52-54-00-fe-01-01.ipxe" in result["files"]
+    script = (await http_get(engine, "ipxe/52-54-00-fe-01-01.ipxe")).decode()
+    assert "images/vmlinuz" in script
+    await tftp_get(engine, "images/vmlinuz", tmp_path / "k")
+    assert not engine.db.once_done(MAC)  # the initrd is still missing
+    await http_get(engine, "images/initrd.img")
+    flipped = await next_matching(
+        events, lambda e: isinstance(e, AssignmentChanged) and e.reason == "once"
+    )
+    assert isinstance(flipped, AssignmentChanged) and flipped.entry == "local"
+    assert [entry for entry, _ in engine.db.once_done(MAC)] == ["centos"]
+    after = (await http_get(engine, "ipxe/52-54-00-fe-01-01.ipxe")).decode()
+    assert "images/vmlinuz" not in after
+    state = await client.request("state")
+    row = next(c for c in state["clients"] if c["mac"] == MAC.colon)
+    assert row["phases"].keys() >= {"config", "kernel", "initrd", "handed_over"}
+    assert row["ip"] == "127.0.0.1"
+    assert state["assignments"][MAC.colon] == {
+        "entry": "local",
+        "once": False,
+        "source": "operator",
+    }
+    history = await client.request("history", mac=MAC.colon, limit=50)
+    kinds = [h["kind"] for h in history]
+    assert "transfer_finished" in kinds and "assignment" in kinds
+    await client.close()
+
+
+async def test_a_broken_profile_reload_is_rejected_and_the_old_keeps_serving(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """reload with a typo answers the errors; entries and files stay as they were."""
+    assert engine.profile_path is not None
+    engine.profile_path.write_text(profile_text(tmp_path).replace("kind: linux", "kind: linucks"))
+    client = ControlClient(engine.socket_path)
+    _, events = await client.subscribe()
+    with pytest.raises(ControlError, match="rejected"):
+        await client.request("reload")
+    message = await next_matching(events, lambda e: isinstance(e, EngineMessage))
+    assert isinstance(message, EngineMessage) and message.level == "error"
+    assert "lab.yaml" in message.text
+    await client.request("assign", mac=MAC.colon, entry="centos")  # still known
+    assert (await http_get(engine, "images/vmlinuz"))[:1] == b"K"
+    engine.profile_path.write_text(profile_text(tmp_path).replace("test kernel", "reloaded"))
+    reloaded = await client.request("reload")
+    assert (reloaded["entries"], reloaded["hosts"]) == (1, 0)
+    state = await client.request("state")
+    assert state["entries"]["centos"]["description"] == "reloaded"
+    await client.close()
+
+
+async def test_unknown_entries_and_bad_macs_are_refused_in_words(engine: Engine) -> None:
+    """The control API explains what is wrong rather than failing silently."""
+    async with ControlClient(engine.socket_path) as client:
+        with pytest.raises(ControlError, match="no entry named 'nope'"):
+            await client.request("assign", mac=MAC.colon, entry="nope")
+        with pytest.raises(ControlError, match="not a MAC"):
+            await client.request("assign", mac="zz:zz", entry="centos")
+        steps = await client.request("explain", mac=MAC.colon, ip="127.0.0.1")
+        assert any(s["path"] == "ipxe/52-54-00-fe-01-01.ipxe" for s in steps)
+        assert all(set(s) >= {"loader", "order", "path", "exists", "wins"} for s in steps)
+        preview = await client.request("preview", mac=MAC.colon, entry="centos")
+        assert preview["current"] == {}
+        assert "images/vmlinuz" in preview["files"]["ipxe/52-54-00-fe-01-01.ipxe"]
+
+
+async def test_a_second_engine_on_the_same_state_dir_is_refused(engine: Engine) -> None:
+    """Two engines never share a database and socket."""
+    path = engine.profile_path
+    assert path is not None
+    second = Engine(load_profile(path), profile_path=path)
+    with pytest.raises(EngineError, match="another pxetui engine"):
+        await second.setup()
