@@ -74,6 +74,7 @@ class ClientState:
     hostname: str | None = None
     ip: str | None = None
     arch: str = ""
+    arch_code: int | None = None
     firmware: str = ""
     vendor_class: str = ""
     entry: str | None = None
@@ -95,6 +96,7 @@ class ClientState:
             "hostname": self.hostname,
             "ip": self.ip,
             "arch": self.arch,
+            "arch_code": self.arch_code,
             "firmware": self.firmware,
             "vendor_class": self.vendor_class,
             "entry": self.entry,

@@ -217,7 +217,7 @@ class ClientTracker:
         if event.vendor_class:
             client.vendor_class = event.vendor_class
         if event.arch is not None:
-            client.arch = arch_label(event.arch)
+            client.arch, client.arch_code = arch_label(event.arch), event.arch
         if ipxe:
             client.firmware = "iPXE"
         elif event.firmware and client.firmware != "iPXE":

@@ -114,11 +114,17 @@ def _text(args: dict[str, Any], key: str) -> str:
 
 
 def _explain(engine: Engine, args: dict[str, Any]) -> Any:
+    mac = _mac(args)
+    arch = args.get("arch")
+    client = engine.tracker.get(mac)
+    if client is not None and (arch is None or not str(arch).strip().isdigit()):
+        # UIs pass the row's arch label ("UEFI x64"); the tracker knows option 93 itself.
+        arch = client.arch_code if client.arch_code is not None else arch
     steps = explain(
-        _mac(args),
+        mac,
         ip=args.get("ip"),
         uuid=args.get("uuid"),
-        arch=args.get("arch"),
+        arch=arch,
         profile=engine.effective(),
         tftp_root=engine.profile.tftp.root,
     )

@@ -239,6 +239,7 @@ def test_client_state_dict_is_the_documented_json_shape() -> None:
         "hostname",
         "ip",
         "arch",
+        "arch_code",
         "firmware",
         "vendor_class",
         "entry",
