@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -189,3 +191,40 @@ async def test_a_second_engine_on_the_same_state_dir_is_refused(engine: Engine) 
     second = Engine(load_profile(path), profile_path=path)
     with pytest.raises(EngineError, match="another pxetui engine"):
         await second.setup()
+
+
+async def pxetui_cli(*args: str) -> tuple[int, str, str]:
+    """Run the real ``pxetui`` command line (without blocking the engine's loop)."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "pxetui",
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    return int(proc.returncode or 0), out.decode(), err.decode()
+
+
+async def test_cli_assign_status_and_unassign_talk_to_the_engine(engine: Engine) -> None:
+    """`pxetui assign/status/unassign --socket` change and show the engine's state."""
+    sock = str(engine.socket_path)
+    code, out, _ = await pxetui_cli(
+        "assign", "52-54-00-FE-01-01", "centos", "--once", "--socket", sock
+    )
+    assert code == 0 and "52:54:00:fe:01:01 -> centos once" in out
+    code, out, _ = await pxetui_cli("status", "--json", "--socket", sock)
+    state = json.loads(out)
+    assert state["assignments"][MAC.colon] == {
+        "entry": "centos",
+        "once": True,
+        "source": "operator",
+    }
+    code, out, _ = await pxetui_cli("status", "--socket", sock)
+    assert code == 0 and "52:54:00:fe:01:01 -> centos once (operator)" in out
+    code, _, err = await pxetui_cli("assign", MAC.colon, "nope", "--socket", sock)
+    assert code == 1 and "no entry named 'nope'" in err
+    code, out, _ = await pxetui_cli("unassign", MAC.colon, "--socket", sock)
+    assert code == 0 and "unassigned" in out
+    assert MAC.colon not in (await pxetui_cli("status", "--json", "--socket", sock))[1]
