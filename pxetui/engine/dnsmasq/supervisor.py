@@ -61,6 +61,18 @@ EXIT_MEANINGS: dict[int, str] = {
 }
 
 
+async def _exited(proc: asyncio.subprocess.Process) -> int:
+    """The child's exit status as soon as it exits.
+
+    Not ``proc.wait()``: on Python 3.11 that only returns once every pipe is closed, and a
+    helper process (``--dhcp-script``) may keep dnsmasq's stderr open after it died. The
+    return code is set by the child watcher the moment the process is reaped.
+    """
+    while proc.returncode is None:
+        await asyncio.sleep(0.05)
+    return proc.returncode
+
+
 class DnsmasqStartError(PreflightError):
     """dnsmasq refused the configuration or died before it was ready."""
 
@@ -168,9 +180,14 @@ class DnsmasqSupervisor:
             self._emit_state("starting", message="starting dnsmasq")
             proc, pump = await self._spawn()
             if not await self._wait_ready(proc, pump):
-                await pump
-                code = await proc.wait()
-                raise DnsmasqStartError(explain_exit(code, list(self._tail)))
+                if proc.returncode is None:
+                    await self._terminate(proc)
+                    await self._drain(proc, pump)
+                    raise DnsmasqStartError(
+                        f"dnsmasq did not start within {self._start_timeout:g} s"
+                    )
+                await self._drain(proc, pump)
+                raise DnsmasqStartError(explain_exit(proc.returncode, list(self._tail)))
         except BaseException:
             await self._kill_child()
             self._lock.release()
@@ -185,8 +202,9 @@ class DnsmasqSupervisor:
         self._wake.set()
         await self._kill_child()
         if self._task is not None:
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            # wait_for cancels a supervise task that does not end in time.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._task, self._stop_timeout)
             self._task = None
         with contextlib.suppress(OSError):
             self.pid_file.unlink()
@@ -255,14 +273,34 @@ class DnsmasqSupervisor:
         return proc, pump
 
     async def _wait_ready(self, proc: asyncio.subprocess.Process, pump: asyncio.Task[None]) -> bool:
+        """True once dnsmasq said ``started``; False if it exited (or hung) first."""
         ready = asyncio.create_task(self._ready.wait())
+        exited = asyncio.create_task(_exited(proc))
         try:
             await asyncio.wait(
-                {ready, pump}, timeout=self._start_timeout, return_when=asyncio.FIRST_COMPLETED
+                {ready, exited, pump},
+                timeout=self._start_timeout,
+                return_when=asyncio.FIRST_COMPLETED,
             )
         finally:
             ready.cancel()
+            exited.cancel()
         return self._ready.is_set() and proc.returncode is None
+
+    async def _drain(self, proc: asyncio.subprocess.Process, pump: asyncio.Task[None]) -> None:
+        # The child is gone; its last lines are in the pipe. Give the reader a moment, but
+        # never hang on a pipe some grandchild still holds open.
+        try:
+            await asyncio.wait_for(asyncio.shield(pump), 1.0)
+        except TimeoutError:
+            pump.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await pump
+            # asyncio offers no public way to drop a finished child's transport whose pipe
+            # is still open elsewhere; without this it lingers until the loop is gone.
+            transport = getattr(proc, "_transport", None)
+            if transport is not None:
+                transport.close()
 
     async def _pump(self, proc: asyncio.subprocess.Process, ready: asyncio.Event) -> None:
         """Read stderr to EOF; a quiet :data:`FLUSH_AFTER` closes the open xid block."""
@@ -291,8 +329,8 @@ class DnsmasqSupervisor:
         """Wait for the child to die; report, back off, restart — until stop()."""
         while True:
             started = time.monotonic()
-            await pump
-            code = await proc.wait()
+            code = await _exited(proc)
+            await self._drain(proc, pump)
             if self._stopping:
                 return
             if self._reconfiguring:
@@ -330,11 +368,11 @@ class DnsmasqSupervisor:
         with contextlib.suppress(ProcessLookupError):
             proc.send_signal(signal.SIGTERM)
         try:
-            await asyncio.wait_for(proc.wait(), self._stop_timeout)
+            await asyncio.wait_for(_exited(proc), self._stop_timeout)
         except TimeoutError:
             with contextlib.suppress(ProcessLookupError):
                 proc.kill()
-            await proc.wait()
+            await _exited(proc)
 
     async def _kill_child(self) -> None:
         await self._terminate(self._proc)
