@@ -40,7 +40,7 @@ async def _one(scenario: Scenario, server: str, workdir: Path) -> float | None:
             try:
                 result = await boot_vm(scenario, net, run.workdir)
             finally:
-                run.server.stop()
+                run.stop()
         else:
             result = await boot_reference(scenario, net, workdir / "reference")
     finally:

@@ -14,6 +14,7 @@ from typing import Any
 from pxetui.core.mac import MacAddress
 from pxetui.lab.guest import GuestArch
 from pxetui.lab.netns import LabNetwork
+from pxetui.lab.process import LabProcess
 from pxetui.lab.pxetui_server import PxetuiServer
 from pxetui.lab.qemu import FAILURES, BootResult, VmSpec, fresh_ovmf_vars, qemu_argv, run_vm
 from pxetui.lab.reference import ReferenceBoot, start_reference
@@ -28,7 +29,13 @@ class PxetuiBoot:
     scenario: Scenario
     server: PxetuiServer
     workdir: Path
-    results: list[BootResult] = field(default_factory=list)
+    helpers: list[LabProcess] = field(default_factory=list)
+
+    def stop(self) -> None:
+        """Stop the engine and any helper (the external DHCP server)."""
+        self.server.stop()
+        for helper in self.helpers:
+            helper.stop()
 
     def client(self, mac: MacAddress | None = None) -> dict[str, Any] | None:
         """The tracker's view of *mac* (default: the scenario's) from ``status --json``."""
@@ -53,15 +60,19 @@ def start_pxetui_for(
 ) -> PxetuiBoot:
     """Lab tree + profile for *scenario*, the engine started, the MAC assigned by the CLI."""
     profile = prepare_lab_dir(workdir, (scenario.arch,), scenario.profile_overrides())
-    server = PxetuiServer(net, profile, workdir)
-    server.start()
+    run = PxetuiBoot(scenario, PxetuiServer(net, profile, workdir), workdir)
     try:
+        run.server.start()
+        if scenario.external_dhcp:
+            files = build_guest_files(scenario.arch)
+            boot = reference_boot_for(scenario, files)
+            run.helpers.append(start_reference(net, boot, workdir / "dhcp", own_tftp=False))
         if assign:
-            server.assign(scenario.mac, scenario.entry, once=once)
+            run.server.assign(scenario.mac, scenario.entry, once=once)
     except BaseException:
-        server.stop()
+        run.stop()
         raise
-    return PxetuiBoot(scenario, server, workdir)
+    return run
 
 
 async def boot_vm(

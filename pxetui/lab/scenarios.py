@@ -41,6 +41,8 @@ class Scenario:
     overrides: dict[str, Any] = field(default_factory=dict)
     reference: ReferenceKind | None = None
     timeout: float = 120.0
+    external_dhcp: bool = False
+    """pxetui runs with ``dhcp.mode: off``; a DHCP-only dnsmasq points the firmware at it."""
 
     @property
     def arch(self) -> GuestArch:
@@ -54,7 +56,9 @@ class Scenario:
     def profile_overrides(self) -> dict[str, Any]:
         """Changes to ``lab.yaml`` this scenario needs (DHCP mode, loader …)."""
         out: dict[str, Any] = {"hosts": {}}
-        if self.dhcp == "full":
+        if self.external_dhcp:
+            out["network"] = {"dhcp": {"mode": "off"}}
+        elif self.dhcp == "full":
             out["network"] = {
                 "dhcp": {
                     "mode": "full",
@@ -133,15 +137,16 @@ SCENARIOS: dict[str, Scenario] = {
         ),
         Scenario(
             "s390x-dir",
-            "s390x, full DHCP, directory form: pxelinux.cfg/01-<mac>",
+            "s390x, directory form (boot file '/') -> pxelinux.cfg/01-<mac>, external DHCP",
             "s390x",
             S390X_MAC,
             "s390x-tiny",
             dhcp=FULL_DHCP,
             initrd="initrd-s390x.gz",
-            expect_args=("pxetui.entry=s390x-tiny",),
+            expect_args=("pxetui.entry=s390x-tiny", "BOOTIF=01-52-54-00-e2-e3-90"),
             overrides={"hosts": {S390X_MAC.colon: {"entry": "s390x-tiny", "arch": "s390x"}}},
             reference="s390x-dir",
+            external_dhcp=True,
         ),
     )
 }

@@ -36,7 +36,7 @@ def engine_factory(tmp_path: Path) -> Iterator[Any]:
 
     yield start
     for run in started:
-        run.server.stop()
+        run.stop()
 
 
 def _cmdline(result: BootResult) -> str:
@@ -150,6 +150,21 @@ async def test_s390x_boots_pxelinux_file_form_with_full_dhcp(
     _assert_booted(result, run)
     assert f"s390x/{scenario.mac.pxelinux}" in result.text
     _finished(run, f"s390x/{scenario.mac.pxelinux}", "tftp")
+
+
+async def test_s390x_boots_pxelinux_cfg_directory_form(
+    isolated_net: LabNetwork, s390x_files: dict[str, Path], engine_factory: Any
+) -> None:
+    """Boot file '/': the firmware searches pxelinux.cfg/ and finds pxetui's 01-<mac>.
+
+    pxetui runs with dhcp off here (its own dnsmasq always names the file form); a plain
+    DHCP server hands out the address and the directory boot file, as a site's might.
+    """
+    scenario = SCENARIOS["s390x-dir"]
+    run = engine_factory(scenario, isolated_net)
+    result = await boot_vm(scenario, isolated_net, run.workdir)
+    _assert_booted(result, run)
+    _finished(run, f"pxelinux.cfg/{scenario.mac.pxelinux}", "tftp")
 
 
 async def test_once_assignment_boots_then_the_same_vm_goes_local(
