@@ -127,6 +127,35 @@ async def test_second_supervisor_on_the_same_interface_is_refused(server_ns: Lab
         await first.stop()
 
 
+async def test_same_interface_name_in_another_namespace_is_another_network(
+    server_ns: Lab, tmp_path: Path
+) -> None:
+    """``br0`` in two namespaces: two engines may serve them, with separate lock files."""
+    events: list[Event] = []
+    first = supervisor(server_ns, events)
+    await first.start()
+    try:
+        with lab(tmp_path / "other", router=False) as other, entered(other.server):
+            (tmp_path / "other").mkdir(exist_ok=True)
+            second = DnsmasqSupervisor(
+                proxy_args(other.tmp / "state"),
+                publish=[].append,
+                state_dir=other.tmp / "state",
+                interface="br0",
+                lock_dir=server_ns.tmp / "lock",
+            )
+            await second.start()
+            try:
+                assert second.pid is not None and first.pid is not None
+                ns = other.server
+            finally:
+                await second.stop()
+        locks = sorted(p.name for p in (server_ns.tmp / "lock").iterdir())
+        assert locks == sorted([f"pxetui-br0@{server_ns.server}.lock", f"pxetui-br0@{ns}.lock"])
+    finally:
+        await first.stop()
+
+
 async def test_orphaned_dnsmasq_from_a_killed_engine_is_stopped(server_ns: Lab) -> None:
     """A dnsmasq still running from our state dir (found by pid file) is stopped at start."""
     state = server_ns.tmp / "state"

@@ -83,18 +83,41 @@ def check_privileges(*, euid: int | None = None, status_text: str | None = None)
 # --- one engine per interface -------------------------------------------------------------
 
 
+def netns_tag() -> str:
+    """``@<name>`` inside a named network namespace (``ip netns``), else ``""``.
+
+    Interface names are per namespace: ``br0`` in two namespaces are two networks, and two
+    engines serving them must not share a lock. Named namespaces are the ones labs and
+    tests use (``ip netns exec``); anything else keeps the plain name.
+    """
+    try:
+        own = os.stat("/proc/thread-self/ns/net")
+        names = sorted(os.listdir("/run/netns"))
+    except OSError:
+        return ""
+    for name in names:
+        try:
+            st = os.stat(f"/run/netns/{name}")
+        except OSError:
+            continue
+        if (st.st_dev, st.st_ino) == (own.st_dev, own.st_ino) and "/" not in name:
+            return f"@{name}"
+    return ""
+
+
 class InterfaceLock:
     """An exclusive ``flock`` on ``<lock_dir>/pxetui-<iface>.lock`` held while we serve.
 
     ``flock`` is released by the kernel when the holder dies, even by SIGKILL, so a crashed
-    engine never leaves a stale lock. The file holds the owner's pid for the message.
+    engine never leaves a stale lock. The file holds the owner's pid for the message. In a
+    network namespace other than the main one the name gets :func:`netns_tag`.
     """
 
     def __init__(self, interface: str, lock_dir: Path = DEFAULT_LOCK_DIR) -> None:
         if "/" in interface or interface in ("", ".", ".."):
             raise PreflightError(f"not an interface name: {interface!r}")
         self.interface = interface
-        self.path = lock_dir / f"pxetui-{interface}.lock"
+        self.path = lock_dir / f"pxetui-{interface}{netns_tag()}.lock"
         self._fd: int | None = None
 
     @property
