@@ -163,6 +163,26 @@ async def test_lost_ack_is_recovered_by_retransmission_after_about_a_second(
         client.close()
 
 
+async def test_lost_ack_on_a_fast_path_is_retransmitted_sooner(tmp_path: Path) -> None:
+    """After fast round trips, the timeout adapts down (never below 0.1 s) from 1 s."""
+    make_file(tmp_path / "root" / "f", 512 * 60)
+    async with running_server(tmp_path / "root") as (server, _):
+        client = RawClient()
+        client.send(rrq("f"), server.port)
+        data, tid = await client.recv()
+        for block in range(1, 40):
+            assert block_of(data) == block
+            client.sock.sendto(ack(block), tid)
+            data, _ = await client.recv()
+        loop = asyncio.get_running_loop()
+        t0 = loop.time()
+        again, _ = await client.recv(timeout=2)  # ACK 40 withheld
+        waited = loop.time() - t0
+        client.close()
+    assert again == data
+    assert 0.08 <= waited <= 0.6
+
+
 async def test_each_transfer_has_a_unique_id_and_cleaned_name(tmp_path: Path) -> None:
     """Two downloads give two transfer ids; control characters never reach events."""
     make_file(tmp_path / "root" / "f", 100)

@@ -21,11 +21,12 @@ from pxetui.core.events import TransferFinished
 pytestmark = pytest.mark.timeout(60)
 
 
+@pytest.mark.parametrize("gso", [True, False], ids=["gso", "plain"])
 @pytest.mark.parametrize("window", [1, 4, 16, 64])
-async def test_atftp_windowsize_download_is_exact(tmp_path: Path, window: int) -> None:
-    """atftp negotiating windowsize N gets the exact file, with no retransmissions."""
+async def test_atftp_windowsize_download_is_exact(tmp_path: Path, window: int, gso: bool) -> None:
+    """atftp negotiating windowsize N gets the exact file, with or without UDP GSO."""
     data = make_file(tmp_path / "root" / "initrd", 1_000_000)
-    async with running_server(tmp_path / "root") as (server, events):
+    async with running_server(tmp_path / "root", gso=gso) as (server, events):
         rc, out, err = await run_tool(
             "atftp",
             "--option",
@@ -74,6 +75,18 @@ async def test_mid_window_ack_restarts_after_the_acked_block(tmp_path: Path) -> 
         blocks = [block_of((await client.recv())[0]) for _ in range(8)]
         assert blocks == list(range(4, 12))
         client.close()
+
+
+@pytest.mark.parametrize("blksize", [512, 1468, 8192])
+async def test_gso_windows_keep_block_boundaries(tmp_path: Path, blksize: int) -> None:
+    """Windows sent as one GSO buffer still arrive as separate, numbered, exact blocks."""
+    data = make_file(tmp_path / "root" / "k", blksize * 100 + 17)
+    async with running_server(tmp_path / "root", gso=True) as (server, _):
+        got, oack = await raw_download(
+            server.port, "k", ack_every=16, blksize=blksize, windowsize=16
+        )
+    assert oack == {"blksize": str(blksize), "windowsize": "16"}
+    assert got == data
 
 
 async def test_acking_every_block_in_a_window_completes(tmp_path: Path) -> None:

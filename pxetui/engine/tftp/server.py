@@ -60,6 +60,7 @@ class TftpServer:
         max_windowsize: int = DEFAULT_MAX_WINDOWSIZE,
         timeout: float = 1.0,
         max_retries: int = 5,
+        gso: bool = True,
     ) -> None:
         self.root = Path(root)
         self.host = host
@@ -71,6 +72,7 @@ class TftpServer:
         self.max_windowsize = max_windowsize
         self.timeout = timeout
         self.max_retries = max_retries
+        self.gso = gso
         self._sock: socket.socket | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._transfers: dict[tuple[str, int], Transfer] = {}
@@ -276,6 +278,7 @@ class TftpServer:
             release=release,
             base_timeout=self.timeout,
             max_retries=self.max_retries,
+            gso=self.gso,
         )
         self._transfers[addr] = transfer
         transfer.start()

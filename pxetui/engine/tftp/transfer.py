@@ -25,6 +25,8 @@ import contextlib
 import functools
 import os
 import socket
+import struct
+import time
 from collections.abc import Callable
 
 from pxetui.engine.progress import TransferReporter
@@ -37,7 +39,15 @@ _RECV_SIZE = 2048
 _DATA = packets.DATA
 _ERROR = packets.ERROR
 
+_UDP_SEGMENT = 103  # Linux UDP GSO socket option (not exported by Python)
+_GSO_MAX_SEGMENTS = 64
+_GSO_MAX_BYTES = 65000
+
+# Never retransmit sooner than this, however fast the path measured.
+MIN_RTO = 0.1
+
 Reader = Callable[[int, int], bytes]  # (length, offset) -> bytes
+_monotonic = time.monotonic
 
 
 class Transfer:
@@ -56,7 +66,9 @@ class Transfer:
         on_close: Callable[[Transfer], None],
         release: Callable[[], None] = lambda: None,
         base_timeout: float = 1.0,
+        min_rto: float = MIN_RTO,
         max_retries: int = 5,
+        gso: bool = True,
     ) -> None:
         self._loop = loop
         self._sock = sock
@@ -80,18 +92,28 @@ class Transfer:
         self._writer_armed = False
         self.retransmits = 0
         self.half_open = True  # until the client's first valid ACK
-        self.created = loop.time()
+        self.created = _monotonic()
         timeout = float(negotiated.timeout) if negotiated.timeout else base_timeout
         self._base_rto = timeout
-        self._rto = timeout
+        self._min_rto = min(min_rto, timeout)
+        self._srtt = -1.0  # smoothed round-trip time; < 0 until the first sample
+        self._rttvar = 0.0
+        self._sent_at = self.created  # when the current window went out (RTT samples)
+        self._sample_ok = False  # Karn: no RTT sample from a retransmitted window
         self._max_retries = max_retries
         self._tries = 0
         self._last_progress = self.created
+        self._progress_due = self.created + 0.1
         self._timer: asyncio.TimerHandle | None = None
         self._closed = False
         self._sendto = sock.sendto
         self._recvfrom = sock.recvfrom
         self._pack = packets.HEADER.pack
+        # UDP GSO for windows: up to 64 segments and 64 KiB per sendmsg (kernel limits).
+        seg = self._blksize + 4
+        batch = min(_GSO_MAX_SEGMENTS, _GSO_MAX_BYTES // seg) if gso else 0
+        self._gso_batch = batch if self._window > 1 and batch >= 2 else 0
+        self._gso_cmsg = [(socket.SOL_UDP, _UDP_SEGMENT, struct.pack("=H", seg))]
 
     # --- lifecycle --------------------------------------------------------------------
 
@@ -103,7 +125,7 @@ class Transfer:
             self._send_raw(self._oack)
         else:
             self._open_window(1)
-        self._arm(self._last_progress + self._rto)
+        self._arm(self._last_progress + self._base_rto)
 
     def close(self, *, reason: str | None = None) -> None:
         """Stop for good; with *reason*, report the transfer as failed (if nothing else was)."""
@@ -160,27 +182,52 @@ class Transfer:
             self._sendto(packets.encode_error(packets.ERR_UNKNOWN_TID, "Unknown transfer ID"), addr)
 
     def _on_ack(self, block: int) -> None:
+        # The hot path: runs once per block (per window with windowsize), so it is written
+        # flat, with no helper calls in the common case.
         if self._oack_pending:
             if block != 0:
                 return
             self._oack_pending = False
-            self._progressed()
+            self.half_open = False
+            self._last_progress = _monotonic()
+            self._tries = 0
             self._open_window(1)
             return
-        delta = (block - self._acked) & 0xFFFF
-        if delta == 0 or delta > self._highest_sent - self._acked:
+        acked = self._acked
+        delta = (block - acked) & 0xFFFF
+        if delta == 0 or delta > self._highest_sent - acked:
             return  # duplicate or stale ACK: never triggers DATA (Sorcerer's Apprentice)
-        acked = self._acked + delta
+        acked += delta
         self._acked = acked
-        now = self._progressed()
+        now = _monotonic()
+        self._last_progress = now
+        if self._sample_ok:
+            # RFC 6298 smoothing of the send-to-ACK time, for the retransmit timeout.
+            sample = now - self._sent_at
+            if self._srtt < 0:
+                self._srtt, self._rttvar = sample, sample / 2
+                self._rearm(now + self.rto())  # the first sample: stop waiting a full second
+            else:
+                self._rttvar += (abs(sample - self._srtt) - self._rttvar) * 0.25
+                self._srtt += (sample - self._srtt) * 0.125
+        self._sample_ok = True
+        if self._tries:
+            self._tries = 0
+        self.half_open = False
         if acked >= self._last_block:
             self.reporter.finished(self.size, self.retransmits)
             self.close()
             return
-        self.reporter.progress(acked * self._blksize, now)
+        if now >= self._progress_due:
+            self._progress_due = now + 0.1
+            self.reporter.progress(acked * self._blksize, now)
         # The end of the window slides the next one out; a mid-window ACK (RFC 7440) means
         # the client lost what followed, so the window restarts right after it either way.
-        self._open_window(acked + 1)
+        self._sent_at = now
+        self._next_send = acked + 1
+        end = acked + self._window
+        self._window_end = end if end < self._last_block else self._last_block
+        self._pump()
 
     def _on_client_error(self, data: bytes) -> None:
         code, message = packets.decode_error(data)
@@ -189,15 +236,6 @@ class Transfer:
             self.close()
             return
         self.close(reason=f"client aborted with ERROR {code}: {message}")
-
-    def _progressed(self) -> float:
-        now = self._loop.time()
-        self._last_progress = now
-        self.half_open = False
-        if self._tries:
-            self._tries = 0
-            self._rto = self._base_rto
-        return now
 
     # --- sending ------------------------------------------------------------------------
 
@@ -225,6 +263,8 @@ class Transfer:
         client = self.client
         already = self._highest_sent
         try:
+            if self._gso_batch and end > block:
+                block = self._pump_gso(block, end)
             while block <= end:
                 sendto(pack(_DATA, block & 0xFFFF) + read(blksize, (block - 1) * blksize), client)
                 block += 1
@@ -235,14 +275,48 @@ class Transfer:
         except OSError as exc:
             self.close(reason=f"cannot send: {exc.strerror or exc}")
             return
-        sent_up_to = block - 1
-        if sent_up_to >= self._next_send:
-            resent = min(sent_up_to, already) - self._next_send + 1
-            if resent > 0:
-                self.retransmits += resent
+        first = self._next_send
         self._next_send = block
-        if sent_up_to > already:
-            self._highest_sent = sent_up_to
+        last_sent = block - 1
+        if last_sent > already:
+            self._highest_sent = last_sent
+            if first <= already:
+                self.retransmits += already - first + 1
+        elif last_sent >= first:
+            self.retransmits += last_sent - first + 1
+
+    def _pump_gso(self, block: int, end: int) -> int:
+        """Send blocks with UDP GSO: one ``sendmsg`` carries many equal-size datagrams.
+
+        Returns the next block still to send. The kernel cuts the buffer every
+        ``4 + blksize`` bytes, so every segment but the last must be a full block; anything
+        else (a file that shrank underneath us) is left to the per-packet loop. A kernel
+        that refuses GSO disables it for this transfer.
+        """
+        blksize = self._blksize
+        seg = blksize + 4
+        read = self._read
+        pack = self._pack
+        while block < end:
+            last = block + self._gso_batch - 1
+            if last > end:
+                last = end
+            parts = [
+                pack(_DATA, k & 0xFFFF) + read(blksize, (k - 1) * blksize)
+                for k in range(block, last + 1)
+            ]
+            payload = b"".join(parts)
+            if len(payload) != (last - block + 1) * seg and last != self._last_block:
+                return block
+            try:
+                self._sock.sendmsg([payload], self._gso_cmsg, 0, self.client)
+            except (BlockingIOError, InterruptedError):
+                raise
+            except OSError:
+                self._gso_batch = 0  # not supported here: plain datagrams from now on
+                return block
+            block = last + 1
+        return block
 
     def _on_writable(self) -> None:
         if self._writer_armed:
@@ -253,15 +327,37 @@ class Transfer:
 
     # --- timer --------------------------------------------------------------------------
 
+    def _rearm(self, when: float) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._arm(when)
+
     def _arm(self, when: float) -> None:
+        # The loop's clock is time.monotonic too (asyncio's default), so `when` is comparable.
         self._timer = self._loop.call_at(when, self._on_timer)
+
+    def rto(self) -> float:
+        """The current retransmit timeout.
+
+        The base (1 s, or the client's negotiated ``timeout``) until the first RTT sample;
+        then ``srtt + 4·rttvar`` (RFC 6298) kept between ``min_rto`` and the base, so a lost
+        ACK on a fast LAN costs a tenth of a second instead of a full second. Each
+        retransmission without progress doubles it, up to eight times the base.
+        """
+        base = self._base_rto
+        if self._srtt < 0:
+            rto = base
+        else:
+            rto = self._srtt + 4 * self._rttvar
+            rto = self._min_rto if rto < self._min_rto else (base if rto > base else rto)
+        return float(min(rto * (1 << self._tries), base * 8))
 
     def _on_timer(self) -> None:
         self._timer = None
         if self._closed:
             return
-        due = self._last_progress + self._rto
-        now = self._loop.time()
+        due = self._last_progress + self.rto()
+        now = _monotonic()
         if now < due:
             self._arm(due)  # progress happened since this timer was set: look again later
             return
@@ -269,15 +365,15 @@ class Transfer:
             self.close(reason=f"no answer from client after {self._tries} retransmissions")
             return
         self._tries += 1
-        self._rto = min(self._rto * 2, self._base_rto * 8)
         self._last_progress = now
+        self._sample_ok = False
         if self._oack_pending:
             self.retransmits += 1
             self._send_raw(self._oack)
         else:
             self._open_window(self._acked + 1)
         if not self._closed:
-            self._arm(now + self._rto)
+            self._arm(now + self.rto())
 
 
 def file_reader(fd: int) -> Reader:
