@@ -122,6 +122,14 @@ class ClientTracker:
         client.entry, client.once = self._default, False
         return True
 
+    def set_hostname(self, mac: MacAddress, hostname: str) -> bool:
+        """A name learnt elsewhere (reverse DNS); the profile's hostname wins over it."""
+        client = self._clients.get(mac)
+        if client is None or client.hostname:
+            return False
+        client.hostname = hostname
+        return True
+
     def set_assignment(
         self, mac: MacAddress, entry: str | None, once: bool, hostname: str | None = None
     ) -> bool:

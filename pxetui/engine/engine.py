@@ -49,6 +49,7 @@ from pxetui.engine.bus import EventBus
 from pxetui.engine.control.protocol import ControlError
 from pxetui.engine.dhcp_service import DhcpService
 from pxetui.engine.http import HttpFileServer
+from pxetui.engine.names import ReverseNames
 from pxetui.engine.neighbors import neighbor_mac
 from pxetui.engine.persist import EngineDatabase
 from pxetui.engine.runtime_paths import default_state_dir, interface_address
@@ -106,6 +107,10 @@ class Engine:
         self._tick: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
         self._completing: set[MacAddress] = set()
+        dns = profile.network.dhcp.dns
+        self.names = ReverseNames(str(dns[0])) if dns else None
+        self._named: set[str] = set()
+        self._background: set[asyncio.Task[None]] = set()
 
     # --- lifecycle -----------------------------------------------------------------------
 
@@ -167,6 +172,8 @@ class Engine:
             await self._control.stop()
         if self.dhcp is not None:
             await self.dhcp.stop()
+        if self.names is not None:
+            await self.names.close()
         for name, server in (("http", self.http), ("tftp", self.tftp)):
             if server is not None:
                 await server.stop()
@@ -334,7 +341,26 @@ class Engine:
             self._mark(changed)
             for mac in changed:
                 self._maybe_complete_once(mac)
+                self._maybe_name(mac)
         self._record(event)
+
+    def _maybe_name(self, mac: MacAddress) -> None:
+        """Look up a host name for a client that has an IP but no name (once per IP)."""
+        client = self.tracker.get(mac)
+        if self.names is None or client is None or client.hostname or not client.ip:
+            return
+        if client.ip in self._named:
+            return
+        self._named.add(client.ip)
+        task = asyncio.get_running_loop().create_task(self._name(mac, client.ip))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _name(self, mac: MacAddress, ip: str) -> None:
+        assert self.names is not None
+        name = await self.names.lookup(ip)
+        if name and self.tracker.set_hostname(mac, name):
+            self._mark({mac})
 
     def _record(self, event: Event) -> None:
         """Per-client history: everything that names (or was correlated to) a MAC."""

@@ -228,3 +228,28 @@ async def test_cli_assign_status_and_unassign_talk_to_the_engine(engine: Engine)
     code, out, _ = await pxetui_cli("unassign", MAC.colon, "--socket", sock)
     assert code == 0 and "unassigned" in out
     assert MAC.colon not in (await pxetui_cli("status", "--json", "--socket", sock))[1]
+
+
+async def test_clients_get_their_reverse_dns_name(engine: Engine) -> None:
+    """A client's IP is looked up once in the lab DNS; the name shows in its row."""
+    rows: list[dict[str, Any]] = []
+    from dnslib.server import DNSServer
+    from test_reverse_names import LabResolver
+
+    from pxetui.engine.names import ReverseNames
+
+    server = DNSServer(LabResolver(), port=0, address="127.0.0.1")
+    server.start_thread()
+    try:
+        engine.names = ReverseNames("127.0.0.1", server.server.server_address[1], timeout=2.0)
+        async with ControlClient(engine.socket_path) as client:
+            await client.request("assign", mac=MAC.colon, entry="centos")
+            await http_get(engine, "ipxe/52-54-00-fe-01-01.ipxe")
+            for _ in range(100):
+                rows = (await client.request("state"))["clients"]
+                if rows and rows[0]["hostname"]:
+                    break
+                await asyncio.sleep(0.05)
+        assert rows[0]["mac"] == MAC.colon and rows[0]["hostname"] == "loopback.lab.example"
+    finally:
+        server.stop()
