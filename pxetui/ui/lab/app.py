@@ -10,6 +10,7 @@ this screen only renders what it reports. Quitting at any point tears the lab do
 from __future__ import annotations
 
 import asyncio
+import threading
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -46,6 +47,7 @@ class LabApp(App[int]):
         self.session = LabSession(options, say=self._say_from_thread)
         self.detail = ""
         self.booted = False
+        self._lab_thread = threading.get_ident()
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -60,6 +62,7 @@ class LabApp(App[int]):
         yield Footer()
 
     def on_mount(self) -> None:
+        self._lab_thread = threading.get_ident()
         o = self.options
         self.sub_title = f"{o.firmware} VM {o.mac} -> {o.entry_name}, {o.dhcp_mode} DHCP"
         self.watch_state(self.state)
@@ -81,7 +84,11 @@ class LabApp(App[int]):
         self.query_one("#events-pane", RichLog).write(Text(f"lab: {clean(text)}", style="dim"))
 
     def _say_from_thread(self, text: str) -> None:
-        self.call_from_thread(self._say, text)
+        # The session reports from its setup thread and from the app's own loop (boot).
+        if threading.get_ident() == self._lab_thread:
+            self._say(text)
+        else:
+            self.call_from_thread(self._say, text)
 
     def _serial(self, line: str, seconds: float) -> None:
         self.query_one("#serial-pane", RichLog).write(Text(f"{seconds:7.2f} {clean(line)}"))

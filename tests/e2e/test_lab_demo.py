@@ -1,0 +1,137 @@
+"""`pxetui lab` really boots a VM through pxetui and leaves nothing behind."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from pxetui.lab.netns import REGISTRY, netns_exists
+from pxetui.lab.session import LabOptions
+from pxetui.ui.lab.app import LabApp
+
+pytestmark = pytest.mark.e2e
+
+PREFIX = "pxg-lab-"
+
+
+@pytest.fixture
+def lab_env(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """Lab namespaces in this suite's own name range."""
+    monkeypatch.setenv("PXETUI_LAB_PREFIX", PREFIX)
+    return {**os.environ, "PXETUI_LAB_PREFIX": PREFIX}
+
+
+def _lab_namespaces() -> set[str]:
+    if not REGISTRY.is_dir():
+        return set()
+    return {p.name for p in REGISTRY.iterdir() if p.name.startswith(PREFIX)}
+
+
+def _namespaces_in(output: str) -> list[str]:
+    for line in output.splitlines():
+        if "namespaces: " in line:
+            names = line.split("namespaces: ", 1)[1].split(" (", 1)[0]
+            return [n.strip() for n in names.split(",")]
+    return []
+
+
+def test_no_tui_lab_streams_serial_and_events_and_exits_zero(
+    amd64_files: dict[str, Path], lab_env: dict[str, str]
+) -> None:
+    """The README's demo without the TUI: boot, show both sides, tear down, exit 0."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "pxetui", "lab", "--no-tui"],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        env=lab_env,
+        check=False,
+    )
+    out = proc.stdout
+    assert proc.returncode == 0, out[-3000:] + proc.stderr[-2000:]
+    assert "serial |" in out and "PXETUI-BOOTED marker=initrd-amd64" in out
+    assert "event  | DHCP PXE 52:54:00:e2:e0:01" in out
+    assert "event  | HTTP sent lab/vmlinuz-amd64" in out
+    assert "pxetui.entry=tiny" in out
+    names = _namespaces_in(out)
+    assert names and all(n.startswith(PREFIX) for n in names)
+    assert not any(netns_exists(n) for n in names)
+    assert not (_lab_namespaces() & set(names))
+
+
+def test_sigterm_during_a_boot_tears_everything_down(
+    amd64_files: dict[str, Path], lab_env: dict[str, str], tmp_path: Path
+) -> None:
+    """Stopping the lab mid-boot leaves no namespace, engine or QEMU behind."""
+    log = tmp_path / "lab.out"
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "pxetui", "lab", "--no-tui"],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=lab_env,
+            start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + 120
+        while "serial |" not in log.read_text() and time.monotonic() < deadline:
+            assert proc.poll() is None, log.read_text()[-3000:]
+            time.sleep(0.2)
+        names = _namespaces_in(log.read_text())
+        assert names, log.read_text()[-3000:]
+        pids_before = subprocess.run(
+            ["ip", "netns", "pids", names[0]], capture_output=True, text=True, check=False
+        ).stdout.split()
+        assert pids_before, "nothing ran in the server namespace"
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(60) is not None
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+    text = log.read_text()
+    assert "tearing down" in text, text[-2000:]
+    assert not any(netns_exists(n) for n in names)
+    for pid in pids_before:
+        assert not Path(f"/proc/{pid}").exists() or _is_zombie(pid), f"pid {pid} survived"
+
+
+def _is_zombie(pid: str) -> bool:
+    try:
+        return " Z " in Path(f"/proc/{pid}/stat").read_text().split(")", 1)[1][:4]
+    except OSError:
+        return True
+
+
+async def test_lab_console_shows_serial_next_to_engine_events(
+    amd64_files: dict[str, Path], lab_env: dict[str, str]
+) -> None:
+    """The Textual lab console fills both panes and reports the boot."""
+    from textual.widgets import RichLog
+
+    app = LabApp(LabOptions("bios"))
+    async with app.run_test(size=(160, 50)) as pilot:
+        deadline = time.monotonic() + 200
+        while app.state not in ("booted", "failed") and time.monotonic() < deadline:
+            await pilot.pause(0.5)
+        serial = "\n".join(s.text for s in app.query_one("#serial-pane", RichLog).lines)
+        events = "\n".join(s.text for s in app.query_one("#events-pane", RichLog).lines)
+        assert app.state == "booted", f"{app.state} {app.detail}\n{serial[-2000:]}"
+        assert "PXETUI-BOOTED marker=initrd-amd64" in serial
+        assert "DHCP PXE 52:54:00:e2:e0:01" in events
+        assert "HTTP sent lab/vmlinuz-amd64" in events
+        assert app.booted
+        for _ in range(100):
+            if "lab torn down" in events:
+                break
+            await pilot.pause(0.1)
+            events = "\n".join(s.text for s in app.query_one("#events-pane", RichLog).lines)
+        assert "lab torn down" in events
+    assert app.session.net is not None
+    assert not any(netns_exists(n) for n in app.session.net.namespaces)
