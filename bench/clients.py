@@ -47,6 +47,7 @@ class RunResult:
     failed: int
     bytes: int
     detail: str
+    timed_out: bool = False
 
 
 def tftp_run(
@@ -72,7 +73,7 @@ def tftp_run(
             bed.in_ns(bed.client_ns, argv), capture_output=True, text=True, timeout=deadline + 30
         )
     except subprocess.TimeoutExpired:
-        return RunResult(False, deadline, deadline, clients, clients, 0, "client hung")
+        return RunResult(False, deadline, deadline, clients, clients, 0, "client hung", True)
     outer = time.monotonic() - start
     try:
         out = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -89,6 +90,7 @@ def tftp_run(
         failed=int(out["failed"]),
         bytes=int(out["bytes"]),
         detail=detail,
+        timed_out=out["error"] == "deadline",
     )
 
 
@@ -114,7 +116,7 @@ def http_run(
             bed.in_ns(bed.client_ns, argv), capture_output=True, text=True, timeout=deadline + 30
         )
     except subprocess.TimeoutExpired:
-        return RunResult(False, deadline, deadline, clients, clients, 0, "curl hung")
+        return RunResult(False, deadline, deadline, clients, clients, 0, "curl hung", True)
     outer = time.monotonic() - start
     lines = [ln.split() for ln in proc.stdout.splitlines() if ln.strip()]
     good = [ln for ln in lines if len(ln) == 3 and ln[0] == "200" and int(ln[1]) == size]
@@ -130,6 +132,7 @@ def http_run(
         failed=failed,
         bytes=sum(int(ln[1]) for ln in good),
         detail=detail,
+        timed_out=proc.returncode == 28,  # curl: operation timed out
     )
 
 

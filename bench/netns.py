@@ -8,6 +8,8 @@ Why a service address: every server listens on ``SERVICE_IP`` (on the server nam
 loopback). The client namespace reaches it either straight over the veth pair ("direct") or
 over the tun pair through the user-space relay ("relay", for delay and loss). Switching a
 scenario is one ``ip route replace``; the servers never restart and never need a wildcard bind.
+On the relay path only client->server packets cross the relay; replies come back over the veth,
+so the relay is never the bottleneck for a window of DATA.
 """
 
 from __future__ import annotations
@@ -98,6 +100,12 @@ class Testbed:
                 run_ip("netns", "add", ns)
                 self._created.append(ns)
                 run_ip("-n", ns, "link", "set", "lo", "up")
+                # Relay paths are asymmetric (requests via tun, replies via veth): no
+                # reverse-path filtering, set before the links exist so they inherit it.
+                sysctls = ["net.ipv4.conf.all.rp_filter=0", "net.ipv4.conf.default.rp_filter=0"]
+                subprocess.run(
+                    self.in_ns(ns, ["sysctl", "-q", "-w", *sysctls]), check=True, timeout=20
+                )
             run_ip(
                 *("link", "add", self.client_veth, "netns", self.client_ns, "type", "veth"),
                 *("peer", "name", self.server_veth, "netns", self.server_ns),
@@ -108,12 +116,12 @@ class Testbed:
             run_ip(
                 "-n", self.server_ns, "addr", "add", f"{SERVER_VETH_IP}/24", "dev", self.server_veth
             )
-            for ns, tun, local, peer in (
-                (self.client_ns, self.client_tun, CLIENT_TUN_IP, SERVER_TUN_IP),
-                (self.server_ns, self.server_tun, SERVER_TUN_IP, CLIENT_TUN_IP),
+            for ns, tun, local in (
+                (self.client_ns, self.client_tun, CLIENT_TUN_IP),
+                (self.server_ns, self.server_tun, SERVER_TUN_IP),
             ):
                 run_ip("-n", ns, "tuntap", "add", "dev", tun, "mode", "tun")
-                run_ip("-n", ns, "addr", "add", local, "peer", peer, "dev", tun)
+                run_ip("-n", ns, "addr", "add", f"{local}/32", "dev", tun)
                 run_ip("-n", ns, "link", "set", tun, "mtu", "1500", "up")
             for ns, veth in (
                 (self.client_ns, self.client_veth),
@@ -121,6 +129,10 @@ class Testbed:
             ):
                 run_ip("-n", ns, "link", "set", veth, "up")
             run_ip("-n", self.server_ns, "addr", "add", f"{SERVICE_IP}/32", "dev", "lo")
+            # Replies to the client's tun address always go straight back over the veth: only
+            # client->server packets cross the relay, which is where delay and ACK loss apply.
+            via = ["via", CLIENT_VETH_IP, "dev", self.server_veth]
+            run_ip("-n", self.server_ns, "route", "add", f"{CLIENT_TUN_IP}/32", *via)
             self.route_via("direct")
         except BaseException:
             self.destroy()
@@ -131,21 +143,10 @@ class Testbed:
         if path == self.path:
             return
         if path == "direct":
-            run_ip(
-                "-n",
-                self.client_ns,
-                "route",
-                "replace",
-                f"{SERVICE_IP}/32",
-                "via",
-                SERVER_VETH_IP,
-                "dev",
-                self.client_veth,
-            )
+            route = ["via", SERVER_VETH_IP, "dev", self.client_veth]
         else:
-            run_ip(
-                "-n", self.client_ns, "route", "replace", f"{SERVICE_IP}/32", "dev", self.client_tun
-            )
+            route = ["dev", self.client_tun, "src", CLIENT_TUN_IP]
+        run_ip("-n", self.client_ns, "route", "replace", f"{SERVICE_IP}/32", *route)
         self.path = path
 
     def netns_path(self, ns: str) -> str:

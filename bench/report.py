@@ -31,6 +31,10 @@ class Cell:
     def failures(self) -> int:
         return sum(1 for r in self.runs if not r.ok)
 
+    @property
+    def missed_deadline(self) -> bool:
+        return any(r.timed_out for r in self.runs)
+
     def median(self) -> float | None:
         ok = self.ok_seconds
         return statistics.median(ok) if ok else None
@@ -51,10 +55,11 @@ def _fmt_row(scenario: Scenario, server: str, cell: Cell, reference: Cell | None
     total_mib = scenario.clients * scenario.size / MIB
     r = ratio(cell, reference)
     cpu = statistics.median(cell.cpu_seconds) if cell.cpu_seconds else None
-    fails = f"{cell.failures}/{len(cell.runs)}" if cell.failures else ""
-    if fails:
+    fails = ""
+    if cell.failures:
         bad = next(x for x in cell.runs if not x.ok)
-        fails += f" ({bad.detail[:60]})"
+        why = "deadline" if bad.timed_out else bad.detail.split("error=")[-1][:60]
+        fails = f"{cell.failures}/{len(cell.runs)} {why}"
     return [
         scenario.label,
         server,

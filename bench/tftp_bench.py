@@ -96,6 +96,33 @@ def _run_one(bed: Testbed, spec: servers.ServerSpec, sc: matrix.Scenario, deadli
     return clients.http_run(bed, spec.http_port, sc.file, sc.size, sc.clients, deadline)
 
 
+def _measure(
+    bed: Testbed,
+    srv: servers.RunningServer,
+    sc: matrix.Scenario,
+    deadline: float,
+    cell: report.Cell,
+    tag: str,
+) -> None:
+    """One run of one server in one scenario, appended to its cell (with its CPU time).
+
+    A server that already missed the deadline in this scenario is not run again: its result
+    is "slower than the deadline" either way, and re-running it would only burn minutes.
+    """
+    if cell.missed_deadline:
+        return
+    if not srv.alive():
+        detail = "server died: " + srv.log_tail(2)
+        cell.runs.append(clients.RunResult(False, 0, 0, sc.clients, sc.clients, 0, detail))
+        return
+    cpu0 = srv.cpu_seconds()
+    result = _run_one(bed, srv.spec, sc, deadline)
+    cell.cpu_seconds.append(srv.cpu_seconds() - cpu0)
+    cell.runs.append(result)
+    status = "ok" if result.ok else f"FAILED {result.detail}"
+    print(f"{tag} {result.seconds:8.3f}s {status}", file=sys.stderr, flush=True)
+
+
 def _serves(spec: servers.ServerSpec, sc: matrix.Scenario) -> bool:
     return (spec.tftp_port if sc.protocol == "tftp" else spec.http_port) is not None
 
@@ -107,7 +134,7 @@ def run_bench(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
     elif args.smoke:
         mode, scenarios, reps, deadline = "smoke", matrix.smoke(), 1, 20.0
     else:
-        mode, scenarios, reps, deadline = "quick", matrix.quick(), 3, 30.0
+        mode, scenarios, reps, deadline = "quick", matrix.quick(), 3, 15.0
     reps = args.reps or reps
     deadline = args.deadline or deadline
     if args.only:
@@ -159,32 +186,9 @@ def run_bench(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
                         order = [sp for sp in specs if _serves(sp, sc)]
                         shift = rep % len(order)
                         for spec in order[shift:] + order[:shift]:
-                            srv = running[spec.name]
                             cell = cells.setdefault((label, spec.name), report.Cell())
-                            if not srv.alive():
-                                cell.runs.append(
-                                    clients.RunResult(
-                                        False,
-                                        0,
-                                        0,
-                                        sc.clients,
-                                        sc.clients,
-                                        0,
-                                        "server died: " + srv.log_tail(2),
-                                    )
-                                )
-                                continue
-                            cpu0 = srv.cpu_seconds()
-                            result = _run_one(bed, spec, sc, deadline)
-                            cell.cpu_seconds.append(srv.cpu_seconds() - cpu0)
-                            cell.runs.append(result)
-                            status = "ok" if result.ok else f"FAILED {result.detail}"
-                            print(
-                                f"rep {rep + 1}/{reps} {label:38} {spec.name:10} "
-                                f"{result.seconds:8.3f}s {status}",
-                                file=sys.stderr,
-                                flush=True,
-                            )
+                            tag = f"rep {rep + 1}/{reps} {label:38} {spec.name:10}"
+                            _measure(bed, running[spec.name], sc, deadline, cell, tag)
                 if relay:
                     relay_stats.append({"scenario": relay_for, **relay.stop()})
                     relay = None
