@@ -42,11 +42,13 @@ FAILURES = (
 """Serial text that means the boot will not reach the marker."""
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][A-Z0-9]|\x1b[=>c]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # backspaces of iPXE's spinners …
 
 
 def strip_ansi(text: str) -> str:
-    """Serial text without terminal escapes and carriage returns (iPXE and EDK2 emit both)."""
-    return _ANSI.sub("", text).replace("\r", "")
+    """Serial text without terminal escapes and control characters (iPXE and EDK2 emit
+    colour codes, carriage returns and backspace-animated spinners)."""
+    return _CONTROL.sub("", _ANSI.sub("", text))
 
 
 @dataclass(frozen=True, slots=True)

@@ -182,6 +182,26 @@ async def test_once_assignment_boots_then_the_same_vm_goes_local(
     assert second.line_starting("PXETUI-BOOTED") is None
 
 
+async def test_once_on_s390x_serves_an_empty_config_the_second_time(
+    isolated_net: LabNetwork, s390x_files: dict[str, Path], engine_factory: Any
+) -> None:
+    """s390-ccw has no LOCALBOOT: after the once-boot it gets an empty '# pxelinux' file."""
+    scenario = SCENARIOS["s390x-file"]
+    run = engine_factory(scenario, isolated_net, once=True)
+    first = await boot_vm(scenario, isolated_net, run.workdir)
+    _assert_booted(first, run)
+    second = await boot_vm(
+        scenario,
+        isolated_net,
+        run.workdir,
+        expect=["Failed to load OS from network", "No bootable"],
+        failures=("PXETUI-",),
+    )
+    assert second.outcome == "expected", f"second boot did not go local:\n{second.tail()}"
+    config = run.workdir / "tftp" / "s390x" / scenario.mac.pxelinux
+    assert config.read_text().strip() == "# pxelinux"
+
+
 async def test_unknown_mac_gets_the_default_menu_and_its_default_item(
     proxy_net: LabNetwork, amd64_files: dict[str, Path], engine_factory: Any
 ) -> None:

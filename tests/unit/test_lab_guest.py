@@ -60,3 +60,11 @@ def test_init_script_is_valid_shell_that_prints_marker_and_cmdline() -> None:
         assert CMDLINE_PREFIX in script
         assert script.rstrip().endswith("poweroff -f")
     assert "insmod" not in init_script("m", False)
+
+
+def test_serial_text_loses_escapes_carriage_returns_and_spinner_backspaces() -> None:
+    """iPXE's coloured, spinner-animated lines come out as plain text."""
+    from pxetui.lab.qemu import strip_ansi
+
+    raw = "\x1b[0;1miPXE\x1b[0m 1.0 ok\r\n... 64%\x08\x08\x08\x08 ok\x1b[2J"
+    assert strip_ansi(raw) == "iPXE 1.0 ok\n... 64% ok"
