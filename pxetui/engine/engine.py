@@ -41,13 +41,14 @@ from pxetui.core.mac import MacAddress
 from pxetui.core.profile.errors import ProfileError
 from pxetui.core.profile.loader import load_profile
 from pxetui.core.profile.model import Profile
-from pxetui.core.render import BootFiles, RenderContext, RenderError, render_defaults, render_host
+from pxetui.core.render import BootFiles, RenderContext
 from pxetui.core.tracker import ClientTracker
 from pxetui.engine.assignments import check_entry, effective_profile
 from pxetui.engine.bootfiles import BootFileStore, install_loaders
 from pxetui.engine.bus import EventBus
 from pxetui.engine.control.protocol import ControlError
 from pxetui.engine.dhcp_service import DhcpService
+from pxetui.engine.host_files import BootFileWriter
 from pxetui.engine.http import HttpFileServer
 from pxetui.engine.names import ReverseNames
 from pxetui.engine.neighbors import neighbor_mac
@@ -95,13 +96,12 @@ class Engine:
         self.services: dict[str, ServiceEvent] = {}
         self.addresses: Addresses | None = None
         self.ctx: RenderContext | None = None
-        self.store: BootFileStore | None = None
+        self.files: BootFileWriter | None = None
         self.tftp: TftpServer | None = None
         self.http: HttpFileServer | None = None
         self.dhcp: DhcpService | None = None
         self._control: Any = None
         self._lock_fd: int | None = None
-        self._rendered: set[MacAddress] = set()
         self._dirty: set[MacAddress] = set()
         self._flush: asyncio.TimerHandle | None = None
         self._tick: asyncio.Task[None] | None = None
@@ -149,7 +149,7 @@ class Engine:
         except OSError as exc:
             raise EngineError(f"cannot serve files: {exc.strerror or exc}") from exc
         self.ctx = self._render_context()
-        self.store = BootFileStore(tftp_root)
+        self.files = BootFileWriter(BootFileStore(tftp_root), self.ctx, self.bus.publish)
         for line in install_loaders(tftp_root):
             if line.startswith("missing"):
                 self.bus.publish(EngineMessage(level="warning", text=f"loader {line}"))
@@ -262,71 +262,37 @@ class Engine:
 
     def write_all(self) -> None:
         """Defaults plus every assigned MAC's files; files of MACs no longer assigned go."""
+        assert self.files is not None
         effective = self.effective()
-        self._write_defaults(effective)
-        macs = set(effective.hosts) | self._rendered
-        for mac in sorted(macs):
+        self.files.write_defaults(effective)
+        for mac in sorted(set(effective.hosts) | self.files.rendered):
             self._write_host(mac, effective)
 
-    def _write_defaults(self, effective: Profile | None = None) -> None:
-        assert self.store is not None and self.ctx is not None
-        effective = effective or self.effective()
-        try:
-            files = render_defaults(effective, self.ctx)
-        except RenderError as exc:
-            self.bus.publish(EngineMessage(level="error", text=f"default files: {exc}"))
-            return
-        written = self.store.write_defaults(files)
-        self.bus.publish(
-            BootFilesWritten(mac=None, entry=effective.unknown, files=tuple(_names(written)))
-        )
+    def _write_defaults(self) -> None:
+        assert self.files is not None
+        self.files.write_defaults(self.effective())
 
     def _write_host(self, mac: MacAddress, effective: Profile | None = None) -> tuple[str, ...]:
-        """Render and store *mac*'s files (or remove them when it has no assignment)."""
-        assert self.store is not None and self.ctx is not None
+        """Write *mac*'s files and keep the tracker's idea of its entry in step."""
+        assert self.files is not None
         effective = effective or self.effective()
+        written = self.files.write_host(mac, effective)
         host = effective.hosts.get(mac)
         if host is None:
-            self._rendered.discard(mac)
-            removed = self.store.remove(mac)
-            self._mark({mac} if self.tracker.clear_assignment(mac) else set())
-            if removed:
-                self.bus.publish(
-                    BootFilesWritten(mac=mac, entry=None, removed=tuple(_names(removed)))
-                )
-            return ()
-        try:
-            files = render_host(effective, self.ctx, mac)
-        except RenderError as exc:
-            self.bus.publish(EngineMessage(level="error", text=f"{mac}: {exc}"))
-            return ()
-        written, removed = self.store.apply(mac, files)
-        self._rendered.add(mac)
-        if self.tracker.set_assignment(mac, host.entry, host.once, host.hostname):
+            changed = self.tracker.clear_assignment(mac)
+        else:
+            changed = self.tracker.set_assignment(mac, host.entry, host.once, host.hostname)
+        if changed:
             self._mark({mac})
-        self.bus.publish(
-            BootFilesWritten(
-                mac=mac,
-                entry=host.entry,
-                files=tuple(_names(written)),
-                removed=tuple(_names(removed)),
-            )
-        )
-        return tuple(files)
+        return written
 
     def preview(
         self, mac: MacAddress, entry: str, once: bool = False
     ) -> tuple[BootFiles, dict[str, bytes]]:
         """What *mac* would get with *entry*, and what is on disk now."""
-        assert self.store is not None and self.ctx is not None
+        assert self.files is not None
         check_entry(self.profile, entry)
-        from pxetui.core.profile.model import Host
-
-        effective = self.effective()
-        base = effective.hosts.get(mac)
-        host = Host(entry=entry, once=once, hostname=base.hostname if base else None)
-        hypothetical = effective.model_copy(update={"hosts": {**effective.hosts, mac: host}})
-        return render_host(hypothetical, self.ctx, mac), dict(self.store.current(mac))
+        return self.files.preview(self.effective(), mac, entry, once)
 
     # --- events --------------------------------------------------------------------------
 
@@ -447,10 +413,6 @@ class Engine:
         assert self.addresses is not None and self.tftp is not None and self.http is not None
         base = self.profile.http.base_url or f"http://{self.addresses.server}:{self.http.port}"
         return RenderContext(server=self.addresses.server, http_base=base, tftp_port=self.tftp.port)
-
-
-def _names(paths: Any) -> list[str]:
-    return [str(p) for p in paths]
 
 
 def _take_lock(path: Path) -> int:
