@@ -21,6 +21,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 import signal
 import sys
 import time
@@ -69,6 +70,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         default="human",
         help="event line format (text = human)",
     )
+    parser.add_argument(
+        "--tftp-workers",
+        type=int,
+        default=None,
+        metavar="N",
+        help="ad-hoc mode: TFTP processes sharing the port (default: one per CPU, at most 4)",
+    )
     add_engine_args(parser)
     parser.set_defaults(func=run)
 
@@ -92,8 +100,14 @@ def run(args: argparse.Namespace) -> int:
             tftp_port=args.tftp_port,
             http_port=args.http_port,
             publish=printer,
+            tftp_workers=args.tftp_workers or default_tftp_workers(),
         )
     )
+
+
+def default_tftp_workers() -> int:
+    """One TFTP process per CPU (asyncio uses one core each), at most four."""
+    return max(1, min(os.cpu_count() or 1, 4))
 
 
 async def serve_adhoc(
@@ -104,11 +118,12 @@ async def serve_adhoc(
     http_port: int,
     publish: Callable[[Event], None],
     stop: asyncio.Event | None = None,
+    tftp_workers: int = 1,
 ) -> int:
     """Serve *root* over TFTP and HTTP until SIGINT/SIGTERM (or *stop* is set)."""
     bus = EventBus()
     bus.subscribe(publish)
-    tftp = TftpServer(root, host=bind, port=tftp_port, publish=bus.publish)
+    tftp = TftpServer(root, host=bind, port=tftp_port, publish=bus.publish, workers=tftp_workers)
     http = HttpFileServer(root, host=bind, port=http_port, publish=bus.publish)
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -56,7 +56,7 @@ async def _stop(proc: asyncio.subprocess.Process) -> tuple[int, bytes]:
 async def test_serves_tftp_and_http_and_logs_json_lines(tmp_path: Path) -> None:
     """Both protocols serve the directory; every stdout line is a JSON event; SIGTERM -> 0."""
     data = make_file(tmp_path / "root" / "boot.ipxe", 70_000)
-    proc = await _start(tmp_path / "root", "--log-format", "json")
+    proc = await _start(tmp_path / "root", "--log-format", "json", "--tftp-workers", "2")
     try:
         ports = {}
         for _ in range(3):
@@ -93,7 +93,7 @@ async def test_serves_tftp_and_http_and_logs_json_lines(tmp_path: Path) -> None:
 async def test_human_format_prints_one_readable_line_per_event(tmp_path: Path) -> None:
     """The default format is short sentences, one per line, with the file names."""
     make_file(tmp_path / "root" / "pxelinux.0", 1000)
-    proc = await _start(tmp_path / "root")
+    proc = await _start(tmp_path / "root", "--tftp-workers", "1")
     try:
         assert proc.stdout is not None
         first = (await asyncio.wait_for(proc.stdout.readline(), 15)).decode()

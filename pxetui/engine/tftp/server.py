@@ -21,6 +21,7 @@ import socket
 import struct
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from pxetui.core.events import Event, FileNotFound, RequestRefused
 from pxetui.core.sanitize import clean
@@ -30,6 +31,7 @@ from pxetui.engine.tftp.netascii import NetasciiTooLarge, to_netascii
 from pxetui.engine.tftp.options import DEFAULT_MAX_WINDOWSIZE, MAX_BLKSIZE, negotiate
 from pxetui.engine.tftp.paths import PathError, open_served_file
 from pxetui.engine.tftp.transfer import Transfer, bytes_reader, file_reader
+from pxetui.engine.tftp.worker import WorkerProcesses
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +63,8 @@ class TftpServer:
         timeout: float = 1.0,
         max_retries: int = 5,
         gso: bool = True,
+        workers: int = 1,
+        reuse_port: bool = False,
     ) -> None:
         self.root = Path(root)
         self.host = host
@@ -73,6 +77,9 @@ class TftpServer:
         self.timeout = timeout
         self.max_retries = max_retries
         self.gso = gso
+        self.workers = max(1, workers)
+        self._reuse_port = reuse_port or self.workers > 1
+        self._pool: WorkerProcesses | None = None
         self._sock: socket.socket | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._transfers: dict[tuple[str, int], Transfer] = {}
@@ -104,6 +111,8 @@ class TftpServer:
                 # Learn which local address each request was sent to, so the transfer
                 # answers from that same address on a multi-homed host.
                 sock.setsockopt(socket.IPPROTO_IP, IP_PKTINFO, 1)
+            if self._reuse_port:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
             sock.bind((self.host or "0.0.0.0", self._requested_port))
         except OSError as exc:
             sock.close()
@@ -114,9 +123,35 @@ class TftpServer:
             ) from exc
         self._sock = sock
         self._loop.add_reader(sock.fileno(), self._on_readable)
+        if self.workers > 1:
+            self._pool = WorkerProcesses(self.workers - 1, self._worker_config(), self._publish)
+            try:
+                await self._pool.start()
+            except BaseException:
+                self._pool = None
+                await self.stop()
+                raise
+
+    def _worker_config(self) -> dict[str, Any]:
+        """What a worker process needs to be this server's twin on the bound port."""
+        return {
+            "root": str(self.root),
+            "host": self.host,
+            "port": self.port,
+            "max_sessions": self.max_sessions,
+            "max_sessions_per_client": self.max_sessions_per_client,
+            "max_blksize": self.max_blksize,
+            "max_windowsize": self.max_windowsize,
+            "timeout": self.timeout,
+            "max_retries": self.max_retries,
+            "gso": self.gso,
+        }
 
     async def stop(self) -> None:
-        """Stop listening and end every transfer (each reported as failed)."""
+        """Stop listening and end every transfer (each reported as failed), workers too."""
+        if self._pool is not None:
+            await self._pool.stop()
+            self._pool = None
         if self._sock is not None and self._loop is not None:
             self._loop.remove_reader(self._sock.fileno())
             self._sock.close()

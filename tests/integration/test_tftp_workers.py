@@ -1,0 +1,69 @@
+"""workers=N: N processes share the TFTP port (SO_REUSEPORT); events flow back to the parent."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from pathlib import Path
+
+import psutil
+import pytest
+from tftp_testkit import make_file, raw_download, run_tool, running_server
+
+from pxetui.core.events import TransferFinished
+
+pytestmark = pytest.mark.timeout(90)
+
+
+def _children() -> list[psutil.Process]:
+    return psutil.Process(os.getpid()).children(recursive=True)
+
+
+async def test_clients_are_spread_over_processes_and_reported_in_the_parent(
+    tmp_path: Path,
+) -> None:
+    """24 concurrent downloads are exact; finish events come from more than one process."""
+    data = make_file(tmp_path / "root" / "initrd", 300_000)
+    async with running_server(tmp_path / "root", workers=2) as (server, events):
+        assert len(_children()) == 1
+        results = await asyncio.gather(
+            *(raw_download(server.port, "initrd", blksize=1468) for _ in range(24))
+        )
+        for _ in range(50):
+            done = [e for e in events if isinstance(e, TransferFinished)]
+            if len(done) == 24:
+                break
+            await asyncio.sleep(0.1)
+    assert all(got == data for got, _ in results)
+    assert len(done) == 24
+    assert len({e.transfer_id.split("-")[1] for e in done}) == 2, "all on one process"
+    assert len({e.transfer_id for e in done}) == 24
+
+
+async def test_stop_leaves_no_worker_processes(tmp_path: Path) -> None:
+    """stop() reaps every worker."""
+    make_file(tmp_path / "root" / "f", 10)
+    async with running_server(tmp_path / "root", workers=3) as (server, _):
+        assert len(_children()) == 2
+        rc, _, _ = await run_tool(
+            "curl", "-sS", "-o", "/dev/null", f"tftp://127.0.0.1:{server.port}/f"
+        )
+        assert rc == 0
+    for _ in range(20):
+        if not [p for p in _children() if p.status() != psutil.STATUS_ZOMBIE]:
+            break
+        await asyncio.sleep(0.1)
+    assert not [p for p in _children() if p.status() != psutil.STATUS_ZOMBIE]
+
+
+async def test_a_killed_worker_does_not_stop_the_service(tmp_path: Path) -> None:
+    """After SIGKILL of a worker the port keeps being served by the rest."""
+    data = make_file(tmp_path / "root" / "f", 5000)
+    async with running_server(tmp_path / "root", workers=2) as (server, _):
+        (worker,) = _children()
+        os.kill(worker.pid, signal.SIGKILL)
+        await asyncio.sleep(0.3)
+        for _ in range(10):
+            got, _ = await raw_download(server.port, "f")
+            assert got == data
