@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 SERVER_IP = "10.252.1.1"
 ROUTER_IP = "10.252.1.2"
 SUBNET = "10.252.1.0/24"
@@ -70,6 +72,8 @@ def _veth(ns_a: str, name_a: str, ns_b: str, name_b: str) -> None:
 @contextlib.contextmanager
 def lab(tmp: Path, *, router: bool) -> Iterator[Lab]:
     """Create the namespaces (and the router's DHCP server); always tear everything down."""
+    if os.geteuid() != 0:
+        pytest.skip("network namespaces need root")
     tag = secrets.token_hex(3)
     the_lab = Lab(f"pxd-s{tag}", f"pxd-c{tag}", f"pxd-r{tag}" if router else None, tmp)
     names = [n for n in (the_lab.server, the_lab.client, the_lab.router) if n]

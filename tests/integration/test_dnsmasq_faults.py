@@ -209,6 +209,9 @@ async def test_dnsmasq_start_failure_is_explained_in_words(server_ns: Lab) -> No
     message = str(failure.value)
     assert "exited with code 2: network access problem" in message
     assert "unknown interface nosuch0" in message
+    assert states(events) == ["starting", "failed"]
+    failed = [e for e in events if isinstance(e, ServiceEvent)][-1]
+    assert failed.message == message
     InterfaceLock("br0", server_ns.tmp).acquire()
 
 

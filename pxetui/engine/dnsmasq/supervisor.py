@@ -180,6 +180,10 @@ class DnsmasqSupervisor:
             self._emit_state("starting", message="starting dnsmasq")
             proc, pump = await self._spawn()
             if not await self._wait_ready(proc, pump):
+                if proc.returncode is None and pump.done():
+                    # Its log closed first: it is exiting, the status follows shortly.
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(_exited(proc), self._stop_timeout)
                 if proc.returncode is None:
                     await self._terminate(proc)
                     await self._drain(proc, pump)
@@ -188,9 +192,11 @@ class DnsmasqSupervisor:
                     )
                 await self._drain(proc, pump)
                 raise DnsmasqStartError(explain_exit(proc.returncode, list(self._tail)))
-        except BaseException:
+        except BaseException as exc:
             await self._kill_child()
             self._lock.release()
+            if self.state == "starting" and isinstance(exc, Exception):
+                self._emit_state("failed", message=str(exc))
             self.state = "stopped"
             raise
         self._emit_state("running", pid=proc.pid, message="dnsmasq is serving")
