@@ -142,14 +142,16 @@ class EngineLab:
         wait_for(lambda: b"started" in (self.tmp / "lan.log").read_bytes(), 10, "LAN dnsmasq")
 
     def start_engine(self, profile: Path, timeout: float = 30) -> subprocess.Popen[bytes]:
+        return self.start_engine_argv(["serve", "--profile", str(profile)], timeout)
+
+    def start_engine_argv(self, args: list[str], timeout: float = 30) -> subprocess.Popen[bytes]:
+        """``pxetui ARGS --socket S --log-format json`` in the server namespace, until ready."""
         argv = self.in_ns(
             self.server_ns,
             sys.executable,
             "-m",
             "pxetui",
-            "serve",
-            "--profile",
-            str(profile),
+            *args,
             "--socket",
             str(self.socket),
             "--log-format",

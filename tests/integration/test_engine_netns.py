@@ -14,6 +14,7 @@ import shutil
 import signal
 import stat
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import psutil
@@ -303,3 +304,39 @@ def test_proxy_dhcp_answers_a_uefi_discover_without_uuid(proxy_lab: EngineLab) -
     row = wait_row(lab, mac, lambda r: "offered" in r["phases"], "proxy offer seen")
     assert (row["arch"], row["firmware"]) == ("UEFI x64", "EDK2")
     assert row["phase"] == "offered"
+
+
+def test_adhoc_serve_with_full_dhcp_leases_and_serves_the_root(tmp_path: Path) -> None:
+    """`pxetui serve --root DIR --dhcp full --interface IF --range A,B` runs the engine."""
+    lab = new_lab(tmp_path, router=False)
+    try:
+        write_tree(lab)
+        argv = [
+            "serve",
+            "--root",
+            str(lab.tmp / "tftp"),
+            "--dhcp",
+            "full",
+            "--interface",
+            lab.bridge,
+            "--range",
+            f"{lab.addr(100)},{lab.addr(110)}",
+            "--http-port",
+            "8080",
+            "--state-dir",
+            str(lab.tmp / "state"),
+        ]
+        lab.start_engine_argv(argv)
+        reply = lab.scapy("52:54:00:fe:02:00", "--arch", "0", "--undi", "002001")
+        assert reply.get("ack", "").startswith(f"10.254.{lab.octet}.1"), reply
+        assert reply["bootfile"] == "undionly.kpxe"
+        lab.client("ip", "addr", "add", f"{reply['ack']}/24", "dev", "c0")
+        assert lab.fetch(f"http://{lab.server_ip}:8080/images/initrd.img", reply["ack"]) == 250_000
+        state = control(lab, "state")
+        assert state["profile"]["dhcp_mode"] == "full" and state["unknown"] == "local"
+        row = client_row(lab, "52:54:00:fe:02:00")
+        assert row is not None and row["ip"] == reply["ack"]
+        assert lab.stop_engine() == 0  # SIGTERM: clean exit
+        assert not _our_dnsmasqs(lab)
+    finally:
+        lab.teardown()
