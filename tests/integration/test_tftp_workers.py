@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 from pathlib import Path
 
 import psutil
@@ -12,6 +13,7 @@ import pytest
 from tftp_testkit import make_file, raw_download, run_tool, running_server
 
 from pxetui.core.events import TransferFinished
+from pxetui.engine.tftp import TftpServer
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -67,3 +69,21 @@ async def test_a_killed_worker_does_not_stop_the_service(tmp_path: Path) -> None
         for _ in range(10):
             got, _ = await raw_download(server.port, "f")
             assert got == data
+
+
+async def test_a_port_in_use_is_refused_even_with_reuseport(tmp_path: Path) -> None:
+    """workers>1 uses SO_REUSEPORT, but never joins a port another server already holds."""
+    (tmp_path / "root").mkdir()
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as other:
+        other.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        other.bind(("127.0.0.1", 0))
+        server = TftpServer(
+            tmp_path / "root",
+            host="127.0.0.1",
+            port=other.getsockname()[1],
+            publish=lambda e: None,
+            workers=2,
+        )
+        with pytest.raises(OSError, match="cannot bind TFTP"):
+            await server.start()
+    assert not _children()

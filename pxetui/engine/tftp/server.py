@@ -112,6 +112,12 @@ class TftpServer:
                 # answers from that same address on a multi-homed host.
                 sock.setsockopt(socket.IPPROTO_IP, IP_PKTINFO, 1)
             if self._reuse_port:
+                if self.workers > 1 and self._requested_port:
+                    # SO_REUSEPORT would happily share the port with another server that
+                    # also asks for it: probe with a plain bind first, so a port already in
+                    # use is an error here too, not silently split traffic.
+                    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+                        probe.bind((self.host or "0.0.0.0", self._requested_port))
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
             sock.bind((self.host or "0.0.0.0", self._requested_port))
         except OSError as exc:
