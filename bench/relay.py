@@ -126,3 +126,42 @@ class Relay:
             except json.JSONDecodeError:
                 continue
         return {}
+
+
+class PathSwitch:
+    """Puts the testbed into the condition a scenario asks for: direct, or relay(delay, loss).
+
+    Keeps at most one relay running, restarts it only when the setting changes, and collects
+    its counters and one RTT measurement per setting for the report.
+    """
+
+    def __init__(self, bed: Testbed) -> None:
+        self.bed = bed
+        self.relay: Relay | None = None
+        self._relay_for = ""
+        self.counters: list[dict[str, Any]] = []
+        self.rtts: list[dict[str, Any]] = [{"scenario": "direct veth", **measure_rtt(bed)}]
+        self._measured: set[tuple[int, int]] = set()
+
+    def apply(self, label: str, delay_us: int, drop_every: int) -> None:
+        """Route the clients directly (0, 0) or through a relay with this delay and loss."""
+        want = (delay_us, drop_every) if (delay_us or drop_every) else None
+        have = (self.relay.delay_us, self.relay.drop_every) if self.relay else None
+        if want == have:
+            return
+        self.close()
+        if want is None:
+            return
+        self.relay = Relay(self.bed, *want)
+        self._relay_for = label
+        self.bed.route_via("relay")
+        if want not in self._measured:
+            self._measured.add(want)
+            self.rtts.append({"scenario": label, **measure_rtt(self.bed)})
+
+    def close(self) -> None:
+        """Stop the relay (keeping its counters) and route directly again."""
+        if self.relay is not None:
+            self.counters.append({"scenario": self._relay_for, **self.relay.stop()})
+            self.relay = None
+        self.bed.route_via("direct")

@@ -87,3 +87,13 @@ def table(scenarios: list[Scenario], servers: list[str], cells: dict[tuple[str, 
                 _fmt_row(sc, name, cells[(sc.label, name)], cells.get((sc.label, ref_name)))
             )
     return "\n".join("| " + " | ".join(r) + " |" for r in rows)
+
+
+def profile_section(profiles: dict[str, list[tuple[str, float]]]) -> str:
+    """py-spy's top self-time frames of pxetui per scenario (one extra, unmeasured run each)."""
+    if not profiles:
+        return ""
+    out = ["", "py-spy, pxetui, % of samples by self time (one extra unmeasured run each):", ""]
+    for label, frames in profiles.items():
+        out.append(f"- {label}: " + "; ".join(f"{pct}% {frame}" for frame, pct in frames[:8]))
+    return "\n".join(out)

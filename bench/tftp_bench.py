@@ -33,11 +33,12 @@ from typing import Any
 
 import clients
 import matrix
+import profiling
 import report
 import servers
 import toolchain
 from netns import Testbed, remove_stale_namespaces
-from relay import Relay, measure_rtt
+from relay import PathSwitch
 
 RESULTS = Path(__file__).resolve().parent / "results"
 PROBE = ("probe.bin", 4096)
@@ -59,6 +60,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--results-dir", type=Path, default=RESULTS, help="where to save (md+json)")
     p.add_argument("--no-save", action="store_true", help="print the table only")
     p.add_argument("--json", action="store_true", help="also print the raw results as JSON")
+    p.add_argument(
+        "--py-spy",
+        action="store_true",
+        help="after the reps, one extra (unmeasured) pxetui run per scenario under py-spy",
+    )
     return p.parse_args(argv)
 
 
@@ -123,6 +129,20 @@ def _measure(
     print(f"{tag} {result.seconds:8.3f}s {status}", file=sys.stderr, flush=True)
 
 
+def _profile(
+    bed: Testbed,
+    srv: servers.RunningServer,
+    sc: matrix.Scenario,
+    deadline: float,
+    workdir: Path,
+) -> list[tuple[str, float]]:
+    """Where pxetui spends its time in this scenario: py-spy's top self-time functions."""
+    out = workdir / "py-spy.txt"
+    with profiling.PySpy(srv.pid, out):
+        _run_one(bed, srv.spec, sc, deadline)
+    return profiling.top_self(out)
+
+
 def _serves(spec: servers.ServerSpec, sc: matrix.Scenario) -> bool:
     return (spec.tftp_port if sc.protocol == "tftp" else spec.http_port) is not None
 
@@ -153,11 +173,9 @@ def run_bench(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
     toolchain.relay()
     workdir = Path(tempfile.mkdtemp(prefix="pxb-"))
     running: dict[str, servers.RunningServer] = {}
-    relay: Relay | None = None
-    relay_for = ""
-    rtts: list[dict[str, Any]] = []
-    relay_stats: list[dict[str, Any]] = []
     cells: dict[tuple[str, str], report.Cell] = {}
+    profiles: dict[str, list[tuple[str, float]]] = {}
+    path: PathSwitch | None = None
     started = time.monotonic()
     try:
         root = _prepare_root(workdir, scenarios)
@@ -166,35 +184,24 @@ def run_bench(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
                 for spec in specs:
                     running[spec.name] = servers.start(spec, bed, root, workdir)
                     servers.wait_ready(running[spec.name], functools.partial(_probe, bed, spec))
-                rtts.append({"scenario": "direct veth", **measure_rtt(bed)})
+                path = PathSwitch(bed)
                 for rep in range(reps):
                     for sc in scenarios:
-                        label = sc.label
-                        want = (sc.delay_us, sc.drop_every) if sc.via_relay else None
-                        have = (relay.delay_us, relay.drop_every) if relay else None
-                        if want != have:
-                            if relay:
-                                relay_stats.append({"scenario": relay_for, **relay.stop()})
-                                relay = None
-                            bed.route_via("direct")
-                            if want:
-                                relay = Relay(bed, *want)
-                                relay_for = label
-                                bed.route_via("relay")
-                                if rep == 0:
-                                    rtts.append({"scenario": label, **measure_rtt(bed)})
+                        path.apply(sc.label, sc.delay_us, sc.drop_every)
                         order = [sp for sp in specs if _serves(sp, sc)]
                         shift = rep % len(order)
                         for spec in order[shift:] + order[:shift]:
-                            cell = cells.setdefault((label, spec.name), report.Cell())
-                            tag = f"rep {rep + 1}/{reps} {label:38} {spec.name:10}"
+                            cell = cells.setdefault((sc.label, spec.name), report.Cell())
+                            tag = f"rep {rep + 1}/{reps} {sc.label:38} {spec.name:10}"
                             _measure(bed, running[spec.name], sc, deadline, cell, tag)
-                if relay:
-                    relay_stats.append({"scenario": relay_for, **relay.stop()})
-                    relay = None
+                if args.py_spy and "pxetui" in running:
+                    for sc in scenarios:
+                        path.apply(sc.label, sc.delay_us, sc.drop_every)
+                        profiles[sc.label] = _profile(bed, running["pxetui"], sc, deadline, workdir)
+                path.close()
             finally:
-                if relay:
-                    relay.stop()
+                if path is not None and path.relay is not None:
+                    path.relay.stop()
                 for srv in running.values():
                     srv.stop()
     finally:
@@ -208,8 +215,9 @@ def run_bench(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
         "deadline_s": deadline,
         "elapsed_s": round(elapsed, 1),
         "notes": notes,
-        "relay": relay_stats,
-        "rtt": rtts,
+        "relay": path.counters if path else [],
+        "rtt": path.rtts if path else [],
+        "py_spy": profiles,
         "scenarios": [dataclasses.asdict(s) | {"label": s.label} for s in scenarios],
         "cells": [
             {
@@ -277,7 +285,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted; namespaces and processes removed", file=sys.stderr)
         return 130
-    text = _header(argv, raw) + "\n\n" + md + "\n"
+    text = _header(argv, raw) + "\n\n" + md + "\n" + report.profile_section(raw["py_spy"]) + "\n"
     print(text)
     if args.json:
         print(json.dumps(raw, indent=1))
