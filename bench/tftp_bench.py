@@ -65,7 +65,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         action="store_true",
         help="after the reps, one extra (unmeasured) pxetui run per scenario under py-spy",
     )
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    unknown = set(args.servers.split(",")) - set(servers.BY_NAME) if args.servers else set()
+    if unknown:
+        p.error(
+            f"unknown server(s) {', '.join(sorted(unknown))}; known: {', '.join(servers.BY_NAME)}"
+        )
+    return args
 
 
 def _on_sigterm(signum: int, frame: FrameType | None) -> None:
