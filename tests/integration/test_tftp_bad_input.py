@@ -271,6 +271,34 @@ async def test_slow_client_still_gets_exact_bytes(root: Path) -> None:
     assert len(done) == 1 and done[0].retransmits > 0
 
 
+async def test_a_pause_longer_than_the_adaptive_timeout_is_survived(root: Path) -> None:
+    """Fast ACKs shrink the retransmit timeout, but giving up still follows the base timeout."""
+    async with running_server(root, timeout=0.5, max_retries=3) as (server, events):
+        client = RawClient()
+        client.send(rrq("pxelinux.0", blksize=64), server.port)
+        data, tid = await client.recv()
+        client.sock.sendto(ack(0), tid)  # OACK accepted
+        chunks = []
+        expected = 1
+        while True:
+            data, _ = await client.recv()
+            if block_of(data) != expected & 0xFFFF:
+                continue  # a retransmitted copy of the previous block
+            chunks.append(data[4:])
+            if expected == 20:
+                await asyncio.sleep(1.5)  # well past 0.1+0.2+0.4 s of adaptive back-off
+                while not await client.silent(0.01):
+                    pass
+            client.sock.sendto(ack(expected), tid)
+            if len(data) < 68:
+                break
+            expected += 1
+        client.close()
+        await asyncio.sleep(0.05)
+    assert b"".join(chunks) == (root / "pxelinux.0").read_bytes()
+    assert not [e for e in events if isinstance(e, TransferFailed)]
+
+
 async def test_repeated_rrq_from_same_port_does_not_start_a_second_transfer(root: Path) -> None:
     """A client repeating its RRQ before our first DATA gets one transfer, not two."""
     async with running_server(root) as (server, _):

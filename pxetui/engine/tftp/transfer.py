@@ -100,7 +100,11 @@ class Transfer:
         self._rttvar = 0.0
         self._sent_at = self.created  # when the current window went out (RTT samples)
         self._sample_ok = False  # Karn: no RTT sample from a retransmitted window
-        self._max_retries = max_retries
+        # Give up after as long as `max_retries` back-offs from the base timeout take (1 s:
+        # 1+2+4+8+8 = 23 s), however short the adaptive timeout is: a client that is merely
+        # slow for a few seconds (a busy host, a firmware pause) must not be dropped.
+        self._give_up_after = sum(min(timeout * (1 << i), timeout * 8) for i in range(max_retries))
+        self._stalled_since = 0.0
         self._tries = 0
         self._last_progress = self.created
         self._progress_due = self.created + 0.1
@@ -361,8 +365,13 @@ class Transfer:
         if now < due:
             self._arm(due)  # progress happened since this timer was set: look again later
             return
-        if self._tries >= self._max_retries:
-            self.close(reason=f"no answer from client after {self._tries} retransmissions")
+        if not self._tries:
+            self._stalled_since = self._last_progress
+        elif now - self._stalled_since >= self._give_up_after:
+            self.close(
+                reason=f"no answer from client for {now - self._stalled_since:.1f} s "
+                f"({self._tries} retransmissions)"
+            )
             return
         self._tries += 1
         self._last_progress = now
