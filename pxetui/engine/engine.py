@@ -60,6 +60,9 @@ log = logging.getLogger(__name__)
 
 CLIENT_UPDATE_INTERVAL_S = 0.1  # ClientUpdated at most ~10/s per client
 TICK_S = 1.0
+# History rows are written in batches: at most this long (or this many rows) later.
+HISTORY_FLUSH_S = 0.25
+HISTORY_BATCH = 200
 DEFAULT_KEY = "unknown"
 
 
@@ -107,6 +110,8 @@ class Engine:
         self._tick: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
         self._completing: set[MacAddress] = set()
+        self._history: list[tuple[MacAddress, Event]] = []
+        self._history_flush: asyncio.TimerHandle | None = None
         dns = profile.network.dhcp.dns
         self.names = ReverseNames(str(dns[0])) if dns else None
         self._named: set[str] = set()
@@ -180,6 +185,7 @@ class Engine:
                 self._service(name, "stopped")
         if self._flush is not None:
             self._flush.cancel()
+        self.flush_history()
         self.db.close()
         if self._lock_fd is not None:
             os.close(self._lock_fd)
@@ -340,7 +346,21 @@ class Engine:
         elif isinstance(event, FileNotFound | RequestRefused):
             mac = self.tracker.mac_for_ip(event.client_ip)
         if mac is not None:
-            self.db.record(mac, event)
+            self._history.append((mac, event))
+            if len(self._history) >= HISTORY_BATCH:
+                self.flush_history()
+            elif self._history_flush is None:
+                loop = asyncio.get_running_loop()
+                self._history_flush = loop.call_later(HISTORY_FLUSH_S, self.flush_history)
+
+    def flush_history(self) -> None:
+        """Write the waiting history rows in one transaction (one fsync for the batch)."""
+        if self._history_flush is not None:
+            self._history_flush.cancel()
+            self._history_flush = None
+        batch, self._history = self._history, []
+        if batch and self.db.is_open:
+            self.db.record_many(batch)
 
     def _maybe_complete_once(self, mac: MacAddress) -> None:
         """A one-shot whose kernel and initrds (or image) were delivered boots local next."""

@@ -39,3 +39,13 @@ async def test_a_full_queue_overflows_and_then_yields_none() -> None:
         queue.put(EngineMessage(text=str(i)))
     assert queue.overflowed
     assert await queue.get() is None
+
+
+async def test_get_nowait_drains_what_is_waiting_without_blocking() -> None:
+    """The writer can take a whole burst in one go; an empty queue gives None at once."""
+    queue = SubscriberQueue(depth=10)
+    for i in range(3):
+        queue.put(EngineMessage(text=str(i)))
+    got = [queue.get_nowait() for _ in range(4)]
+    assert [e.text for e in got[:3] if isinstance(e, EngineMessage)] == ["0", "1", "2"]
+    assert got[3] is None and not queue.overflowed

@@ -88,3 +88,14 @@ def test_everything_written_survives_a_kill_9(tmp_path: Path) -> None:
     assert len(rows) == 50
     assert rows[MacAddress.parse("52:54:00:00:01:00")].entry == "local"
     assert rows[MacAddress.parse("52:54:00:00:01:02")].once is True
+
+
+def test_a_batch_lands_in_one_transaction_and_is_trimmed(tmp_path: Path) -> None:
+    """record_many writes every row of a batch and keeps the per-MAC ring bound."""
+    db = open_db(tmp_path, history_per_mac=3)
+    other = MacAddress.parse("52:54:00:00:00:02")
+    batch = [(MAC, DhcpEvent(ts=float(i), msg_type="DHCPACK", mac=MAC)) for i in range(5)]
+    batch.append((other, DhcpEvent(ts=9.0, msg_type="DHCPACK", mac=other)))
+    db.record_many(batch)
+    assert [e["ts"] for e in db.history(MAC)] == [2.0, 3.0, 4.0]
+    assert [e["ts"] for e in db.history(other)] == [9.0]

@@ -58,6 +58,16 @@ class SubscriberQueue:
             self._order.append(_Key(key))
         self._ready.set()
 
+    def get_nowait(self) -> Event | None:
+        """The next event if one is waiting, else ``None`` (check :attr:`overflowed`)."""
+        if self.overflowed or not self._order:
+            return None
+        item = self._order.popleft()
+        if isinstance(item, _Key):
+            return self._latest.pop(item.key)
+        assert isinstance(item, Event)
+        return item
+
     async def get(self) -> Event | None:
         """The next event, or ``None`` once the queue overflowed."""
         while not self._order:

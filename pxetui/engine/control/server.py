@@ -35,6 +35,7 @@ from pxetui.engine.control.protocol import (
 log = logging.getLogger(__name__)
 # A subscriber whose socket buffer stays full this long has stopped reading: drop it.
 DRAIN_TIMEOUT_S = 10.0
+WRITE_BATCH = 512
 
 
 class ControlHandler(Protocol):
@@ -183,7 +184,15 @@ class ControlServer:
                     writer.write(encode({"error": TOO_SLOW}))
                     await asyncio.wait_for(writer.drain(), 2.0)
                     return
-                writer.write(encode({"event": _event_dict(event)}))
+                # Everything already queued goes out in one write: one loop turn per event
+                # would let a burst outrun the subscriber.
+                lines = [encode({"event": _event_dict(event)})]
+                while len(lines) < WRITE_BATCH:
+                    more = queue.get_nowait()
+                    if more is None:
+                        break
+                    lines.append(encode({"event": _event_dict(more)}))
+                writer.write(b"".join(lines))
                 try:
                     await asyncio.wait_for(writer.drain(), DRAIN_TIMEOUT_S)
                 except TimeoutError:
