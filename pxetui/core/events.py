@@ -137,6 +137,7 @@ class DhcpEvent(Event):
     tags: tuple[str, ...] = ()
     boot_file: str = ""
     next_server: str = ""
+    hostname: str = ""  # option 12 as the client sent it ("client provides name:"), cleaned
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

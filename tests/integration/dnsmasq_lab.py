@@ -164,7 +164,7 @@ def entered(ns: str) -> Iterator[None]:
 
 
 def udhcpc(
-    the_lab: Lab, vendor: str, *, arch: int = 0, tries: int = 3
+    the_lab: Lab, vendor: str, *, arch: int = 0, tries: int = 3, hostname: str = ""
 ) -> subprocess.CompletedProcess[str]:
     """busybox udhcpc in the client namespace as a PXE client (vendor class + option 93)."""
     return sh(
@@ -189,6 +189,7 @@ def udhcpc(
         vendor,
         "-x",
         f"0x5d:{arch:04x}",
+        *(["-x", f"hostname:{hostname}"] if hostname else []),
         "-s",
         "/bin/true",
         timeout=30,

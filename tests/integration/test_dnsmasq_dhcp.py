@@ -193,7 +193,9 @@ async def test_full_mode_leases_with_per_arch_boot_files(full_lab: Lab) -> None:
     events: list[Event] = []
     supervisor = await serve(full_lab, "full", events)
     try:
-        lease = await asyncio.to_thread(udhcpc, full_lab, "PXEClient:Arch:00000:UNDI:002001")
+        lease = await asyncio.to_thread(
+            udhcpc, full_lab, "PXEClient:Arch:00000:UNDI:002001", hostname="lab-node-7"
+        )
         clients = [
             *pxe_clients(),
             {"mac": S390_UNKNOWN, "xid": 1032, "arch_request": 0x1F, **S390_PARAMS},
@@ -209,6 +211,7 @@ async def test_full_mode_leases_with_per_arch_boot_files(full_lab: Lab) -> None:
     ack = dhcp_for(events, UDHCPC)[-1]
     assert (ack.boot_file, ack.next_server, ack.firmware) == ("undionly.kpxe", SERVER_IP, "PXE ROM")
     assert ack.ip is not None and ack.ip.startswith("10.252.1.1")
+    assert {e.hostname for e in dhcp_for(events, UDHCPC)} == {"lab-node-7"}
 
     expected = {
         BIOS: (0, "PXE ROM", "undionly.kpxe"),

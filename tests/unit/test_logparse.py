@@ -213,11 +213,27 @@ def test_client_controlled_strings_are_cleaned() -> None:
 
 
 def test_unknown_detail_lines_are_kept_as_raw_events() -> None:
-    """A detail line we do not understand (e.g. ``client provides name``) is not dropped."""
+    """A detail line we do not understand is not dropped."""
     folder = DhcpLogFolder()
-    out = folder.feed("dnsmasq-dhcp[1]: 9 client provides name: lab-node-1")
+    out = folder.feed("dnsmasq-dhcp[1]: 9 lease-script said: something new")
     assert [type(e) for e in out] == [RawLogEvent]
-    assert isinstance(out[0], RawLogEvent) and "lab-node-1" in out[0].line
+    assert isinstance(out[0], RawLogEvent) and "something new" in out[0].line
+
+
+def test_host_name_the_client_provides_is_carried_cleaned() -> None:
+    """``client provides name:`` (option 12) lands in every event of the packet, sanitised."""
+    folder = DhcpLogFolder()
+    out: list[Event] = []
+    for line in (
+        "dnsmasq-dhcp[1]: 9 client provides name: lab-node-1\x1b[2J",
+        "dnsmasq-dhcp[1]: 9 DHCPREQUEST(br0) 10.0.0.9 52:54:00:e2:e0:01 ",
+        "dnsmasq-dhcp[1]: 9 DHCPACK(br0) 10.0.0.9 52:54:00:e2:e0:01 lab-node-1",
+    ):
+        out.extend(folder.feed(line))
+    events = dhcp(out + folder.flush())
+    assert [e.msg_type for e in events] == ["DHCPREQUEST", "DHCPACK"]
+    assert {e.hostname for e in events} == {"lab-node-1?(2J"}
+    assert not [e for e in out if isinstance(e, RawLogEvent)]
 
 
 @settings(max_examples=400, deadline=None)

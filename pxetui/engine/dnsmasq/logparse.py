@@ -161,6 +161,7 @@ class _Packet:
     user_class: str = ""
     tags: tuple[str, ...] = ()
     requested: list[int] = field(default_factory=list)
+    hostname: str = ""
     seen_message: bool = False
 
 
@@ -186,7 +187,8 @@ class DhcpLogFolder:
     (full mode only), ``tags:``, the reply's message line, ``requested options:``,
     ``bootfile name:``, ``next server:``, ``sent size: … option: …``):
 
-    * The *packet* details (vendor class, user class, tags, requested options) are shared
+    * The *packet* details (vendor class, user class, tags, requested options, the host
+      name the client provides) are shared
       by every message line of the packet: a ``DHCPDISCOVER`` and the ``DHCPOFFER`` it got
       both carry them.
     * The *reply* details (``bootfile name``, ``next server``, option 67/66 in ``sent``) go
@@ -261,6 +263,8 @@ class DhcpLogFolder:
             self._packet.user_class = clean(value)
         elif name == "tags":
             self._packet.tags = tuple(clean(t.strip(), 64) for t in value.split(",") if t.strip())
+        elif name == "client provides name":
+            self._packet.hostname = clean(value, 64)
         elif name == "requested options":
             self._packet.requested.extend(requested_options(value))
         elif name == "bootfile name":
@@ -309,4 +313,5 @@ class DhcpLogFolder:
             tags=packet.tags,
             boot_file=pending.boot_file,
             next_server=pending.next_server,
+            hostname=packet.hostname,
         )
