@@ -31,6 +31,7 @@ from typing import Any
 from textual.message import Message
 
 from pxetui.core.events import event_from_dict
+from pxetui.core.mac import MacAddress
 from pxetui.ui.console_state import ConsoleState
 
 PULSE_INTERVAL = 0.1
@@ -155,7 +156,16 @@ class EngineLink:
             raise EngineError(f"engine dropped the subscription: {message['error']}")
         event = message.get("event")
         if isinstance(event, dict):
+            kind = event.get("kind")
+            if kind == "transfer_progress":
+                self.state.count_only()  # shown through ClientUpdated's transfers
+                return False
             # An event kind newer than this console is skipped; the stream goes on.
             with contextlib.suppress(ValueError, TypeError):
-                self.state.fold(event_from_dict(event))
+                if kind == "client":
+                    # The most frequent event: skip the generic decoder's regex MAC parse.
+                    mac = MacAddress(str(event["mac"]).replace(":", "").lower())
+                    self.state.fold_client(mac, event["state"])
+                else:
+                    self.state.fold(event_from_dict(event))
         return False

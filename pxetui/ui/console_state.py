@@ -152,6 +152,18 @@ class ConsoleState:
                 log.append(event)
                 pending.logs.add(mac)
 
+    def fold_client(self, mac: MacAddress, state: dict[str, Any]) -> None:
+        """:meth:`fold` for ``ClientUpdated`` without building the event (the hot path)."""
+        with self._lock:
+            self.events_total += 1
+            self._set_client(mac, state)
+            self._pending.clients[mac] = state
+
+    def count_only(self) -> None:
+        """An event the console shows through other events (transfer progress)."""
+        with self._lock:
+            self.events_total += 1
+
     def set_meta(self, **values: Any) -> None:
         """Link facts (attached, lost, error text) that the service bar shows."""
         with self._lock:

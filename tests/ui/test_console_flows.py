@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from textual.widgets import Input, RichLog
+from textual.widgets import Input
 
 from pxetui.core.events import ClientUpdated, FileNotFound, TransferFinished
 from pxetui.core.mac import MacAddress
@@ -20,6 +20,7 @@ from pxetui.ui.screens.entries import EntriesScreen
 from pxetui.ui.screens.help import HelpScreen
 from pxetui.ui.screens.quit import QuitChoice, QuitScreen
 from pxetui.ui.widgets.client_table import ClientTable
+from pxetui.ui.widgets.line_log import LineLog
 from pxetui.ui.widgets.service_bar import LinkBadge, ServiceBadge
 from tests.ui.conftest import wait_for
 from tests.ui.replay_engine import ReplayEngine, client_state
@@ -87,11 +88,11 @@ async def test_events_update_rows_and_the_selected_clients_log(replay: ReplayEng
         )
         replay.publish(FileNotFound(proto="tftp", client_ip="10.9.9.9", filename="stray"))
         await wait_for(pilot, lambda: table.row_count == 7)
-        lines = app.screen.query_one("#client-lines", RichLog)
-        await wait_for(pilot, lambda: any("ldlinux.c32" in s.text for s in lines.lines))
-        assert not any("stray" in s.text for s in lines.lines)
-        events = app.screen.query_one("#event-log", RichLog)
-        await wait_for(pilot, lambda: any("stray" in s.text for s in events.lines))
+        lines = app.screen.query_one("#client-lines", LineLog)
+        await wait_for(pilot, lambda: any("ldlinux.c32" in s for s in lines.plain_lines))
+        assert not any("stray" in s for s in lines.plain_lines)
+        events = app.screen.query_one("#event-log", LineLog)
+        await wait_for(pilot, lambda: any("stray" in s for s in events.plain_lines))
 
 
 async def test_assign_previews_files_and_sends_the_typed_result(replay: ReplayEngine) -> None:

@@ -25,6 +25,7 @@ from pxetui.ui.connection import EngineLink
 from pxetui.ui.screens.assign import AssignScreen
 from pxetui.ui.screens.client_detail import ClientDetailScreen
 from pxetui.ui.widgets.client_table import ClientTable
+from pxetui.ui.widgets.line_log import LineLog
 from tests.ui.conftest import wait_for
 from tests.ui.replay_engine import T0, ReplayEngine, client_state
 
@@ -82,8 +83,12 @@ def _ready(replay: ReplayEngine, then: Callable[[Pilot[Any]], Any] | None = None
         await wait_for(pilot, lambda: app.screen.query_one(ClientTable).row_count == 6)
         for event in _events():
             replay.publish(event)
-        lines = app.screen.query_one("#client-lines")
-        await wait_for(pilot, lambda: len(lines.lines) == len(_events()))  # type: ignore[attr-defined]
+        lines = app.screen.query_one("#client-lines", LineLog)
+        await wait_for(pilot, lambda: len(lines.plain_lines) == len(_events()))
+        await wait_for(
+            pilot,
+            lambda: len(app.screen.query_one("#event-log", LineLog).plain_lines) == len(_events()),
+        )
         if then is not None:
             await then(pilot)
         await pilot.pause(0.2)

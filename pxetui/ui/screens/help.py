@@ -2,46 +2,57 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.screen import ModalScreen
-from textual.widgets import Markdown
+from textual.screen import Screen
+from textual.widgets import Static
 
-HELP = """\
-# pxetui console
+KEYS: tuple[tuple[str, str], ...] = (
+    ("Up/Down", "move through clients; PgUp/PgDn, Home/End"),
+    ("Enter", "client detail: timeline, lookup explainer, hints"),
+    ("a", "assign an entry (selected client or a typed MAC)"),
+    ("u", "unassign: back to the unknown-client entry"),
+    ("d", "choose what unknown clients get"),
+    ("/", "filter clients (all words must match); Esc clears"),
+    ("s / S", "sort by the next column / reverse (or click)"),
+    ("e", "entries: edit kernel, initrds, args; save"),
+    ("r", "reload the profile in the engine"),
+    ("Tab", "next pane; logs scroll with Up/Down, End follows"),
+    ("Ctrl+P", "command palette"),
+    ("?", "this help (Esc closes)"),
+    ("q", "quit: asks whether to leave the engine serving"),
+)
 
-The console is a **client of the engine**: quitting it, or losing the ssh session, never
-stops a boot. The engine keeps serving until you stop it.
-
-## Main screen
-| Key | Does |
-|---|---|
-| ↑ ↓ PgUp PgDn | move through clients |
-| Enter | client detail: phase timeline, lookup explainer, hints, history |
-| a | assign an entry to the selected client (or a typed MAC), with a file preview |
-| u | unassign: the client gets the unknown-client entry again |
-| d | choose what unknown clients get |
-| / | filter clients (all words must appear); Esc clears |
-| s / S | sort by the next column / reverse (or click a header) |
-| e | entries: browse and edit kernel, initrds, args; save the profile |
-| r | reload the profile in the engine |
-| Ctrl+P | command palette |
-| ? | this help |
-| q | quit (asks whether to leave the engine serving) |
-
-## Assign dialog
-Pick an entry (↑ ↓), `o` toggles **once** (revert after one boot), the preview shows each
-file that will be written as a diff against the file on disk. Enter or Ctrl+S applies,
-Esc cancels.
-
-## Reading the screen without colour
-Service states are words (`running`, `FAILED`, `restarting`), progress is `####....  50%`,
-log lines say `ok`, `FAIL`, `miss`, `REFUSED`. `*` after an entry means *once*.
-"""
+ABOUT = (
+    "The console is a client of the engine: quitting it, or losing the ssh session, "
+    "never stops a boot. The engine keeps serving until you stop it.",
+    "Assign dialog: pick an entry (Up/Down), o toggles once (revert after one boot); "
+    "the preview shows each file that will be written as a diff against the file on "
+    "disk. Enter or Ctrl+S applies, Esc cancels.",
+    "Without colour: service states are words (running, FAILED, restarting), progress "
+    'is "##.. 50%", log lines say ok, FAIL, miss, REFUSED; "*" after an entry means '
+    'once; ">" marks the selected client.',
+)
 
 
-class HelpScreen(ModalScreen[None]):
+def help_text() -> Text:
+    """Plain Text, not Markdown: a Markdown document is a tree of widgets, and building
+    and styling it made opening help take a second on a busy box."""
+    text = Text()
+    text.append("pxetui console\n\n", style="bold")
+    text.append(ABOUT[0] + "\n\n")
+    text.append("Keys on the main screen\n", style="bold")
+    for key, does in KEYS:
+        text.append(f"{key:<9}", style="bold")
+        text.append(does + "\n")
+    for paragraph in ABOUT[1:]:
+        text.append("\n" + paragraph + "\n")
+    return text
+
+
+class HelpScreen(Screen[None]):
     BINDINGS = [
         Binding("escape", "close", "Close"),
         Binding("q", "close", "Close", show=False),
@@ -50,7 +61,7 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help-box"):
-            yield Markdown(HELP, id="help-text")
+            yield Static(help_text(), id="help-text")
 
     def action_close(self) -> None:
         self.dismiss(None)

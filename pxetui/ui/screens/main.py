@@ -89,8 +89,7 @@ class MainScreen(Screen[None]):
         table = self.query_one(ClientTable)
         with self.app.batch_update():
             if changes.meta.get("snapshot"):
-                table.states.clear()
-                table.set_filter(table.filter_text)
+                table.reset()
             table.apply(changes.clients)
             if changes.events or changes.events_dropped:
                 self.query_one(EventLog).add_events(changes.events, changes.events_dropped)
@@ -213,8 +212,9 @@ class MainScreen(Screen[None]):
             return
         self.notify("profile reloaded", title="engine")
 
-    def on_data_table_row_selected(self) -> None:
-        """Enter on a row (or a click on a selected row) opens the client's detail."""
+    @on(ClientTable.ClientSelected)
+    def _client_selected(self) -> None:
+        """Enter on a row (or a double click) opens the client's detail."""
         self.action_detail()
 
 

@@ -12,12 +12,15 @@ from typing import Any
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Label, ProgressBar, RichLog
+from textual.reactive import reactive
+from textual.widget import Widget
+from textual.widgets import ProgressBar
 
 from pxetui.core.events import Event
 from pxetui.core.mac import MacAddress
 from pxetui.core.sanitize import clean
 from pxetui.ui.event_text import event_line, human_bytes
+from pxetui.ui.widgets.line_log import LineLog
 
 BARS = 2
 """Transfers shown as bars (the latest ones); at 80x24 more would push the log away."""
@@ -36,18 +39,31 @@ def transfer_label(transfer: dict[str, Any]) -> Text:
     return Text(f"{proto} {name} {amount}{speed}{word}", no_wrap=True, overflow="ellipsis")
 
 
+class TransferLabel(Widget):
+    """A one-line label that repaints without a layout pass.
+
+    ``Label.update`` asks for a layout (its size may change); at 10 updates a second that
+    re-laid out the whole screen each time. This one has a fixed size in CSS.
+    """
+
+    text: reactive[Text] = reactive(Text(), layout=False)
+
+    def render(self) -> Text:
+        return self.text
+
+
 class TransferBar(Horizontal):
     """One transfer: label + bar. State class ``-finished`` / ``-failed`` / ``-running``."""
 
     def compose(self) -> ComposeResult:
-        yield Label(classes="transfer-label")
+        yield TransferLabel(classes="transfer-label")
         yield ProgressBar(total=None, show_eta=False, classes="transfer-bar")
 
     def show(self, transfer: dict[str, Any]) -> None:
         state = str(transfer.get("state") or "running")
         state = "finished" if state in ("done", "finished", "probe") else state
         self.set_classes(f"-{state}" if state in ("finished", "failed") else "-running")
-        self.query_one(Label).update(transfer_label(transfer))
+        self.query_one(TransferLabel).text = transfer_label(transfer)
         bar = self.query_one(ProgressBar)
         size = transfer.get("size")
         done = float(transfer.get("bytes") or 0)
@@ -70,9 +86,7 @@ class ClientLog(Vertical):
             bar = TransferBar(id=f"transfer-{index}")
             bar.display = False
             yield bar
-        yield RichLog(
-            max_lines=LOG_LINES, markup=False, min_width=20, wrap=False, id="client-lines"
-        )
+        yield LineLog(max_lines=LOG_LINES, id="client-lines")
 
     def show_client(
         self, mac: MacAddress | None, state: dict[str, Any] | None, lines: Sequence[Event]
@@ -80,16 +94,16 @@ class ClientLog(Vertical):
         """Switch to another client: its bars and its whole ring of lines."""
         self.mac = mac
         self.border_title = f"client {mac.colon}" if mac is not None else "client (none)"
-        log = self.query_one("#client-lines", RichLog)
+        log = self.query_one("#client-lines", LineLog)
         log.clear()
-        for event in lines:
-            log.write(event_line(event))
+        self.add_lines(lines)
         self.update_state(state)
 
     def add_lines(self, lines: Sequence[Event]) -> None:
-        log = self.query_one("#client-lines", RichLog)
-        for event in lines[-LOG_LINES:]:
-            log.write(event_line(event))
+        """Append lines (one repaint)."""
+        if lines:
+            log = self.query_one("#client-lines", LineLog)
+            log.write_lines(event_line(e) for e in lines[-LOG_LINES:])
 
     def update_state(self, state: dict[str, Any] | None) -> None:
         transfers = [t for t in (state or {}).get("transfers") or [] if isinstance(t, dict)]

@@ -1,22 +1,32 @@
-"""The client table: one row per MAC, updated in batches, sortable and filterable.
+"""The client table: one row per MAC, sortable, filterable, cheap at 1,000 busy clients.
 
-Rows are keyed by the MAC's hex digits. A batch (one drain, ≤10 per second) touches only
-the cells that changed, so 1,000 clients ticking away cost a few hundred cell updates a
-tick, not a rebuild. Filtering and sorting rebuild or reorder on demand, and the cursor
-stays on the same client, not the same row number.
+Why not ``DataTable``: measured with 1,000 clients and 5,000 events/s, a DataTable tick
+re-rendered every visible cell as Rich Text (its row cache is invalidated by any cell
+update), and the screen managed about one frame a second. This widget draws each visible
+row as one pre-formatted line (Line API: one ``Strip`` per row), formats a row only when it
+is drawn after its client changed, and repaints only when a changed client is on screen
+or the order changed. A batch (one drain, ≤10 per second) is then a few dict updates.
+
+Keys: ↑ ↓ PgUp PgDn Home End move, Enter opens the client, ``s``/``S`` sort; the mouse
+can click a row, a header (sort, again to reverse) and scroll.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
-from textual.binding import Binding
+from rich.segment import Segment
+from rich.style import Style
+from textual import events
+from textual.binding import Binding, BindingType
+from textual.geometry import Region, Size
 from textual.message import Message
-from textual.widgets import DataTable
+from textual.reactive import reactive
+from textual.strip import Strip
+from textual.widget import Widget
 
 from pxetui.core.mac import MacAddress
 from pxetui.ui.client_rows import (
-    COLUMN_KEYS,
     COLUMNS,
     WIDE_FROM,
     Column,
@@ -27,11 +37,32 @@ from pxetui.ui.client_rows import (
 )
 
 
-class ClientTable(DataTable[str]):
-    BINDINGS = [
+class ClientTable(Widget, can_focus=True):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up", "cursor(-1)", "Up", show=False),
+        Binding("down", "cursor(1)", "Down", show=False),
+        Binding("pageup", "page(-1)", "Page up", show=False),
+        Binding("pagedown", "page(1)", "Page down", show=False),
+        Binding("home", "cursor_to(0)", "First", show=False),
+        Binding("end", "cursor_to(-1)", "Last", show=False),
+        Binding("enter", "select", "Detail", show=False),
         Binding("s", "cycle_sort", "Sort", show=False),
         Binding("S", "reverse_sort", "Reverse", show=False),
     ]
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "client-table--header",
+        "client-table--cursor",
+        "client-table--odd",
+    }
+    DEFAULT_CSS = """
+    ClientTable { height: 1fr; }
+    ClientTable > .client-table--header { text-style: bold; background: $panel; }
+    ClientTable > .client-table--cursor { background: $block-cursor-background; text-style: bold; }
+    ClientTable:blur > .client-table--cursor { background: $block-cursor-blurred-background; }
+    ClientTable > .client-table--odd { background: $surface-lighten-1; }
+    """
+
+    cursor_row: reactive[int] = reactive(0, layout=False, repaint=False, always_update=False)
 
     class ClientHighlighted(Message):
         """The cursor moved to a client (or to none: an empty table)."""
@@ -40,139 +71,178 @@ class ClientTable(DataTable[str]):
             super().__init__()
             self.mac = mac
 
+    class ClientSelected(Message):
+        """Enter (or a click on the cursor row): open this client."""
+
+        def __init__(self, mac: MacAddress) -> None:
+            super().__init__()
+            self.mac = mac
+
     def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id, cursor_type="row", zebra_stripes=True)
+        super().__init__(id=id)
         self.states: dict[MacAddress, dict[str, Any]] = {}
-        self._cells: dict[MacAddress, tuple[str, ...]] = {}
+        self._cells: dict[MacAddress, tuple[str, ...]] = {}  # formatted, all columns
+        self._order: list[MacAddress] = []  # the filtered, sorted view
+        self._index: dict[MacAddress, int] = {}
+        self._order_dirty = False
         self.filter_text = ""
         self.sort_column: str | None = None
         self.sort_reverse = False
-        self._layout: tuple[tuple[int, Column], ...] = ()
-        self._wide: bool | None = None
+        self.top = 0  # first row on screen
+        self._layout: tuple[tuple[int, Column], ...] = layout(80)
+        self._widths: tuple[int, ...] = tuple(c.narrow for _, c in self._layout)
+        self._highlighted: MacAddress | None = None
+        self._style_cache: tuple[Style, Style, Style, Style] | None = None
+
+    # --- geometry -------------------------------------------------------------------------
+
+    @property
+    def row_count(self) -> int:
+        return len(self._order)
+
+    @property
+    def page(self) -> int:
+        """Rows on screen (the header takes one line)."""
+        return max(1, self.size.height - 1)
 
     def on_resize(self) -> None:
-        """Switch between the 80-column and the wide layout (a rebuild, rare)."""
         wide = self.app.size.width >= WIDE_FROM
-        if wide == self._wide:
-            return
-        self._wide = wide
-        self._layout = layout(self.app.size.width)
-        self.clear(columns=True)
-        for _, column in self._layout:
-            self.add_column(
-                column.label, key=column.key, width=column.wide if wide else column.narrow
-            )
-        self._rebuild()
-
-    def _shown(self, cells: tuple[str, ...]) -> tuple[str, ...]:
-        return tuple(cells[i] for i, _ in self._layout)
+        self._layout = layout(WIDE_FROM if wide else 80)
+        self._widths = tuple(c.wide if wide else c.narrow for _, c in self._layout)
+        self._scroll_to_cursor()
+        self.refresh()
 
     # --- data -----------------------------------------------------------------------------
 
     def apply(self, clients: dict[MacAddress, dict[str, Any]]) -> None:
-        """Fold a batch of client states into the rows."""
+        """Fold a batch of client states in; repaint only if something visible changed."""
         if not clients:
             return
-        if self._wide is None:  # not laid out yet: the first resize builds every row
-            self.states.update(clients)
-            return
-        selected = self.selected_mac
-        added = reordered = False
+        visible = False
+        first, last = self.top, self.top + self.page
+        filtering = bool(self.filter_text.strip())
         for mac, state in clients.items():
             self.states[mac] = state
-            cells = row_cells(state)
-            shown = mac in self._cells
-            if not matches(state, self.filter_text):
-                if shown:
-                    self.remove_row(mac.hex12)
-                    del self._cells[mac]
+            self._cells.pop(mac, None)
+            index = self._index.get(mac)
+            if filtering and not matches(state, self.filter_text):
+                if index is not None:
+                    self._order_dirty = True  # it leaves the view
                 continue
-            if not shown:
-                self.add_row(*self._shown(cells), key=mac.hex12)
-                self._cells[mac] = cells
-                added = True
-                continue
-            old = self._cells[mac]
-            if old == cells:
-                continue
-            for key, before, after in zip(COLUMN_KEYS, old, cells, strict=True):
-                if before != after and self._has(key):
-                    self.update_cell(mac.hex12, key, after)
-                    if key == self.sort_column:
-                        reordered = True
-            self._cells[mac] = cells
-        if self.sort_column is not None and (added or reordered):
-            self._sort()
-        self._keep_cursor(selected)
+            if index is None:
+                self._order.append(mac)
+                self._index[mac] = len(self._order) - 1
+                if self.sort_column is not None:
+                    self._order_dirty = True
+                visible = visible or len(self._order) - 1 <= last
+            else:
+                visible = visible or first <= index <= last
+                if self.sort_column is not None:
+                    self._order_dirty = True
+        if self._order_dirty:
+            self._rebuild_order()
+            visible = True
+        if visible:
+            self.refresh()
+        self._announce()
 
     def set_filter(self, text: str) -> None:
         """Show only rows where every word of *text* appears."""
         self.filter_text = text
-        self._rebuild()
+        self._rebuild_order()
+        self.refresh()
+        self._announce()
 
     def sort_by(self, column: str | None, reverse: bool = False) -> None:
         self.sort_column = column
         self.sort_reverse = reverse
+        self._rebuild_order()
+        self.refresh()
+
+    def reset(self) -> None:
+        """Forget every client (a new snapshot follows)."""
+        self.states.clear()
+        self._cells.clear()
+        self._order = []
+        self._index = {}
+        self.refresh()
+
+    def _rebuild_order(self) -> None:
+        """Recompute the view from the states: filter, then stable sort; keep the client."""
         selected = self.selected_mac
-        if column is None:
-            self._rebuild()
+        if self.filter_text.strip():
+            order = [m for m, s in self.states.items() if matches(s, self.filter_text)]
         else:
-            self._sort()
-        self._keep_cursor(selected)
-
-    def _rebuild(self) -> None:
-        selected = self.selected_mac
-        self.clear()
-        self._cells = {}
-        rows = []
-        for mac, state in self.states.items():
-            if matches(state, self.filter_text):
-                cells = row_cells(state)
-                self._cells[mac] = cells
-                rows.append((mac, cells))
-        for mac, cells in rows:
-            self.add_row(*self._shown(cells), key=mac.hex12)
+            order = list(self.states)
         if self.sort_column is not None:
-            self._sort()
-        self._keep_cursor(selected)
+            column = next(i for i, c in enumerate(COLUMNS) if c.key == self.sort_column)
+            key = sort_key(self.sort_column)
+            order.sort(key=lambda m: key(self._row(m)[column]), reverse=self.sort_reverse)
+        self._order = order
+        self._index = {mac: i for i, mac in enumerate(order)}
+        self._order_dirty = False
+        if selected is not None and selected in self._index:
+            self.set_reactive(ClientTable.cursor_row, self._index[selected])
+        else:
+            self.set_reactive(ClientTable.cursor_row, min(self.cursor_row, max(0, len(order) - 1)))
+        self._scroll_to_cursor()
 
-    def _has(self, key: str) -> bool:
-        return any(c.key == key for _, c in self._layout)
+    def _row(self, mac: MacAddress) -> tuple[str, ...]:
+        cells = self._cells.get(mac)
+        if cells is None:
+            cells = self._cells[mac] = row_cells(self.states[mac])
+        return cells
 
-    def _sort(self) -> None:
-        assert self.sort_column is not None
-        if not self._has(self.sort_column):
-            return
-        self.sort(self.sort_column, key=sort_key(self.sort_column), reverse=self.sort_reverse)
-
-    def _keep_cursor(self, mac: MacAddress | None) -> None:
-        if mac is None or mac not in self._cells:
-            return
-        index = self.get_row_index(mac.hex12)
-        if index != self.cursor_row:
-            self.move_cursor(row=index, animate=False, scroll=False)
+    def get_row_at(self, index: int) -> tuple[str, ...]:
+        """The cells (all columns) of the row at *index* in the current view."""
+        return self._row(self._order[index])
 
     # --- selection ------------------------------------------------------------------------
 
     @property
     def selected_mac(self) -> MacAddress | None:
-        if not self.row_count:
+        if not self._order:
             return None
-        try:
-            key = self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
-        except Exception:
-            return None
-        return MacAddress(key) if key else None
+        return self._order[min(self.cursor_row, len(self._order) - 1)]
 
-    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        event.stop()
-        key = event.row_key.value
-        self.post_message(self.ClientHighlighted(MacAddress(key) if key else None))
+    def _announce(self) -> None:
+        mac = self.selected_mac
+        if mac != self._highlighted:
+            self._highlighted = mac
+            self.post_message(self.ClientHighlighted(mac))
 
-    # --- actions --------------------------------------------------------------------------
+    def watch_cursor_row(self, old: int, new: int) -> None:
+        self._scroll_to_cursor()
+        self.refresh()
+        self._announce()
+
+    def validate_cursor_row(self, value: int) -> int:
+        return max(0, min(value, len(self._order) - 1))
+
+    def _scroll_to_cursor(self) -> None:
+        page = self.page
+        if self.cursor_row < self.top:
+            self.top = self.cursor_row
+        elif self.cursor_row >= self.top + page:
+            self.top = self.cursor_row - page + 1
+        self.top = max(0, min(self.top, max(0, len(self._order) - page)))
+
+    def action_cursor(self, delta: int) -> None:
+        self.cursor_row += delta
+
+    def action_page(self, direction: int) -> None:
+        self.cursor_row += direction * self.page
+
+    def action_cursor_to(self, index: int) -> None:
+        self.cursor_row = index if index >= 0 else len(self._order) - 1
+
+    def action_select(self) -> None:
+        mac = self.selected_mac
+        if mac is not None:
+            self.post_message(self.ClientSelected(mac))
 
     def action_cycle_sort(self) -> None:
-        """Sort by the next column (MAC, host, IP, … then back to arrival order)."""
+        """Sort by the next shown column (… then back to arrival order)."""
         order: list[str | None] = [c.key for _, c in self._layout]
         order.append(None)
         if self.sort_column not in order:
@@ -191,9 +261,109 @@ class ClientTable(DataTable[str]):
         label = next(c.label for c in COLUMNS if c.key == self.sort_column)
         return label + (" (reversed)" if self.sort_reverse else "")
 
-    def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
-        """Mouse users sort by clicking a header; a second click reverses."""
+    # --- mouse ----------------------------------------------------------------------------
+
+    def on_click(self, event: events.Click) -> None:
+        if event.y == 0:
+            column = self._column_at(event.x)
+            if column is not None:
+                reverse = not self.sort_reverse if column == self.sort_column else False
+                self.sort_by(column, reverse)
+            return
+        index = self.top + event.y - 1
+        if 0 <= index < len(self._order):
+            if index == self.cursor_row and event.chain >= 2:
+                self.action_select()
+            self.cursor_row = index
+
+    def _column_at(self, x: int) -> str | None:
+        position = 0
+        for (_, column), width in zip(self._layout, self._widths, strict=True):
+            position += width + 2
+            if x < position:
+                return column.key
+        return None
+
+    def on_mouse_scroll_down(self, event: events.MouseScrollDown) -> None:
         event.stop()
-        column = str(event.column_key.value)
-        reverse = not self.sort_reverse if column == self.sort_column else False
-        self.sort_by(column, reverse)
+        self.top = min(self.top + 3, max(0, len(self._order) - self.page))
+        self.refresh()
+
+    def on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
+        event.stop()
+        self.top = max(0, self.top - 3)
+        self.refresh()
+
+    # --- drawing --------------------------------------------------------------------------
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        return len(self._order) + 1
+
+    def _line(self, cells: tuple[str, ...]) -> str:
+        parts = []
+        for (index, _), width in zip(self._layout, self._widths, strict=True):
+            text = cells[index]
+            if len(text) > width:
+                text = text[: max(0, width - 1)] + "…"
+            parts.append(f" {text:<{width}} ")
+        return "".join(parts)
+
+    def _header(self) -> str:
+        labels = []
+        for _, column in self._layout:
+            mark = ""
+            if column.key == self.sort_column:
+                mark = "v" if self.sort_reverse else "^"
+            labels.append(column.label + mark)
+        parts = []
+        for label, width in zip(labels, self._widths, strict=True):
+            parts.append(f" {label[:width]:<{width}} ")
+        position = f" {self.cursor_row + 1 if self._order else 0}/{len(self._order)} "
+        text = "".join(parts)
+        room = self.size.width - len(text)
+        return text + position.rjust(room) if room >= len(position) else text
+
+    def _styles(self) -> tuple[Style, Style, Style, Style]:
+        """(base, header, cursor, odd), computed once per repaint, not once per line:
+        resolving a widget's Rich style walks the DOM (measured ~1 ms a call)."""
+        if self._style_cache is None:
+            base = self.rich_style
+            self._style_cache = (
+                base,
+                base + self.get_component_rich_style("client-table--header"),
+                base + self.get_component_rich_style("client-table--cursor"),
+                base + self.get_component_rich_style("client-table--odd"),
+            )
+        return self._style_cache
+
+    def notify_style_update(self) -> None:
+        self._style_cache = None
+        super().notify_style_update()
+
+    def on_focus(self) -> None:
+        self._style_cache = None
+
+    def on_blur(self) -> None:
+        self._style_cache = None
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        self._style_cache = None  # once per repaint: theme or focus may have changed
+        return super().render_lines(crop)
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        base, header, cursor, odd = self._styles()
+        if y == 0:
+            return Strip([Segment(self._header().ljust(width)[:width], header)], width)
+        index = self.top + y - 1
+        if index >= len(self._order):
+            return Strip([Segment(" " * width, base)], width)
+        text = self._line(self._row(self._order[index])).ljust(width)[:width]
+        style = base
+        if index == self.cursor_row:
+            style = cursor
+            # A text marker too, so the cursor shows without colour (NO_COLOR, mono ssh).
+            text = ">" + text[1:]
+        elif index % 2:
+            style = odd
+        return Strip([Segment(text, style)], width)
