@@ -50,6 +50,7 @@ _STAGE_PHASE: dict[Stage, Phase] = {
     "root_image": "root_image",
 }
 _UNMATCHED_PER_IP = 16
+_TRANSFERS_REMEMBERED = 4096
 _DEFAULT_CONFIGS = frozenset(
     {layout.PXELINUX_DEFAULT, layout.IPXE_DEFAULT, layout.GRUB_DEFAULT, layout.S390X_DEFAULT}
 )
@@ -278,6 +279,8 @@ class ClientTracker:
             changed |= self._learn_ip(mac, event.client_ip)
         if isinstance(event, TransferEvent):
             self._transfer_mac[event.transfer_id] = mac
+            if len(self._transfer_mac) > _TRANSFERS_REMEMBERED:  # runs for days: stay bounded
+                del self._transfer_mac[next(iter(self._transfer_mac))]
             self._transfer(client, event)
         elif isinstance(event, FileNotFound):
             self._miss(client, event)

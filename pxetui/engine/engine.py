@@ -17,6 +17,7 @@ import contextlib
 import fcntl
 import logging
 import os
+import sqlite3
 import time
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network
@@ -303,6 +304,17 @@ class Engine:
     # --- events --------------------------------------------------------------------------
 
     def _on_event(self, event: Event) -> None:
+        """The engine's own bus subscriber. It must never raise: the bus would drop it."""
+        try:
+            self._fold(event)
+        except Exception as exc:
+            log.exception("engine failed to fold %s", event.kind)
+            if not isinstance(event, EngineMessage):
+                self.bus.publish(
+                    EngineMessage(level="error", text=f"internal error on {event.kind}: {exc}")
+                )
+
+    def _fold(self, event: Event) -> None:
         if isinstance(event, ServiceEvent):
             self.services[event.service] = event
             return
@@ -360,7 +372,11 @@ class Engine:
             self._history_flush = None
         batch, self._history = self._history, []
         if batch and self.db.is_open:
-            self.db.record_many(batch)
+            try:
+                self.db.record_many(batch)
+            except sqlite3.Error as exc:  # disk full, I/O error: keep serving, say so
+                log.error("history not written: %s", exc)
+                self.bus.publish(EngineMessage(level="error", text=f"history not written: {exc}"))
 
     def _maybe_complete_once(self, mac: MacAddress) -> None:
         """A one-shot whose kernel and initrds (or image) were delivered boots local next."""

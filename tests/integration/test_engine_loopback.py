@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import socket
 import sys
@@ -253,3 +254,29 @@ async def test_clients_get_their_reverse_dns_name(engine: Engine) -> None:
         assert rows[0]["mac"] == MAC.colon and rows[0]["hostname"] == "loopback.lab.example"
     finally:
         server.stop()
+
+
+async def test_client_updates_are_coalesced_to_about_ten_per_second(engine: Engine) -> None:
+    """A burst of requests from one client yields a few ClientUpdated rows, not one each."""
+    from pxetui.core.events import ClientUpdated
+
+    client = ControlClient(engine.socket_path)
+    _, events = await client.subscribe()
+    await client.request("assign", mac=MAC.colon, entry="centos")
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    for _ in range(30):
+        await http_get(engine, "ipxe/52-54-00-fe-01-01.ipxe")
+    elapsed = loop.time() - started
+    await asyncio.sleep(0.3)  # let the last coalesced update out
+    updates: list[ClientUpdated] = []
+    with contextlib.suppress(TimeoutError):
+        while True:
+            event = await asyncio.wait_for(anext(events), 0.5)
+            if isinstance(event, ClientUpdated) and event.mac == MAC:
+                updates.append(event)
+    assert 1 <= len(updates) <= elapsed * 10 + 3, (len(updates), elapsed)
+    last = updates[-1].state
+    assert last["mac"] == MAC.colon and len(last["transfers"]) == 8  # the ring keeps 8
+    assert all(t["state"] == "done" for t in last["transfers"])
+    await client.close()
