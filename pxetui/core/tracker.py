@@ -161,7 +161,8 @@ class ClientTracker:
             if (
                 client.ipxe_loaded_at is not None
                 and now - client.ipxe_loaded_at >= IPXE_SILENT_S
-                and client.last_dhcp < client.ipxe_loaded_at
+                and 0 < client.last_dhcp < client.ipxe_loaded_at  # we do see its DHCP
+                and client.phase == "loader"  # and it fetched nothing since
                 and client.hints.add(ipxe_silent_hint())
             ):
                 changed.add(client.mac)

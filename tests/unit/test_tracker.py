@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import itertools
 import json
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pxetui.core.boot_stage import StageMap
 from pxetui.core.events import (
@@ -266,3 +270,114 @@ def test_client_state_dict_is_the_documented_json_shape() -> None:
         "started",
         "finished",
     }
+
+
+def test_no_ipxe_silence_hint_when_it_went_on_or_dhcp_is_not_ours() -> None:
+    """iPXE that fetched its script, or a lab without our DHCP, gets no IPv6 hint."""
+    went_on = ClientTracker()
+    proxy_bios_dhcp(went_on, 10.0)
+    fetch(went_on, "undionly.kpxe", 11.0)
+    fetch(went_on, "boot.ipxe", 12.0)  # iPXE's DHCP went to another server, it carried on
+    assert went_on.tick(40.0) == set()
+    no_dhcp = ClientTracker(neighbor=lambda ip: MAC)
+    fetch(no_dhcp, "undionly.kpxe", 11.0)
+    assert no_dhcp.tick(40.0) == set()
+
+
+_names = st.sampled_from(
+    [
+        "undionly.kpxe",
+        "pxelinux.0",
+        "boot.ipxe",
+        "ipxe/52-54-00-e2-e0-01.ipxe",
+        "images/vmlinuz",
+        "images/initrd.img",
+        "pxelinux.cfg/default",
+        "pxelinux.cfg/01-52-54-00-e2-e0-01",
+        "../../etc/passwd",
+        "",
+        "\\x\\y",
+        "live/root.squashfs",
+    ]
+) | st.text(max_size=40)
+_macs = st.sampled_from([MAC, MacAddress.parse("52:54:00:e2:e0:02")])
+_ips = st.sampled_from([IP, "10.254.77.130", "127.0.0.1"])
+_events = st.one_of(
+    st.builds(
+        DhcpEvent,
+        ts=st.floats(0, 100),
+        msg_type=st.sampled_from(
+            ["DHCPDISCOVER", "DHCPOFFER", "DHCPREQUEST", "DHCPACK", "DHCPNAK", "PXE", "X"]
+        ),
+        mac=st.none() | _macs,
+        ip=st.none() | _ips,
+        arch=st.none() | st.integers(0, 65535),
+        vendor_class=st.text(max_size=30),
+        user_class=st.sampled_from(["", "iPXE"]),
+        firmware=st.text(max_size=10),
+        text=st.text(max_size=20),
+    ),
+    st.builds(
+        TransferStarted,
+        ts=st.floats(0, 100),
+        transfer_id=st.sampled_from("abc"),
+        proto=st.just("tftp"),
+        client_ip=_ips,
+        filename=_names,
+        size=st.none() | st.integers(0, 10**9),
+    ),
+    st.builds(
+        TransferProgress,
+        ts=st.floats(0, 100),
+        transfer_id=st.sampled_from("abc"),
+        proto=st.just("http"),
+        client_ip=_ips,
+        filename=_names,
+        bytes_sent=st.integers(0, 10**9),
+    ),
+    st.builds(
+        TransferFinished,
+        ts=st.floats(0, 100),
+        transfer_id=st.sampled_from("abc"),
+        proto=st.just("tftp"),
+        client_ip=_ips,
+        filename=_names,
+        bytes_sent=st.integers(0, 10**9),
+        seconds=st.floats(0, 10),
+    ),
+    st.builds(
+        TransferFailed,
+        ts=st.floats(0, 100),
+        transfer_id=st.sampled_from("abc"),
+        proto=st.just("tftp"),
+        client_ip=_ips,
+        filename=_names,
+        reason=st.text(max_size=9),
+    ),
+    st.builds(
+        SizeProbe,
+        ts=st.floats(0, 100),
+        transfer_id=st.sampled_from("abc"),
+        proto=st.just("tftp"),
+        client_ip=_ips,
+        filename=_names,
+    ),
+    st.builds(
+        FileNotFound, ts=st.floats(0, 100), proto=st.just("tftp"), client_ip=_ips, filename=_names
+    ),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(_events, max_size=40), st.floats(0, 200))
+def test_any_event_sequence_folds_without_raising(events: list[Any], now: float) -> None:
+    """Whatever arrives in whatever order, the tracker folds it and stays JSON-ready."""
+    tracker = ClientTracker(StageMap.from_profile(PROFILE))
+    tracker.set_assignment(MAC, "centos", once=True)
+    for event in events:
+        tracker.apply(event)
+    tracker.tick(now)
+    for client in tracker.clients():
+        data = json.loads(json.dumps(client.to_dict()))
+        assert data["phase"] in data["phases"] or data["phase"] == "discovered"
+        assert len(data["transfers"]) <= 8 and len(data["hints"]) <= 6
