@@ -30,6 +30,7 @@ from pxetui.engine.tftp import packets
 from pxetui.engine.tftp.netascii import NetasciiTooLarge, to_netascii
 from pxetui.engine.tftp.options import DEFAULT_MAX_WINDOWSIZE, MAX_BLKSIZE, negotiate
 from pxetui.engine.tftp.paths import PathError, open_served_file
+from pxetui.engine.tftp.readiness import TransferSockets
 from pxetui.engine.tftp.transfer import Transfer, bytes_reader, file_reader
 from pxetui.engine.tftp.worker import WorkerProcesses
 
@@ -82,6 +83,7 @@ class TftpServer:
         self._pool: WorkerProcesses | None = None
         self._sock: socket.socket | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._sockets: TransferSockets | None = None
         self._transfers: dict[tuple[str, int], Transfer] = {}
         self._wildcard = host in ("", "0.0.0.0")
 
@@ -128,6 +130,7 @@ class TftpServer:
                 + (" (port 69 needs root or CAP_NET_BIND_SERVICE)" if exc.errno == 13 else ""),
             ) from exc
         self._sock = sock
+        self._sockets = TransferSockets(self._loop)
         self._loop.add_reader(sock.fileno(), self._on_readable)
         if self.workers > 1:
             self._pool = WorkerProcesses(self.workers - 1, self._worker_config(), self._publish)
@@ -165,6 +168,9 @@ class TftpServer:
         for transfer in list(self._transfers.values()):
             transfer.close(reason="server stopped")
         self._transfers.clear()
+        if self._sockets is not None:
+            self._sockets.close()
+            self._sockets = None
 
     # --- the listener -----------------------------------------------------------------
 
@@ -297,7 +303,7 @@ class TftpServer:
         except BaseException:
             release()
             raise
-        assert self._loop is not None
+        assert self._loop is not None and self._sockets is not None
         reporter = TransferReporter(
             self._publish,
             proto="tftp",
@@ -309,6 +315,7 @@ class TftpServer:
         )
         transfer = Transfer(
             loop=self._loop,
+            sockets=self._sockets,
             sock=sock,
             client=addr,
             read=read,

@@ -32,9 +32,8 @@ from collections.abc import Callable
 from pxetui.engine.progress import TransferReporter
 from pxetui.engine.tftp import packets
 from pxetui.engine.tftp.options import Negotiated
+from pxetui.engine.tftp.readiness import TransferSockets
 
-# Read at most this many datagrams per wake-up, so one busy socket cannot starve the others.
-_READ_BATCH = 32
 _RECV_SIZE = 2048
 _DATA = packets.DATA
 _ERROR = packets.ERROR
@@ -57,6 +56,7 @@ class Transfer:
         self,
         *,
         loop: asyncio.AbstractEventLoop,
+        sockets: TransferSockets,
         sock: socket.socket,
         client: tuple[str, int],
         read: Reader,
@@ -71,6 +71,7 @@ class Transfer:
         gso: bool = True,
     ) -> None:
         self._loop = loop
+        self._sockets = sockets
         self._sock = sock
         self.client = client
         self._read = read
@@ -123,7 +124,7 @@ class Transfer:
 
     def start(self) -> None:
         """Register the socket, send the OACK or the first window, arm the timer."""
-        self._loop.add_reader(self._sock.fileno(), self._on_readable)
+        self._sockets.add(self._sock.fileno(), self._on_readable)
         self.reporter.started(self.negotiated.oack)
         if self._oack_pending:
             self._send_raw(self._oack)
@@ -143,7 +144,7 @@ class Transfer:
             self._timer = None
         fd = self._sock.fileno()
         if fd >= 0:
-            self._loop.remove_reader(fd)
+            self._sockets.remove(fd)
             if self._writer_armed:
                 self._loop.remove_writer(fd)
         self._sock.close()
@@ -160,23 +161,23 @@ class Transfer:
     # --- receiving ----------------------------------------------------------------------
 
     def _on_readable(self) -> None:
-        for _ in range(_READ_BATCH):
-            if self._closed:
-                return
-            try:
-                data, addr = self._recvfrom(_RECV_SIZE)
-            except (BlockingIOError, InterruptedError):
-                return
-            except OSError:
-                # e.g. an ICMP error queued on the socket; the timer handles a dead client.
-                return
-            if addr != self.client:
-                self._stranger(data, addr)
-            elif len(data) >= 4 and data[0] == 0 and data[1] == 4:
-                self._on_ack((data[2] << 8) | data[3])
-            elif len(data) >= 2 and data[0] == 0 and data[1] == _ERROR:
-                self._on_client_error(data)
-            # anything else from the client (DATA, a repeated RRQ, junk) is ignored
+        # One datagram per call: the readiness is level-triggered, so anything else queued
+        # is reported again right away, and the common case raises no BlockingIOError.
+        if self._closed:
+            return
+        try:
+            data, addr = self._recvfrom(_RECV_SIZE)
+        except OSError:
+            # EAGAIN (spurious wake-up) or an ICMP error queued on the socket; a dead
+            # client is the retransmit timer's business.
+            return
+        if addr != self.client:
+            self._stranger(data, addr)
+        elif len(data) >= 4 and data[0] == 0 and data[1] == 4:
+            self._on_ack((data[2] << 8) | data[3])
+        elif len(data) >= 2 and data[0] == 0 and data[1] == _ERROR:
+            self._on_client_error(data)
+        # anything else from the client (DATA, a repeated RRQ, junk) is ignored
 
     def _stranger(self, data: bytes, addr: tuple[str, int]) -> None:
         """RFC 1350: a packet from the wrong TID gets ERROR 5; the transfer is untouched."""
