@@ -48,6 +48,7 @@ class RunResult:
     bytes: int
     detail: str
     timed_out: bool = False
+    client_cpu_seconds: float | None = None  # TFTP only: proves the client is not the limit
 
 
 def tftp_run(
@@ -91,6 +92,7 @@ def tftp_run(
         bytes=int(out["bytes"]),
         detail=detail,
         timed_out=out["error"] == "deadline",
+        client_cpu_seconds=float(out.get("cpu_seconds", 0.0)),
     )
 
 

@@ -30,7 +30,7 @@ class PySpy:
             raise RuntimeError("--py-spy needs py-spy: pip install py-spy")
         self.out.unlink(missing_ok=True)
         argv = [exe, "record", "-p", str(self.pid), "-r", str(self.rate), "-f", "raw"]
-        argv += ["-o", str(self.out), "--nonblocking"]
+        argv += ["-o", str(self.out), "--nonblocking", "--subprocesses"]
         self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(1.0)  # attaching takes a moment; samples before the run would be idle anyway
         return self

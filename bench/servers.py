@@ -7,7 +7,9 @@ point is to compare what an operator would actually run. All listen on ``netns.S
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -111,6 +113,17 @@ ALL = (PXETUI, TFTPD_HPA, DNSMASQ, ATFTPD, TFTPY, NGINX)
 BY_NAME = {s.name: s for s in ALL}
 
 
+def with_extra_args(spec: ServerSpec, extra: list[str]) -> ServerSpec:
+    """The same server with more arguments (e.g. pxetui's ``--tftp-workers 1``) and a new name."""
+    if not extra:
+        return spec
+
+    def argv(root: Path, workdir: Path) -> list[str]:
+        return [*spec.argv(root, workdir), *extra]
+
+    return dataclasses.replace(spec, name=f"{spec.name}[{' '.join(extra)}]", argv=argv)
+
+
 def pxetui_serve_available() -> bool:
     """Whether this tree already has `pxetui serve` (it is being written in parallel)."""
     proc = subprocess.run(
@@ -187,11 +200,15 @@ class RunningServer:
             _remove_cgroup(self.cgroup)
 
 
+def _file_safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name)
+
+
 def _cgroup_for(pid: int, name: str) -> Path | None:
     """A fresh cpuacct cgroup holding ``pid`` (children inherit it), or None if unavailable."""
     if not (CPUACCT / "cgroup.procs").exists():
         return None
-    group = CPUACCT / f"pxb-{os.getpid()}-{name}"
+    group = CPUACCT / f"pxb-{os.getpid()}-{_file_safe(name)}"
     try:
         group.mkdir(exist_ok=True)
         (group / "cgroup.procs").write_text(str(pid))
@@ -229,7 +246,7 @@ def _remove_cgroup(group: Path) -> None:
 
 def start(spec: ServerSpec, bed: Testbed, root: Path, workdir: Path) -> RunningServer:
     """Start ``spec`` in the server namespace; readiness is checked by the caller's probe."""
-    log_path = workdir / f"{spec.name}.log"
+    log_path = workdir / f"{_file_safe(spec.name)}.log"
     log = log_path.open("wb")
     proc = subprocess.Popen(
         bed.in_ns(bed.server_ns, spec.argv(root, workdir)),

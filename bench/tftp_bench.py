@@ -61,6 +61,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--no-save", action="store_true", help="print the table only")
     p.add_argument("--json", action="store_true", help="also print the raw results as JSON")
     p.add_argument(
+        "--pxetui-args",
+        default="",
+        help="extra arguments for `pxetui serve`, e.g. '--tftp-workers 1' (named in the table)",
+    )
+    p.add_argument(
         "--py-spy",
         action="store_true",
         help="after the reps, one extra (unmeasured) pxetui run per scenario under py-spy",
@@ -172,6 +177,8 @@ def run_bench(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
         names.remove("pxetui")
         notes.append("pxetui skipped: `python -m pxetui serve --help` is not available yet")
     specs = [servers.BY_NAME[n] for n in names]
+    extra = shlex.split(args.pxetui_args)
+    specs = [servers.with_extra_args(s, extra) if s is servers.PXETUI else s for s in specs]
     scenarios = [s for s in scenarios if any(_serves(sp, s) for sp in specs)]
     for stale in remove_stale_namespaces() + servers.remove_stale_cgroups():
         notes.append(f"removed stale namespace/cgroup {stale}")
@@ -183,6 +190,7 @@ def run_bench(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
     profiles: dict[str, list[tuple[str, float]]] = {}
     path: PathSwitch | None = None
     started = time.monotonic()
+    load_before = os.getloadavg()
     try:
         root = _prepare_root(workdir, scenarios)
         with Testbed() as bed:
@@ -200,10 +208,11 @@ def run_bench(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
                             cell = cells.setdefault((sc.label, spec.name), report.Cell())
                             tag = f"rep {rep + 1}/{reps} {sc.label:38} {spec.name:10}"
                             _measure(bed, running[spec.name], sc, deadline, cell, tag)
-                if args.py_spy and "pxetui" in running:
+                pxetui = next((s for n, s in running.items() if n.startswith("pxetui")), None)
+                if args.py_spy and pxetui is not None:
                     for sc in scenarios:
                         path.apply(sc.label, sc.delay_us, sc.drop_every)
-                        profiles[sc.label] = _profile(bed, running["pxetui"], sc, deadline, workdir)
+                        profiles[sc.label] = _profile(bed, pxetui, sc, deadline, workdir)
                 path.close()
             finally:
                 if path is not None and path.relay is not None:
@@ -220,6 +229,8 @@ def run_bench(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
         "reps": reps,
         "deadline_s": deadline,
         "elapsed_s": round(elapsed, 1),
+        "loadavg_before": [round(x, 2) for x in load_before],
+        "loadavg_after": [round(x, 2) for x in os.getloadavg()],
         "notes": notes,
         "relay": path.counters if path else [],
         "rtt": path.rtts if path else [],
@@ -262,7 +273,8 @@ def _header(argv: list[str], raw: dict[str, Any]) -> str:
         f"- date: {now}, commit {commit or '?'}, {raw['mode']} matrix, {raw['reps']} reps "
         f"(servers interleaved, order rotated per rep), {raw['elapsed_s']} s in total",
         f"- machine: {os.cpu_count()} cores, Linux {platform.release()}, **shared with other "
-        "jobs and noisy**: compare medians and ratios, not absolute numbers",
+        "jobs and noisy**: compare medians and ratios, not absolute numbers; load average "
+        f"(1/5/15 min) {raw['loadavg_before']} before, {raw['loadavg_after']} after",
         "- ratio = reference median / server median (>1 = faster than tftpd-hpa / nginx); "
         "MiB/s = clients x file size / median; server CPU = median user+sys seconds per run",
     ]

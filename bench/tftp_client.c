@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -320,9 +321,14 @@ int main(int argc, char **argv) {
         }
         close(x->fd);
     }
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    double cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+                 (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
     printf("{\"transfers\": %d, \"ok\": %d, \"failed\": %d, \"bytes\": %llu, \"seconds\": %.6f, "
-           "\"first_done\": %.6f, \"blksize\": %d, \"windowsize\": %d, \"error\": \"%s\"}\n",
+           "\"first_done\": %.6f, \"blksize\": %d, \"windowsize\": %d, \"cpu_seconds\": %.4f, "
+           "\"error\": \"%s\"}\n",
            nx, ok, failed, (unsigned long long)total, t_end - t0,
-           t_first < 0 ? -1.0 : t_first - t0, xs[0].blksize, xs[0].wsize, first_err);
+           t_first < 0 ? -1.0 : t_first - t0, xs[0].blksize, xs[0].wsize, cpu, first_err);
     return failed ? 1 : 0;
 }
