@@ -103,7 +103,9 @@ def _probe(bed: Testbed, spec: servers.ServerSpec) -> bool:
     return ok
 
 
-def _run_one(bed: Testbed, spec: servers.ServerSpec, sc: matrix.Scenario, deadline: float) -> Any:
+def _run_one(
+    bed: Testbed, spec: servers.ServerSpec, sc: matrix.Scenario, deadline: float
+) -> clients.RunResult:
     if sc.protocol == "tftp":
         assert spec.tftp_port is not None
         return clients.tftp_run(
