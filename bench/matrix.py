@@ -84,3 +84,13 @@ def smoke() -> list[Scenario]:
         Scenario("tftp", 1, "1MiB", 1468, 1, drop_every=300),
         Scenario("http", 2, "1MiB"),
     ]
+
+
+# Issue 3's targets for pxetui: (scenario label, minimum ratio to the reference server).
+TARGETS: tuple[tuple[str, float], ...] = (
+    ("TFTP 10c 5MiB bs1468 ws1", 1.0),
+    ("TFTP 50c 5MiB bs1468 ws1", 1.0),
+    ("TFTP 1c 5MiB bs1468 ws16 +1ms", 15.0),
+    ("TFTP 10c 5MiB bs1468 ws1 0.2%ackloss", 1.0),
+    ("HTTP 50c 41MiB", 0.9),
+)

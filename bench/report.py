@@ -11,7 +11,7 @@ import statistics
 from dataclasses import dataclass, field
 
 from clients import RunResult
-from matrix import MIB, Scenario
+from matrix import MIB, TARGETS, Scenario
 
 REFERENCE = {"tftp": "tftpd-hpa", "http": "nginx"}
 
@@ -97,3 +97,24 @@ def profile_section(profiles: dict[str, list[tuple[str, float]]]) -> str:
     for label, frames in profiles.items():
         out.append(f"- {label}: " + "; ".join(f"{pct}% {frame}" for frame, pct in frames[:8]))
     return "\n".join(out)
+
+
+def targets_section(cells: dict[tuple[str, str], Cell]) -> str:
+    """Issue 3's targets: pxetui's ratio per target scenario, met or missed (and by how much)."""
+    lines = []
+    for label, want in TARGETS:
+        ref = cells.get((label, REFERENCE[label.split()[0].lower()]))
+        for (lab, server), cell in cells.items():
+            if lab != label or not server.startswith("pxetui"):
+                continue
+            r = ratio(cell, ref)
+            if r is None:
+                verdict = "no data (failed runs)"
+            elif r >= want:
+                verdict = f"**met** ({r:.2f}x)"
+            else:
+                verdict = f"**missed**: {r:.2f}x, {100 * (1 - r / want):.0f} % short"
+            lines.append(
+                f"- {label}, {server} >= {want:g}x {REFERENCE[label.split()[0].lower()]}: {verdict}"
+            )
+    return "\n".join(["", "Targets (issue 3):", "", *lines]) if lines else ""

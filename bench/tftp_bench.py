@@ -225,7 +225,7 @@ def run_bench(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
         shutil.rmtree(workdir, ignore_errors=True)
     elapsed = time.monotonic() - started
     server_names = [sp.name for sp in specs]
-    md = report.table(scenarios, server_names, cells)
+    md = report.table(scenarios, server_names, cells) + "\n" + report.targets_section(cells)
     raw = {
         "mode": mode,
         "reps": reps,
