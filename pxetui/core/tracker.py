@@ -140,6 +140,10 @@ class ClientTracker:
         if client is None:
             return False
         before = (client.entry, client.once, client.hostname)
+        if (client.entry, client.once) != (entry, once):
+            # Delivery counts from the assignment on: files sent for the previous entry
+            # must not complete a new one-shot.
+            client.finished_files = set()
         client.entry, client.once = entry, once
         client.hostname = hostname or client.hostname
         return before != (client.entry, client.once, client.hostname)

@@ -381,3 +381,18 @@ def test_any_event_sequence_folds_without_raising(events: list[Any], now: float)
         data = json.loads(json.dumps(client.to_dict()))
         assert data["phase"] in data["phases"] or data["phase"] == "discovered"
         assert len(data["transfers"]) <= 8 and len(data["hints"]) <= 6
+
+
+def test_files_delivered_before_a_once_assignment_do_not_complete_it() -> None:
+    """Kernel and initrd sent for the old entry don't count for a new one-shot."""
+    tracker = ClientTracker(StageMap.from_profile(PROFILE))
+    tracker.set_assignment(MAC, "centos", once=False)
+    proxy_bios_dhcp(tracker, 10.0)
+    fetch(tracker, "images/vmlinuz", 11.0)
+    fetch(tracker, "images/initrd.img", 12.0)
+    assert tracker.boot_delivered(MAC)
+    tracker.set_assignment(MAC, "centos", once=True)
+    assert not tracker.boot_delivered(MAC)
+    fetch(tracker, "images/vmlinuz", 13.0)
+    fetch(tracker, "images/initrd.img", 14.0)
+    assert tracker.boot_delivered(MAC)
