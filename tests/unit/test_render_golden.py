@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import functools
 import os
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -63,3 +65,17 @@ def test_every_entry_kind_has_a_golden_host() -> None:
     kinds = {profile.entry_or_local(h.entry).kind for h in profile.hosts.values()}
     assert kinds == {"linux", "centos", "live", "local", "chain", "menu"}
     assert any(h.arch == "s390x" for h in profile.hosts.values())
+
+
+def test_grub_files_pass_grub_script_check(tmp_path: Path) -> None:
+    """GRUB's own parser accepts every GRUB file the renderers produce."""
+    checker = shutil.which("grub-script-check")
+    if checker is None:
+        pytest.skip("grub-script-check (grub-common) is not installed: run .ci/setup")
+    for group, files in _rendered().items():
+        for path, data in files.items():
+            if path.startswith("grub/"):
+                script = tmp_path / "check.cfg"
+                script.write_bytes(data)
+                done = subprocess.run([checker, str(script)], capture_output=True, timeout=30)
+                assert done.returncode == 0, (group, path, done.stdout, done.stderr)
