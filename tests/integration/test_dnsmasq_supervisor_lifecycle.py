@@ -171,6 +171,48 @@ async def test_death_is_noticed_even_if_a_helper_keeps_the_log_pipe_open(server_
     ]
 
 
+async def test_failed_supervisor_recovers_with_a_fixed_configuration(server_ns: Lab) -> None:
+    """After "failed" (exit 1), reconfigure() with good arguments starts dnsmasq afresh."""
+    wrapper = server_ns.tmp / "dnsmasq-or-fail"
+    wrapper.write_text(
+        textwrap.dedent(
+            """\
+            #!/bin/sh
+            case " $* " in *" --fail "*) ;; *) exec dnsmasq "$@" ;; esac
+            [ "$1" = "--test" ] && exit 0
+            echo "dnsmasq[$$]: started, version 2.90 DNS disabled" >&2
+            sleep 0.05
+            echo "dnsmasq: bad option (pretend)" >&2
+            exit 1
+            """
+        )
+    )
+    wrapper.chmod(0o755)
+    events: list[Event] = []
+    state = server_ns.tmp / "state"
+    sup = DnsmasqSupervisor(
+        ["--fail"],
+        publish=events.append,
+        state_dir=state,
+        interface="br0",
+        lock_dir=server_ns.tmp / "lock",
+        dnsmasq=str(wrapper),
+    )
+    await sup.start()
+    try:
+        await run_until(events, 3, timeout=10)
+        assert [e.state for e in service_events(events)] == ["starting", "running", "failed"]
+        profile = Profile.model_validate({"network": {"dhcp": {"subnet": "10.252.1.0/24"}}})
+        good = dnsmasq_args(
+            profile, server=IPv4Address(SERVER_IP), interface="br0", state_dir=state, tftp_port=69
+        )
+        await sup.reconfigure(good)
+        assert [e.state for e in service_events(events)][3:] == ["starting", "running"]
+        assert sup.pid is not None and psutil.Process(sup.pid).name() == "dnsmasq"
+    finally:
+        await sup.stop()
+
+
 def test_exit_explanations_name_signals_and_codes() -> None:
     """Words for every dnsmasq exit: signals, codes 1-5, lease-script codes, last lines."""
     assert explain_exit(-9) == "dnsmasq was killed by SIGKILL"

@@ -177,7 +177,19 @@ class DnsmasqSupervisor:
             await asyncio.to_thread(check_ports, self._ports, ignore_pids=(os.getpid(),))
             await self.check_config(self._args)
             self._stopping = False
-            self._emit_state("starting", message="starting dnsmasq")
+            await self._launch("starting dnsmasq")
+        except BaseException:
+            self._lock.release()
+            self.state = "stopped"
+            raise
+
+    async def _launch(self, message: str) -> None:
+        """Spawn, wait for ``started``, hand the child to a new supervise task.
+
+        On failure the child is gone, "failed" is published and DnsmasqStartError raised.
+        """
+        self._emit_state("starting", message=message)
+        try:
             proc, pump = await self._spawn()
             if not await self._wait_ready(proc, pump):
                 if proc.returncode is None and pump.done():
@@ -194,10 +206,8 @@ class DnsmasqSupervisor:
                 raise DnsmasqStartError(explain_exit(proc.returncode, list(self._tail)))
         except BaseException as exc:
             await self._kill_child()
-            self._lock.release()
-            if self.state == "starting" and isinstance(exc, Exception):
+            if isinstance(exc, Exception):
                 self._emit_state("failed", message=str(exc))
-            self.state = "stopped"
             raise
         self._emit_state("running", pid=proc.pid, message="dnsmasq is serving")
         self._task = asyncio.create_task(self._supervise(proc, pump), name="dnsmasq-supervisor")
@@ -219,14 +229,22 @@ class DnsmasqSupervisor:
             self._emit_state("stopped", message="dnsmasq stopped")
 
     async def reconfigure(self, args: list[str]) -> None:
-        """Restart dnsmasq with new arguments; a configuration dnsmasq rejects changes nothing."""
+        """Restart dnsmasq with new arguments; a configuration dnsmasq rejects changes nothing.
+
+        Also the way out of "failed": a fixed profile gets a fresh start. Between two
+        back-off attempts the next attempt simply uses the new arguments, at once.
+        """
         await self.check_config(args)
         self._args = list(args)
         if self._task is None or self._stopping:
             return
-        self._reconfiguring = True
-        self._wake.set()
-        await self._terminate(self._proc)
+        if self._task.done():
+            await self._launch("starting dnsmasq with the new configuration")
+        elif self.pid is None:
+            self._wake.set()
+        else:
+            self._reconfiguring = True
+            await self._terminate(self._proc)
 
     async def check_config(self, args: Sequence[str]) -> None:
         """``dnsmasq --test``: raise :class:`DnsmasqStartError` with dnsmasq's words if bad."""
