@@ -125,3 +125,18 @@ def test_explain_rejects_a_bad_mac(capsys: pytest.CaptureFixture[str]) -> None:
     """A MAC that does not parse is a usage error, not a traceback."""
     assert main(["explain", "52:54:00:zz"]) == 2
     assert "not a MAC address" in capsys.readouterr().err
+
+
+def test_check_flags_an_http_root_that_hides_the_ipxe_scripts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """boot.ipxe fetches ipxe/<mac>.ipxe over HTTP: a separate HTTP root must expose them."""
+    (tmp_path / "tftp").mkdir()
+    (tmp_path / "www").mkdir()
+    path = tmp_path / "lab.yaml"
+    path.write_text("network: {server: 10.0.0.1}\ntftp: {root: tftp}\nhttp:\n  root: www\n")
+    assert main(["check", "--profile", str(path)]) == 1
+    assert capsys.readouterr().out.startswith(f"{path}:4: http.root: iPXE fetches ipxe/*.ipxe")
+    (tmp_path / "tftp" / "ipxe").mkdir()
+    (tmp_path / "www" / "ipxe").symlink_to(tmp_path / "tftp" / "ipxe")
+    assert main(["check", "--profile", str(path)]) == 0

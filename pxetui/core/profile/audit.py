@@ -77,6 +77,20 @@ class _Audit:
                 if entry.kickstart:
                     self.need(("entries", name, "kickstart"), entry.kickstart, http, False)
 
+    def roots(self) -> None:
+        # boot.ipxe fetches ipxe/<mac>.ipxe over HTTP, but the store writes under the TFTP
+        # root: a separate HTTP root must expose that directory (a symlink will do).
+        if self.http == self.tftp:
+            return
+        scripts = (self.tftp / "ipxe").resolve()
+        if (self.http / "ipxe").resolve() != scripts:
+            self.add(
+                ("http", "root"),
+                f"iPXE fetches ipxe/*.ipxe over HTTP from {self.http}, but pxetui writes "
+                f"them to {self.tftp / 'ipxe'}: leave http.root unset (= the TFTP root) "
+                f"or link {self.http / 'ipxe'} to it",
+            )
+
     def hosts(self) -> None:
         dhcp = self.profile.network.dhcp
         for mac, host in self.profile.hosts.items():
@@ -126,6 +140,7 @@ def audit_profile(profile: Profile, ctx: RenderContext) -> list[str]:
     """Every reason *profile* would not boot its hosts, as ``file:line: field: message``."""
     audit = _Audit(profile)
     audit.files()
+    audit.roots()
     audit.hosts()
     audit.renders(ctx)
     return audit.problems
