@@ -167,3 +167,19 @@ def test_install_loaders_uses_the_system_packages(tmp_path: Path) -> None:
         if f"copied {name}" not in report:
             pytest.skip(f"{name} is not installed here")
         assert os.path.getsize(tmp_path / name) > 0
+
+
+@settings(max_examples=40, deadline=None)
+@given(raw=st.binary(min_size=6, max_size=6))
+def test_every_mac_maps_to_plain_per_mac_names_that_parse_back(raw: bytes) -> None:
+    """Any MAC gives four lowercase single-directory names whose suffix parses to that MAC."""
+    mac = MacAddress.from_bytes(raw)
+    paths = per_mac_paths(mac)
+    assert [p.split("/")[0] for p in paths] == ["pxelinux.cfg", "ipxe", "grub", "s390x"]
+    for path in paths:
+        name = path.split("/")[1].removeprefix("grub.cfg-").removesuffix(".ipxe")
+        assert path == path.lower() and path.count("/") == 1
+        assert MacAddress.parse(name) == mac
+    with tempfile.TemporaryDirectory() as root:
+        written, _ = BootFileStore(Path(root)).apply(mac, dict.fromkeys(paths, b"x"))
+        assert sorted(written) == sorted(paths)
