@@ -198,8 +198,13 @@ def run_bench(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
         with Testbed() as bed:
             try:
                 for spec in specs:
-                    running[spec.name] = servers.start(spec, bed, root, workdir)
-                    servers.wait_ready(running[spec.name], functools.partial(_probe, bed, spec))
+                    running[spec.name] = srv = servers.start(spec, bed, root, workdir)
+                    try:
+                        servers.wait_ready(srv, functools.partial(_probe, bed, spec))
+                    except RuntimeError as exc:  # one broken server must not sink the run
+                        notes.append(f"{spec.name} skipped: {exc}".replace("\n", " / "))
+                        running.pop(spec.name).stop()
+                specs = [sp for sp in specs if sp.name in running]
                 path = PathSwitch(bed)
                 for rep in range(reps):
                     for sc in scenarios:
