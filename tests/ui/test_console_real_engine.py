@@ -1,0 +1,223 @@
+"""The console against a real engine (`pxetui serve --profile` as its own process, loopback).
+
+Assigning from the console writes the boot files to disk; a real TFTP fetch (tftpy client)
+shows up in the client's log and as a finished transfer; a dnsmasq that dies shows on the
+service bar, and so does its restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import tftpy
+
+from pxetui.core import layout
+from pxetui.core.mac import MacAddress
+from pxetui.ui.app import PxeConsole
+from pxetui.ui.connection import EngineLink
+from pxetui.ui.screens.assign import AssignScreen
+from pxetui.ui.widgets.client_log import TransferBar, TransferLabel
+from pxetui.ui.widgets.client_table import ClientTable
+from pxetui.ui.widgets.line_log import LineLog
+from pxetui.ui.widgets.service_bar import ServiceBadge
+from tests.ui.conftest import wait_for
+
+ROOT = Path(__file__).resolve().parents[2]
+MAC = MacAddress.parse("52:54:00:fe:05:01")
+PROFILE = """\
+name: ui-test
+network:
+  interface: {interface}
+  server: 127.0.0.1
+  dhcp:
+    mode: {mode}
+    subnet: 127.0.0.0/8
+tftp:
+  root: tftp
+  port: {tftp_port}
+  bind: 127.0.0.1
+http:
+  port: {http_port}
+  bind: 127.0.0.1
+state_dir: state
+entries:
+  centos:
+    kind: linux
+    description: test kernel
+    kernel: images/vmlinuz
+    initrds: [images/initrd.img]
+    args: console=ttyS0
+"""
+
+
+def free_port(kind: int) -> int:
+    with socket.socket(socket.AF_INET, kind) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class RealEngine:
+    root: Path
+    socket_path: Path
+    tftp_port: int
+    process: subprocess.Popen[bytes]
+
+
+def _start(tmp_path: Path, mode: str, interface: str) -> Iterator[RealEngine]:
+    tftp_port, http_port = free_port(socket.SOCK_DGRAM), free_port(socket.SOCK_STREAM)
+    profile = tmp_path / "lab.yaml"
+    profile.write_text(
+        PROFILE.format(
+            mode=f'"{mode}"', interface=interface, tftp_port=tftp_port, http_port=http_port
+        )
+    )
+    images = tmp_path / "tftp" / "images"
+    images.mkdir(parents=True)
+    (images / "vmlinuz").write_bytes(b"K" * 300_000)
+    (images / "initrd.img").write_bytes(b"I" * 100_000)
+    log = (tmp_path / "engine.log").open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pxetui", "serve", "--profile", str(profile)],
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    control = tmp_path / "state" / "control.sock"
+    try:
+        deadline = time.monotonic() + 30
+        while not control.exists():
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(
+                    f"engine did not start: {(tmp_path / 'engine.log').read_text()[-2000:]}"
+                )
+            time.sleep(0.1)
+        yield RealEngine(tmp_path / "tftp", control, tftp_port, process)
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(5)
+        log.close()
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Iterator[RealEngine]:
+    yield from _start(tmp_path, "off", "lo")
+
+
+@pytest.fixture
+def engine_with_dnsmasq(tmp_path: Path) -> Iterator[RealEngine]:
+    if os.geteuid() != 0:
+        pytest.skip("dnsmasq needs root to bind the DHCP ports (CI runs as root)")
+    yield from _start(tmp_path, "proxy", "lo")
+
+
+async def _assign_typed_mac(pilot: object, app: PxeConsole) -> None:
+    """Open the dialog, type the MAC, wait for the preview, apply with Ctrl+S."""
+    await pilot.press("a")  # type: ignore[attr-defined]
+    await wait_for(pilot, lambda: isinstance(app.screen, AssignScreen))  # type: ignore[arg-type]
+    app.screen.query_one("#assign-mac").value = MAC.colon  # type: ignore[attr-defined]
+    preview = app.screen.query_one("#assign-preview")
+    await wait_for(
+        pilot,  # type: ignore[arg-type]
+        lambda: layout.pxelinux_config(MAC) in str(preview.render()),
+    )
+    assert "new file" in str(preview.render())
+    assert "images/vmlinuz" in str(preview.render())
+    await pilot.press("ctrl+s")  # type: ignore[attr-defined]
+
+
+async def test_assigning_from_the_console_writes_the_boot_files(engine: RealEngine) -> None:
+    """Typed MAC + entry + apply: the per-MAC pxelinux and iPXE files are on disk."""
+    app = PxeConsole(EngineLink(engine.socket_path))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.link.connected)
+        await wait_for(pilot, lambda: "centos" in app.link.state.entries)
+        await _assign_typed_mac(pilot, app)
+        pxelinux = engine.root / layout.pxelinux_config(MAC)
+        ipxe = engine.root / layout.ipxe_script(MAC)
+        await wait_for(pilot, lambda: pxelinux.exists() and ipxe.exists(), timeout=15)
+        assert "images/vmlinuz" in pxelinux.read_text()
+        assert "images/vmlinuz" in ipxe.read_text()
+        await wait_for(pilot, lambda: MAC.colon in app.link.state.assignments)
+        assert app.link.state.assignments[MAC.colon]["entry"] == "centos"
+
+
+async def test_a_real_tftp_fetch_shows_in_the_clients_log_and_progress(
+    engine: RealEngine, tmp_path: Path
+) -> None:
+    """tftpy fetches the per-MAC config and the kernel; the console shows both, done."""
+    app = PxeConsole(EngineLink(engine.socket_path))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: "centos" in app.link.state.entries)
+        await _assign_typed_mac(pilot, app)
+        await wait_for(pilot, lambda: (engine.root / layout.pxelinux_config(MAC)).exists())
+
+        def fetch() -> None:
+            client = tftpy.TftpClient("127.0.0.1", engine.tftp_port)
+            client.download(layout.pxelinux_config(MAC), str(tmp_path / "cfg"), timeout=5)
+            client.download("images/vmlinuz", str(tmp_path / "kernel"), timeout=5)
+
+        await asyncio.wait_for(asyncio.to_thread(fetch), 60)
+        assert (tmp_path / "kernel").stat().st_size == 300_000
+        table = app.screen.query_one(ClientTable)
+        await wait_for(pilot, lambda: MAC in table.states, timeout=15)
+        table.focus()
+        table.cursor_row = table._index[MAC]
+        lines = app.screen.query_one("#client-lines", LineLog)
+        await wait_for(
+            pilot, lambda: any("ok images/vmlinuz" in s for s in lines.plain_lines), timeout=15
+        )
+        assert any(layout.pxelinux_config(MAC) in s for s in lines.plain_lines)
+        bars = [b for b in app.screen.query(TransferBar) if b.display]
+        await wait_for(
+            pilot,
+            lambda: any(
+                "images/vmlinuz" in b.query_one(TransferLabel).text.plain
+                and b.has_class("-finished")
+                for b in app.screen.query(TransferBar)
+                if b.display
+            ),
+        )
+        assert bars
+        assert table.get_row_at(table._index[MAC])[7].endswith("100%")
+
+
+async def test_a_dying_dnsmasq_shows_on_the_service_bar(engine_with_dnsmasq: RealEngine) -> None:
+    """Kill the engine's dnsmasq: the DHCP badge counts the restart, the log says why."""
+    app = PxeConsole(EngineLink(engine_with_dnsmasq.socket_path))
+    async with app.run_test(size=(80, 24)) as pilot:
+        badge = app.screen.query_one("#service-dhcp", ServiceBadge)
+        await wait_for(pilot, lambda: badge.has_class("-running") and badge.data.get("pid"))
+        assert "DHCP running" in str(badge.render())
+        pid = int(badge.data["pid"])
+        os.kill(pid, signal.SIGKILL)
+        # The engine restarts it after a short back-off; the badge keeps the count.
+        await wait_for(
+            pilot,
+            lambda: badge.data.get("pid") not in (None, pid) and badge.has_class("-running"),
+            timeout=20,
+        )
+        assert "r1" in str(badge.render())
+        events = app.screen.query_one("#event-log", LineLog)
+        await wait_for(
+            pilot,
+            lambda: any(
+                "dhcp restarting" in line and "SIGKILL" in line for line in events.plain_lines
+            ),
+        )
