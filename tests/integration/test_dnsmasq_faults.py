@@ -86,19 +86,7 @@ async def test_killed_dnsmasq_is_reported_and_restarted(server_ns: Lab) -> None:
 
 async def test_port_67_held_by_another_process_is_named(server_ns: Lab) -> None:
     """A process bound to UDP 67 makes start() fail with its pid and name; nothing is left held."""
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import socket,time\n"
-            "s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\n"
-            "s.bind(('0.0.0.0',67))\nprint('bound',flush=True)\ntime.sleep(30)",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    server_ns.extra.append(holder)
-    assert holder.stdout is not None and holder.stdout.readline().strip() == "bound"
+    holder = hold_udp_port(server_ns, 67)
     events: list[Event] = []
     sup = supervisor(server_ns, events)
     with pytest.raises(PreflightError) as failure:
@@ -110,6 +98,74 @@ async def test_port_67_held_by_another_process_is_named(server_ns: Lab) -> None:
     lock = InterfaceLock("br0", server_ns.tmp / "lock")
     lock.acquire()  # the failed start released the interface
     lock.release()
+
+
+def hold_udp_port(the_lab: Lab, port: int) -> subprocess.Popen[str]:
+    """A plain process bound to UDP *port* in the current (server) namespace."""
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import socket,sys,time\n"
+            "s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\n"
+            "s.bind(('0.0.0.0',int(sys.argv[1])))\nprint('bound',flush=True)\ntime.sleep(30)",
+            str(port),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    the_lab.extra.append(holder)
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "bound"
+    return holder
+
+
+async def test_port_4011_matters_only_when_we_offer_pxe_services(server_ns: Lab) -> None:
+    """dnsmasq binds 4011 only for pxe-service (proxy mode): full mode ignores its holder."""
+    holder = hold_udp_port(server_ns, 4011)
+    with pytest.raises(PreflightError, match=f"UDP port 4011 .*pid {holder.pid}"):
+        await supervisor(server_ns, []).start()
+    state = server_ns.tmp / "full"
+    profile = Profile.model_validate(
+        {"network": {"dhcp": {"mode": "full", "range": ["10.252.1.100", "10.252.1.150"]}}}
+    )
+    args = dnsmasq_args(
+        profile, server=IPv4Address(SERVER_IP), interface="br0", state_dir=state, tftp_port=69
+    )
+    full = DnsmasqSupervisor(
+        args, publish=[].append, state_dir=state, interface="br0", lock_dir=server_ns.tmp / "l"
+    )
+    await full.start()
+    await full.stop()
+
+
+async def test_engines_on_two_bridges_of_one_namespace_do_not_collide(server_ns: Lab) -> None:
+    """Another dnsmasq bound to another interface holds 67 on *its* device only: no conflict."""
+    ns = server_ns.server
+    subprocess.run(["ip", "-n", ns, "link", "add", "br1", "type", "bridge"], check=True)
+    subprocess.run(["ip", "-n", ns, "addr", "add", "10.252.2.1/24", "dev", "br1"], check=True)
+    subprocess.run(["ip", "-n", ns, "link", "set", "br1", "up"], check=True)
+    first = supervisor(server_ns, [])
+    await first.start()
+    try:
+        state = server_ns.tmp / "br1"
+        profile = Profile.model_validate({"network": {"dhcp": {"subnet": "10.252.2.0/24"}}})
+        args = dnsmasq_args(
+            profile,
+            server=IPv4Address("10.252.2.1"),
+            interface="br1",
+            state_dir=state,
+            tftp_port=69,
+        )
+        second = DnsmasqSupervisor(
+            args, publish=[].append, state_dir=state, interface="br1", lock_dir=server_ns.tmp
+        )
+        await second.start()
+        try:
+            assert first.pid is not None and second.pid is not None
+        finally:
+            await second.stop()
+    finally:
+        await first.stop()
 
 
 async def test_second_supervisor_on_the_same_interface_is_refused(server_ns: Lab) -> None:

@@ -176,12 +176,39 @@ def _process_name(pid: int | None) -> str:
 # --- ports --------------------------------------------------------------------------------
 
 
-def port_holders(needs: Iterable[PortNeed], *, ignore_pids: Sequence[int] = ()) -> list[str]:
+def dhcp_ports(args: Sequence[str]) -> tuple[PortNeed, ...]:
+    """The ports dnsmasq will bind for *args*: 67, and 4011 only with PXE services."""
+    if any(a.startswith("--pxe-service") for a in args):
+        return DHCP_PORTS
+    return DHCP_PORTS[:1]
+
+
+def _dnsmasq_on_other_interface(pid: int, interface: str) -> bool:
+    """A dnsmasq with ``--bind-interfaces`` on other interfaces binds *its* devices only.
+
+    (dnsmasq binds ``0.0.0.0%<dev>:67``; psutil shows just ``0.0.0.0:67``.) Such a one,
+    e.g. another pxetui engine on another bridge, does not compete with us.
+    """
+    try:
+        process = psutil.Process(pid)
+        cmdline = process.cmdline()
+        if process.name() != "dnsmasq" or "--bind-interfaces" not in cmdline:
+            return False
+    except (psutil.Error, OSError):
+        return False
+    interfaces = {a.split("=", 1)[1] for a in cmdline if a.startswith("--interface=")}
+    return bool(interfaces) and interface not in interfaces
+
+
+def port_holders(
+    needs: Iterable[PortNeed], *, ignore_pids: Sequence[int] = (), interface: str | None = None
+) -> list[str]:
     """One sentence per needed port that a process in this network namespace holds.
 
     UDP: any bound socket on the port (a DHCP server binds the wildcard address, so any
-    holder steals broadcasts). TCP: listening sockets only. Our own process is ignored
-    (the engine's TFTP/HTTP servers may already be up).
+    holder steals broadcasts) — except a dnsmasq bound to other interfaces than
+    *interface*. TCP: listening sockets only. Our own process is ignored (the engine's
+    TFTP/HTTP servers may already be up).
     """
     wanted = {(n.port, n.proto): n for n in needs}
     problems: dict[tuple[int, Proto], list[str]] = {}
@@ -201,6 +228,12 @@ def port_holders(needs: Iterable[PortNeed], *, ignore_pids: Sequence[int] = ()) 
                 continue
             if conn.pid is not None and conn.pid in ignore_pids:
                 continue
+            if (
+                interface is not None
+                and conn.pid is not None
+                and _dnsmasq_on_other_interface(conn.pid, interface)
+            ):
+                continue
             holder = (
                 f"pid {conn.pid} ({_process_name(conn.pid)})"
                 if conn.pid is not None
@@ -216,9 +249,11 @@ def port_holders(needs: Iterable[PortNeed], *, ignore_pids: Sequence[int] = ()) 
     ]
 
 
-def check_ports(needs: Iterable[PortNeed], *, ignore_pids: Sequence[int] = ()) -> None:
+def check_ports(
+    needs: Iterable[PortNeed], *, ignore_pids: Sequence[int] = (), interface: str | None = None
+) -> None:
     """Raise :class:`PreflightError` naming every process that holds a port we need."""
-    problems = port_holders(needs, ignore_pids=ignore_pids)
+    problems = port_holders(needs, ignore_pids=ignore_pids, interface=interface)
     if problems:
         raise PreflightError(
             "; ".join(problems)

@@ -34,12 +34,12 @@ from pxetui.engine.dnsmasq.config import PID_FILE
 from pxetui.engine.dnsmasq.logparse import FLUSH_AFTER, DhcpLogFolder
 from pxetui.engine.dnsmasq.preflight import (
     DEFAULT_LOCK_DIR,
-    DHCP_PORTS,
     InterfaceLock,
     PortNeed,
     PreflightError,
     check_ports,
     check_privileges,
+    dhcp_ports,
     stop_orphan,
 )
 
@@ -131,7 +131,7 @@ class DnsmasqSupervisor:
         self.interface = interface
         self._dnsmasq = dnsmasq
         self._lock = InterfaceLock(interface, lock_dir)
-        self._ports = (*DHCP_PORTS, *ports)
+        self._extra_ports = tuple(ports)
         self._address = address or interface
         self._backoff = tuple(backoff) or BACKOFF
         self._stable_after = stable_after
@@ -174,7 +174,12 @@ class DnsmasqSupervisor:
                     "starting",
                     message=f"stopped dnsmasq pid {orphan} left running by a previous engine",
                 )
-            await asyncio.to_thread(check_ports, self._ports, ignore_pids=(os.getpid(),))
+            await asyncio.to_thread(
+                check_ports,
+                (*dhcp_ports(self._args), *self._extra_ports),
+                ignore_pids=(os.getpid(),),
+                interface=self.interface,
+            )
             await self.check_config(self._args)
             self._stopping = False
             await self._launch("starting dnsmasq")
