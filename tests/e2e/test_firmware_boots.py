@@ -150,6 +150,7 @@ async def test_s390x_boots_pxelinux_file_form_with_full_dhcp(
     _assert_booted(result, run)
     assert f"s390x/{scenario.mac.pxelinux}" in result.text
     _finished(run, f"s390x/{scenario.mac.pxelinux}", "tftp")
+    assert {"config", "kernel", "initrd"} <= set(_phases(run))
 
 
 async def test_s390x_boots_pxelinux_cfg_directory_form(

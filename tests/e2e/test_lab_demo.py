@@ -102,6 +102,42 @@ def test_sigterm_during_a_boot_tears_everything_down(
         assert not Path(f"/proc/{pid}").exists() or _is_zombie(pid), f"pid {pid} survived"
 
 
+def test_a_killed_lab_is_cleaned_up_by_the_next_run(
+    amd64_files: dict[str, Path], lab_env: dict[str, str], tmp_path: Path
+) -> None:
+    """kill -9 skips every finally-block; the registry lets the next run remove the rest."""
+    from pxetui.lab.netns import remove_stale
+
+    log = tmp_path / "lab.out"
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "pxetui", "lab", "--no-tui"],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=lab_env,
+            start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + 120
+        while "serial |" not in log.read_text() and time.monotonic() < deadline:
+            assert proc.poll() is None, log.read_text()[-3000:]
+            time.sleep(0.2)
+        names = _namespaces_in(log.read_text())
+        assert names, log.read_text()[-3000:]
+        orphans = subprocess.run(
+            ["ip", "netns", "pids", names[0]], capture_output=True, text=True, check=False
+        ).stdout.split()
+    finally:
+        proc.kill()
+        proc.wait(10)
+    assert all(netns_exists(n) for n in names), "kill -9 cannot have cleaned up"
+    removed = remove_stale(PREFIX)
+    assert set(names) <= set(removed)
+    assert not any(netns_exists(n) for n in names)
+    for pid in orphans:
+        assert not Path(f"/proc/{pid}").exists() or _is_zombie(pid), f"pid {pid} survived"
+
+
 def _is_zombie(pid: str) -> bool:
     try:
         return " Z " in Path(f"/proc/{pid}/stat").read_text().split(")", 1)[1][:4]
