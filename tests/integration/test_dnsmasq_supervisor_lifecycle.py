@@ -23,7 +23,8 @@ from dnsmasq_lab import SERVER_IP, Lab, entered, lab
 from pxetui.core.events import Event, ServiceEvent
 from pxetui.core.profile.model import Profile
 from pxetui.engine.dnsmasq.config import dnsmasq_args
-from pxetui.engine.dnsmasq.supervisor import DnsmasqSupervisor, explain_exit
+from pxetui.engine.dnsmasq.exits import explain_exit
+from pxetui.engine.dnsmasq.supervisor import DnsmasqSupervisor
 
 pytestmark = pytest.mark.netns
 

@@ -31,6 +31,7 @@ from pathlib import Path
 from pxetui.core.events import Event, RawLogEvent, ServiceEvent, ServiceState
 from pxetui.core.sanitize import clean
 from pxetui.engine.dnsmasq.config import PID_FILE
+from pxetui.engine.dnsmasq.exits import explain_exit
 from pxetui.engine.dnsmasq.logparse import FLUSH_AFTER, DhcpLogFolder
 from pxetui.engine.dnsmasq.preflight import (
     DEFAULT_LOCK_DIR,
@@ -51,15 +52,6 @@ TAIL_LINES = 20
 _PR_SET_PDEATHSIG = 1
 _READY_MARK = "started, version"
 
-# dnsmasq(8), EXIT CODES.
-EXIT_MEANINGS: dict[int, str] = {
-    1: "configuration problem",
-    2: "network access problem (address in use, or no permission to use privileged ports)",
-    3: "filesystem problem (missing file or directory, or permissions)",
-    4: "memory allocation failure",
-    5: "other problem (for example a missing capability)",
-}
-
 
 async def _exited(proc: asyncio.subprocess.Process) -> int:
     """The child's exit status as soon as it exits.
@@ -75,27 +67,6 @@ async def _exited(proc: asyncio.subprocess.Process) -> int:
 
 class DnsmasqStartError(PreflightError):
     """dnsmasq refused the configuration or died before it was ready."""
-
-
-def explain_exit(returncode: int, last_lines: Sequence[str] = ()) -> str:
-    """Why dnsmasq stopped, in words: the exit code's meaning and what it last wrote."""
-    if returncode < 0:
-        try:
-            name = signal.Signals(-returncode).name
-        except ValueError:
-            name = f"signal {-returncode}"
-        text = f"dnsmasq was killed by {name}"
-    elif returncode == 0:
-        text = "dnsmasq exited without an error"
-    elif returncode >= 11:
-        text = f"dnsmasq exited with code {returncode} (its lease script failed)"
-    else:
-        meaning = EXIT_MEANINGS.get(returncode, "unknown problem")
-        text = f"dnsmasq exited with code {returncode}: {meaning}"
-    tail = [clean(line, 160) for line in last_lines if line.strip()][-3:]
-    if tail:
-        text += "; last lines: " + " | ".join(tail)
-    return text
 
 
 def _die_with_parent() -> None:
