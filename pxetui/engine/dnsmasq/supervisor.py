@@ -69,12 +69,18 @@ class DnsmasqStartError(PreflightError):
     """dnsmasq refused the configuration or died before it was ready."""
 
 
+# Resolved once, in the parent: the child must not dlopen() between fork and exec (another
+# thread of the engine may have held the loader lock at fork time).
+_PRCTL = ctypes.CDLL(None, use_errno=True).prctl
+_SIGTERM = int(signal.SIGTERM)
+
+
 def _die_with_parent() -> None:
     # Runs in the child between fork and exec: ask the kernel for SIGTERM when the engine
     # (the forking thread) dies, so a SIGKILLed engine does not leave dnsmasq serving.
-    with contextlib.suppress(Exception):
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    # The kernel forgets this when dnsmasq drops to user nobody; the pid-file orphan check
+    # at the next start covers that case.
+    _PRCTL(_PR_SET_PDEATHSIG, _SIGTERM, 0, 0, 0)
 
 
 class DnsmasqSupervisor:
