@@ -16,6 +16,7 @@ from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from pxetui.core.correlate import mac_in_filename
 from pxetui.core.events import (
     AssignmentChanged,
     ClientUpdated,
@@ -36,6 +37,10 @@ CLIENT_LOG_RING = 200
 """Lines kept per client for its live log (``history`` fills in older ones on demand)."""
 CLIENT_LOGS_KEPT = 2_000
 """Clients whose logs we keep; the least recently active lose theirs first."""
+UNROUTED_PER_IP = 16
+UNROUTED_IPS = 256
+"""File events from an IP whose MAC we do not know yet wait here (bounded) until a client
+state names that IP: the engine's ClientUpdated can arrive after the transfer's events."""
 
 
 @dataclass
@@ -46,7 +51,8 @@ class Changes:
     services: dict[str, dict[str, Any]] = field(default_factory=dict)
     events: list[Event] = field(default_factory=list)
     events_dropped: int = 0
-    logs: set[MacAddress] = field(default_factory=set)
+    logs: dict[MacAddress, list[Event]] = field(default_factory=dict)
+    """New log lines per client since the last drain (each capped at the client ring)."""
     meta: dict[str, Any] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
@@ -56,12 +62,14 @@ class Changes:
 
 
 def client_mac_of(event: Event, ip_to_mac: dict[str, MacAddress]) -> MacAddress | None:
-    """The client an event is about: its MAC, or the MAC last seen with its IP."""
+    """The client an event is about: its MAC, the MAC its per-MAC file names, or the MAC
+    last seen with its IP (the engine's tracker decides for the table; this only routes
+    log lines, with the same first two rules of :mod:`pxetui.core.correlate`)."""
     mac = getattr(event, "mac", None)
     if isinstance(mac, MacAddress):
         return mac
     if isinstance(event, TransferEvent | FileNotFound | RequestRefused):
-        return ip_to_mac.get(event.client_ip)
+        return mac_in_filename(event.filename) or ip_to_mac.get(event.client_ip)
     return None
 
 
@@ -81,6 +89,7 @@ class ConsoleState:
         self.events: deque[Event] = deque(maxlen=event_ring)
         self.logs: OrderedDict[MacAddress, deque[Event]] = OrderedDict()
         self.ip_to_mac: dict[str, MacAddress] = {}
+        self._unrouted: OrderedDict[str, deque[Event]] = OrderedDict()
         self.events_total = 0
         self._pending = Changes()
         self._pending_events: deque[Event] = deque(maxlen=event_ring)
@@ -134,7 +143,7 @@ class ConsoleState:
                 pending.meta["assignments"] = True
             mac = client_mac_of(event, self.ip_to_mac)
             if isinstance(event, DhcpEvent) and mac is not None and event.ip:
-                self.ip_to_mac[event.ip] = mac
+                self._learn_ip(event.ip, mac)
             if isinstance(event, TransferProgress):
                 return  # shown as progress bars through ClientUpdated, not as lines
             self.events.append(event)
@@ -142,15 +151,28 @@ class ConsoleState:
                 pending.events_dropped += 1
             self._pending_events.append(event)
             if mac is not None:
-                log = self.logs.get(mac)
-                if log is None:
-                    log = self.logs[mac] = deque(maxlen=self._client_log_ring)
-                    while len(self.logs) > CLIENT_LOGS_KEPT:
-                        self.logs.popitem(last=False)
-                else:
-                    self.logs.move_to_end(mac)
-                log.append(event)
-                pending.logs.add(mac)
+                self._log(mac, event)
+            elif isinstance(event, TransferEvent | FileNotFound | RequestRefused):
+                waiting = self._unrouted.get(event.client_ip)
+                if waiting is None:
+                    waiting = self._unrouted[event.client_ip] = deque(maxlen=UNROUTED_PER_IP)
+                    while len(self._unrouted) > UNROUTED_IPS:
+                        self._unrouted.popitem(last=False)
+                waiting.append(event)
+
+    def _log(self, mac: MacAddress, event: Event) -> None:
+        log = self.logs.get(mac)
+        if log is None:
+            log = self.logs[mac] = deque(maxlen=self._client_log_ring)
+            while len(self.logs) > CLIENT_LOGS_KEPT:
+                self.logs.popitem(last=False)
+        else:
+            self.logs.move_to_end(mac)
+        log.append(event)
+        fresh = self._pending.logs.setdefault(mac, [])
+        fresh.append(event)
+        if len(fresh) > self._client_log_ring:
+            del fresh[: len(fresh) - self._client_log_ring]
 
     def fold_client(self, mac: MacAddress, state: dict[str, Any]) -> None:
         """:meth:`fold` for ``ClientUpdated`` without building the event (the hot path)."""
@@ -173,7 +195,14 @@ class ConsoleState:
         self.clients[mac] = state
         ip = state.get("ip")
         if isinstance(ip, str) and ip:
-            self.ip_to_mac[ip] = mac
+            self._learn_ip(ip, mac)
+
+    def _learn_ip(self, ip: str, mac: MacAddress) -> None:
+        """Route by *ip* from now on, and hand over what waited for it."""
+        self.ip_to_mac[ip] = mac
+        if self._unrouted:
+            for event in self._unrouted.pop(ip, ()):
+                self._log(mac, event)
 
     # --- readers (the UI thread) ----------------------------------------------------------
 

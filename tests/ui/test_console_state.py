@@ -114,3 +114,20 @@ def test_service_events_update_the_service_table() -> None:
     changes = state.drain()
     assert changes.services["dhcp"]["state"] == "failed"
     assert changes.services["dhcp"]["message"] == "exit 2"
+
+
+def test_a_per_mac_file_name_routes_the_transfer_to_that_mac() -> None:
+    """pxelinux.cfg/01-<mac> names its client even from an IP nobody told us about."""
+    state = ConsoleState()
+    state.fold(_started("10.0.0.9", name="pxelinux.cfg/01-52-54-00-e2-e0-01"))
+    assert [e.kind for e in state.client_log(MAC)] == ["transfer_started"]
+
+
+def test_events_from_an_unknown_ip_wait_for_the_client_that_owns_it() -> None:
+    """The engine's ClientUpdated can come after the transfer: the lines are handed over."""
+    state = ConsoleState()
+    state.fold(_started("10.0.0.5", name="images/vmlinuz"))
+    assert state.client_log(MAC) == []
+    state.fold(ClientUpdated(mac=MAC, state={"mac": MAC.colon, "ip": "10.0.0.5"}))
+    assert [e.kind for e in state.client_log(MAC)] == ["transfer_started"]
+    assert [e.kind for e in state.drain().logs[MAC]] == ["transfer_started"]

@@ -17,10 +17,8 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Footer, Input
 
-from pxetui.core.events import Event
 from pxetui.core.mac import MacAddress
 from pxetui.ui.connection import EngineChanged, EngineError, EngineLink
-from pxetui.ui.console_state import client_mac_of
 from pxetui.ui.screens.assign import Assignment, AssignScreen, UnknownEntryScreen
 from pxetui.ui.widgets.client_log import ClientLog
 from pxetui.ui.widgets.client_table import ClientTable
@@ -101,8 +99,7 @@ class MainScreen(Screen[None]):
                 if selected in changes.clients:
                     log.update_state(changes.clients[selected])
                 if selected in changes.logs:
-                    mine = [e for e in changes.events if _about(e, selected, self.link)]
-                    log.add_lines(mine)
+                    log.add_lines(changes.logs[selected])
 
     def _show(self, mac: MacAddress | None) -> None:
         self._shown_mac = mac
@@ -216,7 +213,3 @@ class MainScreen(Screen[None]):
     def _client_selected(self) -> None:
         """Enter on a row (or a double click) opens the client's detail."""
         self.action_detail()
-
-
-def _about(event: Event, mac: MacAddress, link: EngineLink) -> bool:
-    return client_mac_of(event, link.state.ip_to_mac) == mac
