@@ -183,3 +183,15 @@ def test_every_mac_maps_to_plain_per_mac_names_that_parse_back(raw: bytes) -> No
     with tempfile.TemporaryDirectory() as root:
         written, _ = BootFileStore(Path(root)).apply(mac, dict.fromkeys(paths, b"x"))
         assert sorted(written) == sorted(paths)
+
+
+def test_identical_files_are_not_rewritten(tmp_path: Path) -> None:
+    """Re-applying the same set (an engine restart) leaves files alone; a change replaces."""
+    store = BootFileStore(tmp_path)
+    store.apply(MAC, {PXE: b"same", IPXE: b"old"})
+    before = {rel: (tmp_path / rel).stat().st_ino for rel in (PXE, IPXE)}
+    written, removed = store.apply(MAC, {PXE: b"same", IPXE: b"new"})
+    assert sorted(written) == sorted([PXE, IPXE]) and removed == []
+    assert (tmp_path / PXE).stat().st_ino == before[PXE]
+    assert (tmp_path / IPXE).stat().st_ino != before[IPXE]
+    assert (tmp_path / IPXE).read_bytes() == b"new"

@@ -23,6 +23,8 @@ from pxetui.core.profile.references import reference_problems
 from pxetui.core.profile.schema_walk import known_keys
 
 YamlPath = tuple[str, ...]
+# libyaml's parser when present: ~10x faster on big labs, same nodes and line marks.
+_YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _BOOL_WORDS = {"true", "false"}
 
 
@@ -101,7 +103,7 @@ def load_profile_text(text: str, filename: str, base_dir: Path | None = None) ->
     """Validate profile YAML *text*; *filename* names it in messages."""
     base = (base_dir if base_dir is not None else Path(filename).parent).absolute()
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=_YAML_LOADER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line = mark.line + 1 if mark is not None else 1
