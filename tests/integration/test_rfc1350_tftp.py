@@ -180,7 +180,7 @@ async def test_lost_ack_on_a_fast_path_is_retransmitted_sooner(tmp_path: Path) -
         waited = loop.time() - t0
         client.close()
     assert again == data
-    assert 0.08 <= waited <= 0.6
+    assert 0.08 <= waited <= 0.9  # the base timeout would be >= 1 s
 
 
 async def test_each_transfer_has_a_unique_id_and_cleaned_name(tmp_path: Path) -> None:

@@ -226,9 +226,28 @@ class Transfer:
         if now >= self._progress_due:
             self._progress_due = now + 0.1
             self.reporter.progress(acked * self._blksize, now)
+        self._sent_at = now
+        if self._window == 1 and not self._writer_armed:
+            # Lock-step (the common PXE case): send the next block right here.
+            blksize = self._blksize
+            following = acked + 1
+            try:
+                self._sendto(
+                    self._pack(_DATA, following & 0xFFFF) + self._read(blksize, acked * blksize),
+                    self.client,
+                )
+            except OSError:
+                pass  # the general path below retries and handles EAGAIN and errors
+            else:
+                self._next_send = following + 1
+                self._window_end = following
+                if following > self._highest_sent:
+                    self._highest_sent = following
+                else:
+                    self.retransmits += 1
+                return
         # The end of the window slides the next one out; a mid-window ACK (RFC 7440) means
         # the client lost what followed, so the window restarts right after it either way.
-        self._sent_at = now
         self._next_send = acked + 1
         end = acked + self._window
         self._window_end = end if end < self._last_block else self._last_block
