@@ -63,7 +63,7 @@ def make_profile(mode: str) -> Profile:
             "entries": {"e": {"kind": "local"}},
             "hosts": {
                 S390: {"entry": "e", "arch": "s390x"},
-                PXELINUX_HOST: {"entry": "e", "loader": "pxelinux"},
+                PXELINUX_HOST: {"entry": "e", "loader": "pxelinux", "hostname": "rack1-node2"},
             },
         }
     )
@@ -233,5 +233,7 @@ async def test_full_mode_leases_with_per_arch_boot_files(full_lab: Lab) -> None:
         assert reply["siaddr"] == SERVER_IP
         assert reply["bootfile"].rstrip("\0") == boot_file, mac
     assert with_boot_file(dhcp_for(events, S390)).ip == S390_IP
+    # The profile's host name goes out with the lease (dnsmasq logs it on the ACK line).
+    assert dhcp_for(events, PXELINUX_HOST)[-1].text == "rack1-node2"
     # Arch 0x1F is only in the REQUEST: the unknown s390x client's DISCOVER has no arch yet.
     assert dhcp_for(events, S390_UNKNOWN)[0].arch is None

@@ -167,6 +167,23 @@ def test_full_mode_grub_host_gets_grub_efi() -> None:
     assert "tag:efi64,tag:ld-grub,grub/grubnetx64.efi,,10.252.9.1" in boots(args)
 
 
+def test_full_mode_gives_each_host_its_name() -> None:
+    """Leases carry the profile's hostname; a name dnsmasq would read as a lease time is not."""
+    dhcp = {"mode": "full", "range": ["10.252.9.100", "10.252.9.150"]}
+    hosts = {
+        PXL: {"entry": "e", "loader": "pxelinux", "hostname": "rack1-node2"},
+        GRUB: {"entry": "e", "hostname": "45m"},
+        "52:54:00:00:00:05": {"entry": "e"},
+    }
+    cfg = render(profile(dhcp, hosts))
+    host_lines = [a for a in cfg.args if a.startswith("--dhcp-host=")]
+    assert host_lines == [f"--dhcp-host={PXL},set:ld-pxelinux,rack1-node2"]
+    (warning,) = cfg.warnings
+    assert GRUB in warning and "'45m'" in warning
+    proxy = render(profile({"mode": "proxy"}, {PXL: {"entry": "e", "hostname": "rack1-node2"}}))
+    assert not any(a.startswith("--dhcp-host=") for a in proxy.args)  # we lease nothing
+
+
 def test_full_mode_without_range_is_refused() -> None:
     """A full-mode profile without a range cannot work: say so, do not guess."""
     with pytest.raises(DnsmasqConfigError, match="range"):
@@ -244,8 +261,13 @@ def test_dnsmasq_accepts_every_rendered_config(dhcp: dict[str, Any], loader: str
     """The real ``dnsmasq --test`` parses every configuration we can render."""
     hosts = {
         S390: {"entry": "e", "arch": "s390x"},
-        PXL: {"entry": "e", "loader": "pxelinux", "macs": ["52:54:00:00:01:02"]},
-        GRUB: {"entry": "e", "loader": "grub"},
+        PXL: {
+            "entry": "e",
+            "loader": "pxelinux",
+            "macs": ["52:54:00:00:01:02"],
+            "hostname": "rack1-node2",
+        },
+        GRUB: {"entry": "e", "loader": "grub", "hostname": "gpu-7"},
     }
     cfg = render(profile(dhcp, hosts, loader=loader))
     result = subprocess.run(

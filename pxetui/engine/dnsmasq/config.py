@@ -63,6 +63,8 @@ _PXE_SERVICES: tuple[tuple[str, str], ...] = (
     ("X86-64_EFI", "efi64"),
 )
 _INTERFACE = re.compile(r"^[A-Za-z0-9_.:@-]{1,15}$")
+_HOSTNAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
+_LEASE_LIKE = re.compile(r"^\d+[smhdw]?$|^infinite$", re.IGNORECASE)
 
 
 class DnsmasqConfigError(ValueError):
@@ -178,9 +180,10 @@ class _Builder:
                     )
                     continue
                 tags = f"set:{TAG_S390X},set:{TAG_S390X_HOST},set:{host_tag(mac)}"
+                name = self.name_suffix(mac, host.hostname)
                 for each in macs:
                     ip = f",{address}" if address is not None and each == mac else ""
-                    self.args.append(f"--dhcp-host={each},{tags}{ip}")
+                    self.args.append(f"--dhcp-host={each},{tags}{ip}{name if each == mac else ''}")
                 s390x.append((mac, address))
                 continue
             loader = self.host_loader(mac)
@@ -193,10 +196,25 @@ class _Builder:
                 self.warnings.append(
                     f"host {mac}: pxelinux.0 is BIOS-only; this UEFI host gets iPXE instead"
                 )
-            if loader != self.default_loader:
-                for each in macs:
-                    self.args.append(f"--dhcp-host={each},set:{loader_tag(loader)}")
+            tag = f",set:{loader_tag(loader)}" if loader != self.default_loader else ""
+            name = self.name_suffix(mac, host.hostname) if mode == "full" else ""
+            for each in macs:
+                fields = tag + (name if each == mac else "")
+                if fields:
+                    self.args.append(f"--dhcp-host={each}{fields}")
         return s390x
+
+    def name_suffix(self, mac: MacAddress, hostname: str | None) -> str:
+        """``,<hostname>`` for a host we lease to, when dnsmasq can take it as a name."""
+        if not hostname:
+            return ""
+        # dnsmasq reads a bare number (or 45m, 2h …) in --dhcp-host as a lease time.
+        if not _HOSTNAME.match(hostname) or _LEASE_LIKE.match(hostname):
+            self.warnings.append(
+                f"host {mac}: hostname {hostname!r} is not a plain DNS label; DHCP will not send it"
+            )
+            return ""
+        return f",{hostname}"
 
     def s390x_boot(self, hosts: list[tuple[MacAddress, IPv4Address | None]]) -> None:
         for mac, _ in hosts:
