@@ -190,6 +190,14 @@ def test_full_mode_without_range_is_refused() -> None:
         render(profile({"mode": "full"}))
 
 
+@pytest.mark.parametrize("lease", ["1h,static", "soon", "", "1h 2m"])
+def test_lease_time_that_is_not_one_is_refused(lease: str) -> None:
+    """The lease is pasted into --dhcp-range: only a real lease time may get there."""
+    dhcp = {"mode": "full", "range": ["10.252.9.100", "10.252.9.150"], "lease": lease}
+    with pytest.raises(DnsmasqConfigError, match="lease"):
+        render(profile(dhcp))
+
+
 def test_mode_off_and_bad_interface_are_refused() -> None:
     """Mode off runs no dnsmasq; an interface name is never passed through unchecked."""
     with pytest.raises(DnsmasqConfigError, match="off"):

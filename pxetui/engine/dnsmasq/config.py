@@ -334,6 +334,11 @@ def dnsmasq_config(
         raise DnsmasqConfigError("dhcp.mode is off: no dnsmasq is run")
     if not _INTERFACE.match(interface):
         raise DnsmasqConfigError(f"not an interface name: {interface!r}")
+    if not _LEASE_LIKE.match(profile.network.dhcp.lease):
+        raise DnsmasqConfigError(
+            f"network.dhcp.lease: {profile.network.dhcp.lease!r} is not a lease time "
+            "(seconds, or a number with s/m/h/d/w, or infinite)"
+        )
     b = _Builder(profile, server, network)
     b.args += _common(interface, state_dir)
     if b.network is not None and server not in b.network:
