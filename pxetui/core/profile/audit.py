@@ -42,6 +42,10 @@ class _Audit:
         self.tftp = profile.tftp.root
         self.http = profile.http.root or profile.tftp.root
         self.problems: list[str] = []
+        self.keys = _host_keys(profile)
+
+    def key(self, mac: MacAddress) -> str:
+        return self.keys.get(mac, mac.colon)
 
     def add(self, path: tuple[str, ...], message: str) -> None:
         self.problems.append(f"{self.profile.where(*path)}: {'.'.join(path)}: {message}")
@@ -94,7 +98,7 @@ class _Audit:
     def hosts(self) -> None:
         dhcp = self.profile.network.dhcp
         for mac, host in self.profile.hosts.items():
-            where = ("hosts", str(_key(self.profile, mac)))
+            where = ("hosts", self.key(mac))
             loader = host.loader or self.profile.loader
             if host.arch == "s390x" and dhcp.mode == "proxy" and mac not in dhcp.s390x_addresses:
                 self.add(
@@ -117,23 +121,23 @@ class _Audit:
             try:
                 render_host(self.profile, ctx, mac)
             except RenderError as exc:
-                self.add(("hosts", _key(self.profile, mac)), str(exc))
+                self.add(("hosts", self.key(mac)), str(exc))
         try:
             render_defaults(self.profile, ctx)
         except RenderError as exc:
             self.add(("unknown",), str(exc))
 
 
-def _key(profile: Profile, mac: MacAddress) -> str:
-    """The host key as the operator spelled it (for ``file:line``), else the colon form."""
+def _host_keys(profile: Profile) -> dict[MacAddress, str]:
+    """Each host's key as the operator spelled it, so ``where()`` finds its line."""
+    keys: dict[MacAddress, str] = {}
     for path in profile._lines:
         if len(path) == 2 and path[0] == "hosts":
             try:
-                if MacAddress.parse(path[1]) == mac:
-                    return path[1]
+                keys.setdefault(MacAddress.parse(path[1]), path[1])
             except ValueError:
                 continue
-    return mac.colon
+    return keys
 
 
 def audit_profile(profile: Profile, ctx: RenderContext) -> list[str]:
