@@ -182,7 +182,8 @@ def _pydantic_problems(
         else:
             message = str(error["msg"]).removeprefix("Value error, ")
             if kind in ("literal_error", "enum") or kind.endswith(("_type", "_parsing")):
-                message += f" (got {error['input']!r})"
+                got = repr(error["input"])
+                message += f" (got {got if len(got) <= 60 else got[:57] + '...'})"
         problems.append((_line_for(path, lines), f"{_dotted(path)}: {message}"))
     return problems
 
