@@ -99,6 +99,14 @@ def round_(packets, wait):
     time.sleep(wait)
     sniffer.stop()
     for p in sniffer.results or []:
+        if BOOTP not in p and UDP in p and IP in p:
+            # scapy decodes BOOTP only between ports 67/68; the boot server answers from 4011.
+            ip, udp = p[IP], p[UDP]
+            p = (
+                IP(src=ip.src, dst=ip.dst)
+                / UDP(sport=udp.sport, dport=udp.dport)
+                / BOOTP(bytes(udp.payload))
+            )
         if BOOTP in p and p[BOOTP].op == 2:
             got.append((p[BOOTP].xid, decode(p)))
     return got

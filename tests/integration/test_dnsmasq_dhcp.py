@@ -165,6 +165,8 @@ async def test_proxy_mode_answers_pxe_clients_beside_the_lan_router(proxy_lab: L
         ours = [r for r in wire[mac]["discover"] if r["src"] == SERVER_IP]
         assert ours and ours[0]["vendor_class"] == "PXEClient" and ours[0]["yiaddr"] == "0.0.0.0"
         assert any(r["src"] == ROUTER_IP for r in wire[mac]["discover"]), mac
+        # The boot server's (port 4011) answer the client received names the file and us.
+        assert [(r["file"], r["siaddr"]) for r in wire[mac]["pxebs"]] == [(boot_file, SERVER_IP)]
     assert dhcp_for(events, BIOS_IPXE)[0].user_class == "iPXE"
     # BIOS boot-server answers name the client's (router-given) address: MAC <-> IP for the tracker.
     bios_answer = with_boot_file(dhcp_for(events, BIOS))
