@@ -128,3 +128,11 @@ def test_interface_names_with_a_slash_never_reach_the_filesystem(tmp_path: Path)
     for bad in ("../etc", "a/b", "", ".."):
         with pytest.raises(PreflightError):
             InterfaceLock(bad, tmp_path)
+
+
+def test_unusable_lock_directory_is_a_preflight_error(tmp_path: Path) -> None:
+    """A lock directory that cannot be created is explained, not a traceback."""
+    (tmp_path / "plainfile").write_text("")
+    lock = InterfaceLock("lab0", tmp_path / "plainfile" / "locks")
+    with pytest.raises(PreflightError, match=r"cannot create the interface lock .*RuntimeDirectory"):
+        lock.acquire()
