@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from pxetui.core.boot_stage import StageMap
 from pxetui.core.events import (
@@ -54,8 +54,11 @@ from pxetui.engine.http import HttpFileServer
 from pxetui.engine.names import ReverseNames
 from pxetui.engine.neighbors import neighbor_mac
 from pxetui.engine.persist import EngineDatabase
-from pxetui.engine.runtime_paths import default_state_dir, interface_address
+from pxetui.engine.runtime_paths import interface_address, profile_state_dir
 from pxetui.engine.tftp import TftpServer
+
+if TYPE_CHECKING:
+    from pxetui.engine.engine_control import EngineControl
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +95,9 @@ class Engine:
     ) -> None:
         self.profile = profile
         self.profile_path = profile_path
-        self.state_dir = state_dir or profile.state_dir or default_state_dir(profile.name)
+        self.state_dir = profile_state_dir(
+            state_dir or profile.state_dir, profile_path, profile.name
+        )
         self.socket_path = socket_path or self.state_dir / "control.sock"
         self.bus = EventBus()
         self.tracker = ClientTracker(StageMap.from_profile(profile), neighbor=neighbor_mac)
@@ -104,7 +109,7 @@ class Engine:
         self.tftp: TftpServer | None = None
         self.http: HttpFileServer | None = None
         self.dhcp: DhcpService | None = None
-        self._control: Any = None
+        self._control: EngineControl | None = None
         self._lock_fd: int | None = None
         self._dirty: set[MacAddress] = set()
         self._flush: asyncio.TimerHandle | None = None
@@ -127,8 +132,7 @@ class Engine:
         self.db.open()
         self.addresses = self._resolve_addresses()
         self.bus.subscribe(self._on_event)
-        default = self.db.setting(DEFAULT_KEY)
-        self.tracker.set_default(self.effective().unknown if default is None else default)
+        self.tracker.set_default(self.effective().unknown)  # the profile's, or set_default's
 
     async def start(self) -> None:
         """Serve: file servers first (their ports go into the boot files), then DHCP."""

@@ -1,6 +1,7 @@
 """A hand-built PXE DHCP client (scapy), run inside a client namespace by the engine tests.
 
-    python scapy_dhcp_client.py IFACE MAC --arch N [--uuid HEX32] [--no-vendor] [--discover-only]
+    python scapy_dhcp_client.py IFACE MAC --arch N [--uuid HEX32] [--no-vendor]
+                                [--discover-only | --collect]
 
 Sends DISCOVER (and, given an offer, REQUEST) with option 93 (arch), optionally 97 (UUID)
 and a PXEClient vendor class, the way the firmware does; s390-ccw style (``--no-vendor``)
@@ -16,7 +17,7 @@ import random
 import sys
 from typing import Any
 
-from scapy.all import BOOTP, DHCP, IP, UDP, Ether, conf, srp1  # type: ignore[attr-defined]
+from scapy.all import BOOTP, DHCP, IP, UDP, Ether, conf, srp, srp1  # type: ignore[attr-defined]
 
 
 def build(args: argparse.Namespace, kind: str, xid: int, extra: list[Any]) -> Any:
@@ -59,12 +60,24 @@ def main() -> int:
     parser.add_argument("--uuid", default="")
     parser.add_argument("--no-vendor", action="store_true")
     parser.add_argument("--discover-only", action="store_true")
+    parser.add_argument("--collect", action="store_true", help="take the offer with an address")
     args = parser.parse_args()
     conf.checkIPaddr = False
     conf.verb = 0
     xid = random.randrange(1, 2**32)
     out: dict[str, Any] = {"mac": args.mac, "xid": xid}
-    offer = srp1(build(args, "discover", xid, []), iface=args.iface, timeout=6, verbose=0)
+    if args.collect:
+        # Like PXE firmware next to a LAN DHCP server: gather every offer for two seconds,
+        # note the proxy's (no address), take the one that hands out an address.
+        answered, _ = srp(
+            build(args, "discover", xid, []), iface=args.iface, timeout=2, multi=True, verbose=0
+        )
+        offers = [reply for _, reply in answered]
+        out["servers"] = sorted({str(option(o, "server_id")) for o in offers})
+        out["proxy_offer"] = any(o[BOOTP].yiaddr == "0.0.0.0" for o in offers)
+        offer = next((o for o in offers if o[BOOTP].yiaddr != "0.0.0.0"), None)
+    else:
+        offer = srp1(build(args, "discover", xid, []), iface=args.iface, timeout=6, verbose=0)
     if offer is None or args.discover_only:
         out["offer"] = offer[BOOTP].yiaddr if offer is not None else None
         print(json.dumps(out))

@@ -139,6 +139,29 @@ def test_full_dhcp_clients_of_every_arch_are_tracked_through_their_loader(
     assert s390 is not None and s390["entry"] == "centos"
 
 
+def test_udhcpc_with_a_pxe_vendor_class_is_leased_and_tracked(full_lab: EngineLab) -> None:
+    """busybox udhcpc (vendor class PXEClient, option 93) gets a lease; its fetch is tracked."""
+    lab = full_lab
+    script = lab.tmp / "udhcpc.sh"
+    lease = lab.tmp / "lease"
+    script.write_text(
+        '#!/bin/sh\ncase "$1" in bound|renew) ip addr add "$ip/${mask:-24}" dev "$interface";'
+        f' echo "$ip" > {lease} ;; esac\n'
+    )
+    script.chmod(0o755)
+    argv = ["udhcpc", "-i", "c0", "-n", "-q", "-f", "-t", "5", "-T", "2"]
+    argv += ["-V", "PXEClient:Arch:00000:UNDI:002001", "-x", "0x5d:0000", "-s", str(script)]
+    lab.client(*argv, timeout=40)
+    leased = lease.read_text().strip()
+    assert leased.startswith(f"10.254.{lab.octet}.1"), leased
+    mac = lab.client("cat", "/sys/class/net/c0/address").strip()
+    row = wait_row(lab, mac, lambda r: r["ip"] == leased, "lease seen")
+    assert (row["arch"], row["firmware"]) == ("BIOS", "PXE ROM")
+    assert lab.fetch(f"tftp://{lab.server_ip}/undionly.kpxe", source=leased) > 0
+    row = wait_row(lab, mac, lambda r: r["phase"] == "loader", "loader fetched")
+    assert row["transfers"][-1]["state"] == "done"
+
+
 def test_once_flips_to_local_after_kernel_and_initrd_were_delivered(full_lab: EngineLab) -> None:
     """iPXE script over TFTP, kernel and initrd over HTTP: then the MAC boots local."""
     lab = full_lab
@@ -257,42 +280,22 @@ def proxy_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EngineLab]:
         lab.teardown()
 
 
-def test_proxy_dhcp_udhcpc_client_is_correlated_to_its_tftp_fetch(proxy_lab: EngineLab) -> None:
-    """A PXE-vendor udhcpc leases from the LAN, our proxy answers, its TFTP fetch is its own."""
+def test_proxy_dhcp_client_leases_from_the_lan_and_its_tftp_fetch_is_its_own(
+    proxy_lab: EngineLab,
+) -> None:
+    """PXE-style client (c0's own MAC): LAN lease + our proxy offer; its TFTP fetch is its."""
     lab = proxy_lab
-    script = lab.tmp / "udhcpc.sh"
-    script.write_text(
-        '#!/bin/sh\ncase "$1" in bound|renew) ip addr add "$ip/${mask:-24}" dev "$interface";'
-        ' echo "$ip" > ' + str(lab.tmp / "lease") + " ;; esac\n"
-    )
-    script.chmod(0o755)
-    lab.client(
-        "udhcpc",
-        "-i",
-        "c0",
-        "-n",
-        "-q",
-        "-f",
-        "-t",
-        "5",
-        "-T",
-        "2",
-        "-V",
-        "PXEClient:Arch:00000:UNDI:002001",
-        "-x",
-        "0x5d:0000",  # option 93, arch 0: dnsmasq's pxe-service matching needs it
-        "-s",
-        str(script),
-        timeout=40,
-    )
-    leased = (lab.tmp / "lease").read_text().strip()
-    assert leased.startswith(f"10.254.{lab.octet}.1"), leased
     mac = lab.client("cat", "/sys/class/net/c0/address").strip()
+    reply = lab.scapy(mac, "--arch", "0", "--undi", "002001", "--collect")
+    assert reply["proxy_offer"] and reply["servers"] == [lab.addr(1), lab.addr(2)], reply
+    leased = reply["ack"]
+    assert leased.startswith(f"10.254.{lab.octet}.1"), reply
     row = wait_row(lab, mac, lambda r: "offered" in r["phases"], "proxy offer seen")
-    assert row["arch"] == "BIOS" and row["ip"] is None
+    assert (row["arch"], row["firmware"]) == ("BIOS", "PXE ROM") and row["ip"] is None
+    lab.client("ip", "addr", "add", f"{leased}/24", "dev", "c0")
     assert lab.fetch(f"tftp://{lab.server_ip}/undionly.kpxe") > 0
     row = wait_row(lab, mac, lambda r: r["phase"] == "loader", "loader fetched")
-    assert row["ip"] == leased
+    assert row["ip"] == leased  # behind proxyDHCP: learnt from the fetch, not from DHCP
     assert row["transfers"][-1]["filename"].lstrip("/") == "undionly.kpxe"
 
 
