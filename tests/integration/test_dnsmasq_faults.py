@@ -122,7 +122,7 @@ def hold_udp_port(the_lab: Lab, port: int) -> subprocess.Popen[str]:
 async def test_port_4011_matters_only_when_we_offer_pxe_services(server_ns: Lab) -> None:
     """dnsmasq binds 4011 only for pxe-service (proxy mode): full mode ignores its holder."""
     holder = hold_udp_port(server_ns, 4011)
-    with pytest.raises(PreflightError, match=f"UDP port 4011 .*pid {holder.pid}"):
+    with pytest.raises(PreflightError, match=rf"UDP port 4011 .*pid {holder.pid}"):
         await supervisor(server_ns, []).start()
     state = server_ns.tmp / "full"
     profile = Profile.model_validate(

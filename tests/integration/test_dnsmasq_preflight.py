@@ -134,5 +134,7 @@ def test_unusable_lock_directory_is_a_preflight_error(tmp_path: Path) -> None:
     """A lock directory that cannot be created is explained, not a traceback."""
     (tmp_path / "plainfile").write_text("")
     lock = InterfaceLock("lab0", tmp_path / "plainfile" / "locks")
-    with pytest.raises(PreflightError, match=r"cannot create the interface lock .*RuntimeDirectory"):
+    with pytest.raises(
+        PreflightError, match=r"cannot create the interface lock .*RuntimeDirectory"
+    ):
         lock.acquire()
