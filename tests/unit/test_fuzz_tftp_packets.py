@@ -20,6 +20,8 @@ from hypothesis import strategies as st
 from pxetui.engine.tftp import TftpServer, packets
 from pxetui.engine.tftp.options import MAX_BLKSIZE, MIN_BLKSIZE, negotiate
 
+pytestmark = pytest.mark.timeout(120)
+
 FUZZ = settings(
     max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -127,6 +129,24 @@ def test_listener_survives_any_datagram(
     port, _, failures = live_server
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         sock.sendto(data, ("127.0.0.1", port))
+    assert not failures.records, failures.records[0].getMessage()
+
+
+@settings(FUZZ, max_examples=120)
+@given(st.lists(_datagrams, min_size=1, max_size=6))
+def test_transfer_socket_survives_any_datagram_from_its_client(
+    live_server: tuple[int, Path, _Failures], datagrams: list[bytes]
+) -> None:
+    """Fuzzed datagrams from the client's own port to a live transfer never break it."""
+    port, _, failures = live_server
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.settimeout(2)
+        sock.sendto(b"\x00\x01pxelinux.0\x00octet\x00", ("127.0.0.1", port))
+        first, tid = sock.recvfrom(600)
+        assert first[:4] == b"\x00\x03\x00\x01"
+        for data in datagrams:
+            sock.sendto(data, tid)
+        sock.sendto(b"\x00\x05\x00\x00done\x00", tid)  # end it, whatever state it is in
     assert not failures.records, failures.records[0].getMessage()
 
 
