@@ -172,6 +172,53 @@ async def test_death_is_noticed_even_if_a_helper_keeps_the_log_pipe_open(server_
     ]
 
 
+async def test_restart_that_hangs_before_started_is_stopped_and_retried(server_ns: Lab) -> None:
+    """Run 1 dies, run 2 never says "started" (stopped after the start timeout), run 3 runs."""
+    counter = server_ns.tmp / "runs"
+    script = server_ns.tmp / "dnsmasq-hangs-once"
+    script.write_text(
+        textwrap.dedent(
+            f"""\
+            #!/bin/sh
+            [ "$1" = "--test" ] && exit 0
+            echo x >> {counter}
+            runs=$(wc -l < {counter})
+            [ "$runs" -eq 2 ] && exec sleep 30
+            echo "dnsmasq[$$]: started, version 2.90 DNS disabled" >&2
+            [ "$runs" -eq 1 ] && {{ sleep 0.05; exit 2; }}
+            exec sleep 30
+            """
+        )
+    )
+    script.chmod(0o755)
+    events: list[Event] = []
+    sup = DnsmasqSupervisor(
+        [],
+        publish=events.append,
+        state_dir=server_ns.tmp / "state",
+        interface="br0",
+        lock_dir=server_ns.tmp / "lock",
+        dnsmasq=str(script),
+        backoff=(0.1,),
+        start_timeout=0.5,
+    )
+    await sup.start()
+    try:
+        await run_until(events, 5, timeout=15)
+    finally:
+        await sup.stop()
+    seen = service_events(events)
+    assert [e.state for e in seen][:5] == [
+        "starting",
+        "running",
+        "restarting",
+        "restarting",
+        "running",
+    ]
+    assert "killed by SIGTERM" in seen[3].message
+    assert "no 'started' line within 0.5 s" in seen[3].message
+
+
 async def test_failed_supervisor_recovers_with_a_fixed_configuration(server_ns: Lab) -> None:
     """After "failed" (exit 1), reconfigure() with good arguments starts dnsmasq afresh."""
     wrapper = server_ns.tmp / "dnsmasq-or-fail"

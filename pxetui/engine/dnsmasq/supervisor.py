@@ -356,6 +356,8 @@ class DnsmasqSupervisor:
                     "restarting", pid=proc.pid, message=f"{reason}; restarting in {delay:g} s"
                 )
                 self._wake.clear()
+                if self._stopping:  # stop() may have woken us before the clear
+                    return
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), delay)
                 if self._stopping:
@@ -367,6 +369,10 @@ class DnsmasqSupervisor:
                 return
             if await self._wait_ready(proc, pump):
                 self._emit_state("running", pid=proc.pid, message="dnsmasq is serving again")
+            elif proc.returncode is None and not pump.done():
+                # Hung before "started": stop it; the next round reports it and backs off.
+                self._tail.append(f"(no 'started' line within {self._start_timeout:g} s)")
+                await self._terminate(proc)
 
     async def _terminate(self, proc: asyncio.subprocess.Process | None) -> None:
         if proc is None or proc.returncode is not None:
