@@ -44,13 +44,13 @@ class Column:
 
 COLUMNS: tuple[Column, ...] = (
     Column("mac", "MAC", 17, 17),
-    Column("hostname", "Host", 11, 6),
+    Column("hostname", "Host", 10, 6),
     Column("ip", "IP", 15, 13),
     Column("arch", "Arch", 6, 5),
     Column("firmware", "Firmware", 9, 0),
     Column("entry", "Entry", 11, 7),
-    Column("phase", "Phase", 9, 7),
-    Column("progress", "Progress", 13, 9),
+    Column("phase", "Phase", 11, 7),
+    Column("progress", "Progress", 12, 9),
     Column("last_seen", "Seen", 8, 0),
 )
 """Cells are padded by one blank each side; the narrow layout fits 80 columns, the rest

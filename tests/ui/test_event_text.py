@@ -99,3 +99,21 @@ def test_explain_marks_the_winning_file() -> None:
     assert " 1. pxelinux.cfg/01-aa  missing" in text
     assert " 2. default  => wins" in text
     assert "no lookup steps" in explain_text([]).plain
+
+
+def test_explain_groups_steps_by_loader() -> None:
+    """Each loader's lookup order is numbered on its own, under the loader's name."""
+    text = explain_text(
+        [
+            {"loader": "pxelinux", "order": 1, "path": "pxelinux.cfg/01-aa", "wins": True},
+            {"loader": "pxelinux", "order": 2, "path": "pxelinux.cfg/default", "exists": True},
+            {"loader": "grub", "order": 1, "path": "grub/grub.cfg", "exists": True},
+        ]
+    ).plain
+    assert text.splitlines() == [
+        "pxelinux:",
+        " 1. pxelinux.cfg/01-aa  => wins",
+        " 2. pxelinux.cfg/default  exists",
+        "grub:",
+        " 1. grub/grub.cfg  exists",
+    ]

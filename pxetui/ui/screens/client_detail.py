@@ -69,47 +69,42 @@ def identity_text(state: dict[str, Any]) -> Text:
 
 
 def explain_text(steps: Any) -> Text:
-    """The explainer's steps, one request per line; the winner is marked ``=> wins``."""
+    """The explainer's steps, one request per line, grouped by loader; the winner is
+    marked ``=> wins`` (words, so it reads without colour)."""
     text = Text()
     if not isinstance(steps, list) or not steps:
         text.append("(the engine gave no lookup steps)")
         return text
-    for number, step in enumerate(steps, 1):
+    loader: object = None
+    number = 0
+    for step in steps:
         if not isinstance(step, dict):
+            number += 1
             text.append(f"{number:2}. {clean(str(step), 200)}\n")
             continue
-        name = step.get("file") or step.get("path") or step.get("request") or step.get("name")
+        if step.get("loader") != loader:
+            loader = step.get("loader")
+            number = 0
+            if loader:
+                text.append(f"{clean(str(loader), 40)}:\n", style="bold underline")
+        number += 1
+        order = step.get("order")
+        shown = order if isinstance(order, int) else number
+        name = step.get("path") or step.get("file") or step.get("request") or step.get("name")
         wins = bool(step.get("wins") or step.get("winner") or step.get("chosen"))
         exists = step.get("exists")
         mark = "=> wins" if wins else ("exists" if exists else "missing" if exists is False else "")
         note = step.get("note") or step.get("reason") or step.get("why") or ""
-        rest = {
-            k: v
-            for k, v in step.items()
-            if k
-            not in {
-                "file",
-                "path",
-                "request",
-                "name",
-                "wins",
-                "winner",
-                "chosen",
-                "exists",
-                "note",
-                "reason",
-                "why",
-            }
-        }
         # Separators end the previous span: a span that starts with blanks loses them in
         # some SVG renderers (the screenshots), a terminal does not care either way.
-        line = f"{number:2}. {clean(str(name or rest), 120)}"
+        line = f"{shown:2}. {clean(str(name or step), 120)}"
         text.append(line + ("  " if mark or note else ""), style="bold" if wins else "")
         if mark:
             text.append(mark + ("  " if note else ""), style="bold green" if wins else "dim")
         if note:
             text.append(clean(str(note), 160), style="dim")
         text.append("\n")
+    text.rstrip()
     return text
 
 

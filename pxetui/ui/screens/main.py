@@ -8,6 +8,7 @@ the link's requests.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 
 from textual import on, work
@@ -17,6 +18,7 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Footer, Input
 
+from pxetui.core.events import ClientUpdated, TransferProgress, event_from_dict
 from pxetui.core.mac import MacAddress
 from pxetui.ui.connection import EngineChanged, EngineError, EngineLink
 from pxetui.ui.screens.assign import Assignment, AssignScreen, UnknownEntryScreen
@@ -24,6 +26,9 @@ from pxetui.ui.widgets.client_log import ClientLog
 from pxetui.ui.widgets.client_table import ClientTable
 from pxetui.ui.widgets.event_log import EventLog
 from pxetui.ui.widgets.service_bar import ServiceBar
+
+HISTORY_LINES = 100
+"""Past lines fetched from the engine when a client with a short live log is selected."""
 
 
 class MainScreen(Screen[None]):
@@ -106,6 +111,26 @@ class MainScreen(Screen[None]):
         state = self.link.state.client(mac) if mac is not None else None
         lines = self.link.state.client_log(mac) if mac is not None else []
         self.query_one(ClientLog).show_client(mac, state, lines)
+        if mac is not None and len(lines) < HISTORY_LINES:
+            self.load_history(mac)
+
+    @work(exclusive=True, group="client-history", exit_on_error=False)
+    async def load_history(self, mac: MacAddress) -> None:
+        """What the client did before this console attached: the engine's stored history."""
+        try:
+            items = await self.link.request("history", mac=mac.colon, limit=HISTORY_LINES)
+        except EngineError:
+            return  # the live log still works; the detail screen reports the error
+        if mac != self._shown_mac:
+            return
+        past = []
+        for item in items or []:
+            with contextlib.suppress(ValueError, TypeError, AttributeError):
+                event = event_from_dict(item)
+                if not isinstance(event, TransferProgress | ClientUpdated):
+                    past.append(event)
+        if past:
+            self.query_one(ClientLog).prepend_history(past, self.link.state.client_log(mac))
 
     @on(ClientTable.ClientHighlighted)
     def _client_highlighted(self, message: ClientTable.ClientHighlighted) -> None:

@@ -105,6 +105,18 @@ class ClientLog(Vertical):
             log = self.query_one("#client-lines", LineLog)
             log.write_lines(event_line(e) for e in lines[-LOG_LINES:])
 
+    def prepend_history(self, past: Sequence[Event], live: Sequence[Event]) -> None:
+        """Show the engine's stored *past* lines, then the *live* ones (no duplicates)."""
+        seen = {(e.kind, e.ts) for e in live}
+        log = self.query_one("#client-lines", LineLog)
+        log.clear()
+        older = [e for e in past if (e.kind, e.ts) not in seen]
+        if older:
+            log.write_lines([Text("— before this console attached —", style="dim")])
+            log.write_lines(event_line(e) for e in older)
+            log.write_lines([Text("— live —", style="dim")])
+        log.write_lines(event_line(e) for e in live)
+
     def update_state(self, state: dict[str, Any] | None) -> None:
         transfers = [t for t in (state or {}).get("transfers") or [] if isinstance(t, dict)]
         latest = transfers[-BARS:]

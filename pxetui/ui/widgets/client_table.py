@@ -36,6 +36,9 @@ from pxetui.ui.client_rows import (
     sort_key,
 )
 
+_SEPARATE = Style(blink2=False)
+"""Changes nothing on screen; only keeps a segment from merging with its neighbour."""
+
 
 class ClientTable(Widget, can_focus=True):
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -354,16 +357,19 @@ class ClientTable(Widget, can_focus=True):
         width = self.size.width
         base, header, cursor, odd = self._styles()
         if y == 0:
-            return Strip([Segment(self._header().ljust(width)[:width], header)], width)
+            line = self._header().ljust(width)[:width]
+            return Strip([Segment(line[:1], header + _SEPARATE), Segment(line[1:], header)], width)
         index = self.top + y - 1
         if index >= len(self._order):
             return Strip([Segment(" " * width, base)], width)
         text = self._line(self._row(self._order[index])).ljust(width)[:width]
         style = base
+        marker = " "
         if index == self.cursor_row:
             style = cursor
-            # A text marker too, so the cursor shows without colour (NO_COLOR, mono ssh).
-            text = ">" + text[1:]
+            marker = ">"  # the cursor shows without colour too (NO_COLOR, mono ssh)
         elif index % 2:
             style = odd
-        return Strip([Segment(text, style)], width)
+        # The marker column is its own segment (a no-op style difference keeps it
+        # separate): SVG exports drop a leading blank of a text run, shifting the row.
+        return Strip([Segment(marker, style + _SEPARATE), Segment(text[1:], style)], width)
