@@ -125,6 +125,31 @@ async def test_back_off_resets_after_a_stable_run(server_ns: Lab) -> None:
     assert "code 5: other problem" in restarting[0].message
 
 
+async def test_stop_during_a_long_back_off_does_not_wait_it_out(server_ns: Lab) -> None:
+    """stop() wakes the supervisor out of a 30 s back-off at once."""
+    events: list[Event] = []
+    sup = DnsmasqSupervisor(
+        [],
+        publish=events.append,
+        state_dir=server_ns.tmp / "state",
+        interface="br0",
+        lock_dir=server_ns.tmp / "lock",
+        dnsmasq=stand_in(server_ns.tmp, code=2, runs_for=0.05),
+        backoff=(30.0,),
+        stop_timeout=20.0,
+    )
+    await sup.start()
+    await run_until(events, 3, timeout=10)
+    assert service_events(events)[-1].message.endswith("restarting in 30 s")
+    await asyncio.wait_for(sup.stop(), timeout=10)  # far below the 30 s back-off
+    assert [e.state for e in service_events(events)] == [
+        "starting",
+        "running",
+        "restarting",
+        "stopped",
+    ]
+
+
 async def test_configuration_problem_exit_is_final(server_ns: Lab) -> None:
     """Exit code 1 (configuration) after a good start is reported as failed, not retried."""
     events: list[Event] = []
