@@ -24,6 +24,7 @@ class DhcpService:
         self._engine = engine
         self._supervisor: DnsmasqSupervisor | None = None
         self._args: list[str] = []
+        self._warned: set[str] = set()
 
     @property
     def pid(self) -> int | None:
@@ -44,7 +45,9 @@ class DhcpService:
             network=engine.addresses.network,
         )
         for warning in config.warnings:
-            engine.bus.publish(EngineMessage(level="warning", text=f"dhcp: {warning}"))
+            if warning not in self._warned:  # say it once, not on every reconfigure
+                engine.bus.publish(EngineMessage(level="warning", text=f"dhcp: {warning}"))
+        self._warned = set(config.warnings)
         return config.args
 
     async def start(self) -> None:

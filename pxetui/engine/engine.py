@@ -49,6 +49,7 @@ from pxetui.engine.bootfiles import BootFileStore, install_loaders
 from pxetui.engine.bus import EventBus
 from pxetui.engine.control.protocol import ControlError
 from pxetui.engine.dhcp_service import DhcpService
+from pxetui.engine.dnsmasq.preflight import PortNeed, PreflightError, port_holders
 from pxetui.engine.host_files import BootFileWriter
 from pxetui.engine.http import HttpFileServer
 from pxetui.engine.names import ReverseNames
@@ -157,7 +158,14 @@ class Engine:
             await self.http.start()
             self._service("http", "running", f"{bind_http}:{self.http.port}")
         except OSError as exc:
-            raise EngineError(f"cannot serve files: {exc.strerror or exc}") from exc
+            needs = [PortNeed(profile.tftp.port, "udp", "TFTP")]
+            needs.append(PortNeed(profile.http.port, "tcp", "HTTP"))
+            try:
+                holders = port_holders(needs, ignore_pids=(os.getpid(),))
+            except PreflightError:
+                holders = []
+            why = "; ".join(holders) or str(exc.strerror or exc)
+            raise EngineError(f"cannot serve files: {why}") from exc
         self.ctx = self._render_context()
         self.files = BootFileWriter(BootFileStore(tftp_root), self.ctx, self.bus.publish)
         for line in install_loaders(tftp_root):

@@ -280,3 +280,31 @@ async def test_client_updates_are_coalesced_to_about_ten_per_second(engine: Engi
     assert last["mac"] == MAC.colon and len(last["transfers"]) == 8  # the ring keeps 8
     assert all(t["state"] == "done" for t in last["transfers"])
     await client.close()
+
+
+async def test_a_held_tftp_port_is_reported_with_its_holder(tmp_path: Path) -> None:
+    """Another process on our TFTP port: start fails naming that process."""
+    port = free_port(socket.SOCK_DGRAM)
+    holder = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        "import socket,sys,time\n"
+        f"s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM);s.bind(('127.0.0.1',{port}))\n"
+        "print('bound',flush=True);time.sleep(60)",
+        stdout=asyncio.subprocess.PIPE,
+    )
+    try:
+        assert holder.stdout is not None
+        assert (await asyncio.wait_for(holder.stdout.readline(), 30)).strip() == b"bound"
+        (tmp_path / "ports").write_text(f"{port} {free_port(socket.SOCK_STREAM)}")
+        (tmp_path / "lab.yaml").write_text(profile_text(tmp_path))
+        eng = Engine(load_profile(tmp_path / "lab.yaml"), profile_path=tmp_path / "lab.yaml")
+        await eng.setup()
+        try:
+            with pytest.raises(EngineError, match=rf"pid {holder.pid} \(python"):
+                await eng.start()
+        finally:
+            await eng.stop()
+    finally:
+        holder.kill()
+        await holder.wait()

@@ -13,13 +13,15 @@ import os
 import shutil
 import signal
 import stat
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import psutil
 import pytest
-from netns_engine import EngineLab, new_lab, wait_for
+from netns_engine import REPO, EngineLab, new_lab, wait_for
 
 from pxetui.engine.control.client import ControlClient
 
@@ -225,6 +227,35 @@ def test_sighup_with_a_broken_profile_keeps_the_old_one_serving(full_lab: Engine
         "good profile reloaded",
         lab.tail,
     )
+
+
+def test_a_second_engine_on_the_same_interface_is_refused(full_lab: EngineLab) -> None:
+    """Another state dir, same interface: the second engine exits naming the first."""
+    lab = full_lab
+    other = lab.tmp / "second"
+    other.mkdir(exist_ok=True)
+    profile = other / "lab.yaml"
+    profile.write_text(
+        profile_yaml(lab, "full")
+        .replace(f"{lab.tmp}/state", f"{other}/state")
+        .replace("port: 8080", "port: 8081")
+        .replace("tftp:\n", "tftp:\n  port: 6969\n")
+    )
+    argv = lab.in_ns(
+        lab.server_ns,
+        sys.executable,
+        "-m",
+        "pxetui",
+        "serve",
+        "--profile",
+        str(profile),
+        "--socket",
+        str(other / "control.sock"),
+    )
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=60, cwd=REPO, check=False)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "another pxetui engine already serves" in proc.stderr, proc.stderr
+    assert control(lab, "state")["services"]["dhcp"]["state"] == "running"  # first one fine
 
 
 def _running(pid: int) -> bool:
