@@ -23,6 +23,10 @@ from pxetui.core.profile.references import reference_problems
 from pxetui.core.profile.schema_walk import known_keys
 
 YamlPath = tuple[str, ...]
+# Aliases make YAML a graph: a self-referencing alias never ends and nested ones grow
+# exponentially ("billion laughs"). No real profile comes near these bounds.
+MAX_NODES = 200_000
+MAX_DEPTH = 40
 # libyaml's parser when present: ~10x faster on big labs, same nodes and line marks.
 _YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _BOOL_WORDS = {"true", "false"}
@@ -36,18 +40,29 @@ class _Builder:
         self.lines: dict[YamlPath, int] = {}
         self.errors: list[tuple[int, str]] = []
         self._constructor = yaml.constructor.SafeConstructor()
+        self._nodes = 0
+        self._open: set[int] = set()
 
     def build(self, node: yaml.Node, path: YamlPath) -> Any:
+        self._nodes += 1
+        if self._nodes > MAX_NODES or len(path) > MAX_DEPTH or id(node) in self._open:
+            raise _TooBig(node.start_mark.line + 1)
+        if not isinstance(node, yaml.MappingNode | yaml.SequenceNode):
+            return self._scalar(node)
+        self._open.add(id(node))
+        try:
+            return self._collection(node, path)
+        finally:
+            self._open.discard(id(node))
+
+    def _collection(self, node: yaml.Node, path: YamlPath) -> Any:
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, path)
-        if isinstance(node, yaml.SequenceNode):
-            result: list[Any] = []
-            for index, item in enumerate(node.value):
-                self.lines.setdefault((*path, str(index)), item.start_mark.line + 1)
-                result.append(self.build(item, (*path, str(index))))
-            return result
-        assert isinstance(node, yaml.ScalarNode)
-        return self._scalar(node)
+        result: list[Any] = []
+        for index, item in enumerate(node.value):
+            self.lines.setdefault((*path, str(index)), item.start_mark.line + 1)
+            result.append(self.build(item, (*path, str(index))))
+        return result
 
     def _mapping(self, node: yaml.MappingNode, path: YamlPath) -> dict[str, Any]:
         result: dict[str, Any] = {}
@@ -66,7 +81,8 @@ class _Builder:
             result[key] = self.build(value_node, sub)
         return result
 
-    def _scalar(self, node: yaml.ScalarNode) -> Any:
+    def _scalar(self, node: yaml.Node) -> Any:
+        assert isinstance(node, yaml.ScalarNode)
         tag = node.tag.rsplit(":", 1)[-1]
         text = str(node.value)
         if tag == "null":
@@ -81,6 +97,13 @@ class _Builder:
                 return self._constructor.construct_yaml_int(node)
             return self._constructor.construct_yaml_float(node)
         return text
+
+
+class _TooBig(Exception):
+    """The node graph is cyclic, too deep or too large (alias expansion)."""
+
+    def __init__(self, line: int) -> None:
+        self.line = line
 
 
 def _dotted(path: YamlPath) -> str:
@@ -110,7 +133,11 @@ def load_profile_text(text: str, filename: str, base_dir: Path | None = None) ->
         problem = getattr(exc, "problem", None) or str(exc)
         raise ProfileError([f"{filename}:{line}: YAML syntax error: {problem}"]) from exc
     builder = _Builder(filename)
-    data: Any = {} if node is None else builder.build(node, ())
+    try:
+        data: Any = {} if node is None else builder.build(node, ())
+    except _TooBig as exc:
+        message = "aliases make the profile cyclic, too deep or too large; write it out"
+        raise ProfileError([f"{filename}:{exc.line}: {message}"]) from None
     if not isinstance(data, dict):
         raise ProfileError([f"{filename}:1: the profile must be a mapping of settings"])
     problems: list[tuple[int, str]] = list(builder.errors)
