@@ -57,14 +57,14 @@ def _check(text: str) -> None:
         assert isinstance(result, Profile)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(tree=_TREES)
 def test_any_yaml_structure_gives_a_profile_or_line_numbered_errors(tree: object) -> None:
     """Random nested mappings/lists/scalars with profile-like keys never crash the loader."""
     _check(yaml.safe_dump(tree))
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(text=st.text(alphabet=st.sampled_from(list("ab:- \n{}[]'\"#&*!|>%@`,?0\t")), max_size=60))
 def test_any_text_gives_a_profile_or_line_numbered_errors(text: str) -> None:
     """Random YAML-significant characters never crash the loader."""
