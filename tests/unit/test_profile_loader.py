@@ -86,3 +86,13 @@ def test_empty_profile_gets_defaults() -> None:
     profile = load_profile_text("", "empty.yaml", base_dir=Path("/srv"))
     assert profile.unknown == "local" and profile.entries == {}
     assert profile.tftp.root == Path("/srv/tftp")
+
+
+def test_readme_example_profile_is_valid() -> None:
+    """The full example in README's "Profiles" section loads as documented."""
+    readme = (Path(__file__).parent.parent.parent / "README.md").read_text()
+    section = readme.split("## Profiles", 1)[1]
+    example = section.split("```yaml\n", 1)[1].split("```", 1)[0]
+    profile = load_profile_text(example, "README.md", base_dir=Path("/srv"))
+    assert set(profile.entries) == {"centos8", "diskless", "plain", "other", "disk", "menu", "s390"}
+    assert profile.unknown == "menu" and len(profile.hosts) == 3
