@@ -201,6 +201,7 @@ class Engine:
         self.flush_history()
         self.db.close()
         if self._lock_fd is not None:
+            self.bus.publish(EngineMessage(text="engine stopped"))
             os.close(self._lock_fd)
             self._lock_fd = None
 
@@ -242,7 +243,9 @@ class Engine:
     async def reload_profile(self) -> Profile:
         """Load the profile file again; a bad one is rejected and the old one keeps serving."""
         if self.profile_path is None:
-            raise ControlError("no profile file to reload (ad-hoc mode)")
+            text = "no profile file to reload (ad-hoc mode): nothing changed"
+            self.bus.publish(EngineMessage(level="warning", text=text))
+            raise ControlError(text)
         try:
             new = load_profile(self.profile_path)
         except (ProfileError, OSError) as exc:
