@@ -230,3 +230,21 @@ def test_s390_ccw_boots_the_file_form_with_bootif(
     serial = _boot(cmd, "PXETUI-CMDLINE")
     assert f"Received s390x/{mac.pxelinux}" in serial
     assert _cmdline(serial) == f"quiet pxetui.host=zvm1 BOOTIF={mac.pxelinux}"
+
+
+def test_ipxe_known_host_whose_entry_fails_does_not_boot_the_unknown_default(
+    served_root: tuple[Path, int], amd64_files: dict[str, Path]
+) -> None:
+    """A found-but-failing per-MAC script stops; boot.ipxe does not fall to default.ipxe."""
+    root, port = served_root
+    profile = (
+        ENTRIES
+        + "  broken: {kind: linux, kernel: missing/vmlinuz}\n"
+        + "hosts:\n  52:54:00:12:34:57: {entry: broken}\nunknown: plain\n"
+    )
+    _publish(root, profile, _amd64(amd64_files))
+    cmd = _x86("pc", _netdev(root, "boot.ipxe", port), "52:54:00:12:34:57", "", "-boot", "n")
+    serial = _boot(cmd, "No bootable device")
+    assert "pxetui: entry broken could not boot" in serial
+    assert "default.ipxe" not in serial
+    assert "PXETUI-CMDLINE" not in serial
