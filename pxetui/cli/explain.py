@@ -7,6 +7,8 @@ MAC and which file wins on disk today.
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
 import sys
 from pathlib import Path
 
@@ -28,6 +30,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--arch", help="bios, uefi-x64, s390x … or an option-93 number")
     parser.add_argument("--profile", type=Path, help="profile YAML (host details, TFTP root)")
     parser.add_argument("--root", type=Path, help="TFTP root to look in (default: profile's)")
+    parser.add_argument("--json", action="store_true", help="one JSON list of steps")
     parser.set_defaults(func=run)
 
 
@@ -50,6 +53,9 @@ def run(args: argparse.Namespace) -> int:
     except (MacAddressError, ValueError) as exc:
         print(f"pxetui explain: {exc}", file=sys.stderr)
         return 2
+    if args.json:
+        print(json.dumps([dataclasses.asdict(step) for step in steps], indent=1))
+        return 0
     loader = None
     for step in steps:
         if step.loader != loader:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -140,3 +141,13 @@ def test_check_flags_an_http_root_that_hides_the_ipxe_scripts(
     (tmp_path / "tftp" / "ipxe").mkdir()
     (tmp_path / "www" / "ipxe").symlink_to(tmp_path / "tftp" / "ipxe")
     assert main(["check", "--profile", str(path)]) == 0
+
+
+def test_explain_json_lists_every_step(capsys: pytest.CaptureFixture[str]) -> None:
+    """--json gives the steps as data: loader, order, path, exists, wins, note."""
+    assert main(["explain", "52:54:00:e2:e3:90", "--arch", "31", "--json"]) == 0
+    steps = json.loads(capsys.readouterr().out)
+    assert [s["path"] for s in steps if s["loader"] == "s390-ccw file"] == [
+        "s390x/01-52-54-00-e2-e3-90"
+    ]
+    assert set(steps[0]) == {"loader", "order", "path", "exists", "wins", "note"}
