@@ -174,10 +174,22 @@ def _ip_key(value: str) -> tuple[int, ...]:
         return (1_000,)
 
 
+def _progress_key(cell: str) -> float:
+    """``##.. 50%`` → 50; no transfer, bytes-only and failed sort first."""
+    if cell.endswith("%"):
+        try:
+            return float(cell.rsplit(" ", 1)[-1].rstrip("%"))
+        except ValueError:
+            return -1.0
+    return -2.0 if cell == "failed" else -1.0
+
+
 def sort_key(column: str) -> Callable[[Any], Any]:
-    """A key for DataTable.sort on *column*'s cell value (IPs numerically)."""
+    """A sort key on *column*'s cell text (IPs numerically, progress by percent)."""
     if column == "ip":
         return lambda cell: _ip_key(str(cell)) if cell else (1_000,)
+    if column == "progress":
+        return lambda cell: _progress_key(str(cell))
     return lambda cell: str(cell).lower()
 
 

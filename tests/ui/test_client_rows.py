@@ -93,3 +93,10 @@ def test_arch_reads_short_from_numbers_and_from_the_trackers_words() -> None:
     assert arch_name("UEFI x64") == "efi64"
     assert arch_name("s390 basic") == "s390x"
     assert arch_name(None) == ""
+
+
+def test_progress_sorts_by_percent_not_by_text() -> None:
+    """'###.  78%' after '#...   9%', before '#### 100%'; idle and failed first."""
+    key = sort_key("progress")
+    cells = ["#### 100%", "###.  78%", "", "failed", "#...   9%"]
+    assert sorted(cells, key=key) == ["failed", "", "#...   9%", "###.  78%", "#### 100%"]
