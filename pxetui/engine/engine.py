@@ -14,10 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
 import logging
 import os
-import sqlite3
 import time
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network
@@ -45,6 +43,7 @@ from pxetui.core.profile.model import Profile
 from pxetui.core.render import BootFiles, RenderContext
 from pxetui.core.tracker import ClientTracker
 from pxetui.engine.assignments import check_entry, effective_profile
+from pxetui.engine.batching import ClientUpdateCoalescer, HistoryBatcher
 from pxetui.engine.bootfiles import BootFileStore, install_loaders
 from pxetui.engine.bus import EventBus
 from pxetui.engine.control.protocol import ControlError
@@ -55,7 +54,12 @@ from pxetui.engine.http import HttpFileServer
 from pxetui.engine.names import ReverseNames
 from pxetui.engine.neighbors import neighbor_mac
 from pxetui.engine.persist import EngineDatabase
-from pxetui.engine.runtime_paths import interface_address, profile_state_dir
+from pxetui.engine.runtime_paths import (
+    StateDirBusyError,
+    interface_address,
+    lock_state_dir,
+    profile_state_dir,
+)
 from pxetui.engine.tftp import TftpServer
 
 if TYPE_CHECKING:
@@ -63,11 +67,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-CLIENT_UPDATE_INTERVAL_S = 0.1  # ClientUpdated at most ~10/s per client
 TICK_S = 1.0
-# History rows are written in batches: at most this long (or this many rows) later.
-HISTORY_FLUSH_S = 0.25
-HISTORY_BATCH = 200
 DEFAULT_KEY = "unknown"
 
 
@@ -112,13 +112,11 @@ class Engine:
         self.dhcp: DhcpService | None = None
         self._control: EngineControl | None = None
         self._lock_fd: int | None = None
-        self._dirty: set[MacAddress] = set()
-        self._flush: asyncio.TimerHandle | None = None
+        self.updates = ClientUpdateCoalescer(self.tracker, self.bus.publish)
+        self.history = HistoryBatcher(self.db, self.bus.publish)
         self._tick: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
         self._completing: set[MacAddress] = set()
-        self._history: list[tuple[MacAddress, Event]] = []
-        self._history_flush: asyncio.TimerHandle | None = None
         dns = profile.network.dhcp.dns
         self.names = ReverseNames(str(dns[0])) if dns else None
         self._named: set[str] = set()
@@ -129,7 +127,10 @@ class Engine:
     async def setup(self) -> None:
         """State dir, single-engine lock, database, our address. No sockets yet."""
         self.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        self._lock_fd = _take_lock(self.state_dir / "engine.lock")
+        try:
+            self._lock_fd = lock_state_dir(self.state_dir)
+        except StateDirBusyError as exc:
+            raise EngineError(str(exc)) from None
         self.db.open()
         self.addresses = self._resolve_addresses()
         self.bus.subscribe(self._on_event)
@@ -196,9 +197,8 @@ class Engine:
             if server is not None:
                 await server.stop()
                 self._service(name, "stopped")
-        if self._flush is not None:
-            self._flush.cancel()
-        self.flush_history()
+        self.updates.cancel()
+        self.history.flush()
         self.db.close()
         if self._lock_fd is not None:
             self.bus.publish(EngineMessage(text="engine stopped"))
@@ -373,25 +373,7 @@ class Engine:
         elif isinstance(event, FileNotFound | RequestRefused):
             mac = self.tracker.mac_for_ip(event.client_ip)
         if mac is not None:
-            self._history.append((mac, event))
-            if len(self._history) >= HISTORY_BATCH:
-                self.flush_history()
-            elif self._history_flush is None:
-                loop = asyncio.get_running_loop()
-                self._history_flush = loop.call_later(HISTORY_FLUSH_S, self.flush_history)
-
-    def flush_history(self) -> None:
-        """Write the waiting history rows in one transaction (one fsync for the batch)."""
-        if self._history_flush is not None:
-            self._history_flush.cancel()
-            self._history_flush = None
-        batch, self._history = self._history, []
-        if batch and self.db.is_open:
-            try:
-                self.db.record_many(batch)
-            except sqlite3.Error as exc:  # disk full, I/O error: keep serving, say so
-                log.error("history not written: %s", exc)
-                self.bus.publish(EngineMessage(level="error", text=f"history not written: {exc}"))
+            self.history.add(mac, event)
 
     def _maybe_complete_once(self, mac: MacAddress) -> None:
         """A one-shot whose kernel and initrds (or image) were delivered boots local next."""
@@ -415,21 +397,7 @@ class Engine:
             self._completing.discard(mac)
 
     def _mark(self, macs: set[MacAddress]) -> None:
-        """Schedule ClientUpdated for *macs*, coalesced to one per interval."""
-        if not macs:
-            return
-        self._dirty |= macs
-        if self._flush is None:
-            loop = asyncio.get_running_loop()
-            self._flush = loop.call_later(CLIENT_UPDATE_INTERVAL_S, self._flush_updates)
-
-    def _flush_updates(self) -> None:
-        self._flush = None
-        dirty, self._dirty = self._dirty, set()
-        for mac in sorted(dirty):
-            client = self.tracker.get(mac)
-            if client is not None:
-                self.bus.publish(ClientUpdated(mac=mac, state=client.to_dict()))
+        self.updates.mark(macs)
 
     async def _ticker(self) -> None:
         while True:
@@ -464,18 +432,3 @@ class Engine:
         assert self.addresses is not None and self.tftp is not None and self.http is not None
         base = self.profile.http.base_url or f"http://{self.addresses.server}:{self.http.port}"
         return RenderContext(server=self.addresses.server, http_base=base, tftp_port=self.tftp.port)
-
-
-def _take_lock(path: Path) -> int:
-    """One engine per state directory (its database and socket): refuse a second one."""
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        os.close(fd)
-        raise EngineError(
-            f"another pxetui engine is running with state dir {path.parent}"
-        ) from None
-    os.ftruncate(fd, 0)
-    os.write(fd, f"{os.getpid()}\n".encode())
-    return fd

@@ -85,7 +85,7 @@ class EngineControl:
             return _explain(engine, args)
         if op == "history":
             limit = int(args.get("limit", 100))
-            engine.flush_history()  # rows still waiting for their batch
+            engine.history.flush()  # rows still waiting for their batch
             return engine.db.history(_mac(args), max(1, min(limit, HISTORY_MAX)))
         if op == "reload":
             profile = await engine.reload_profile()

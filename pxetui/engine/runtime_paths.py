@@ -8,6 +8,7 @@ interface gives our address when the profile does not name one.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import socket
@@ -55,3 +56,24 @@ def profile_state_dir(state_dir: Path | None, profile_path: Path | None, profile
     if profile_path is not None:
         return profile_path.resolve().parent / "state"
     return default_state_dir(profile_name)
+
+
+class StateDirBusyError(RuntimeError):
+    """Another engine holds this state directory."""
+
+
+def lock_state_dir(state_dir: Path) -> int:
+    """One engine per state dir (its database and socket); the fd holds the ``flock``.
+
+    The kernel drops the lock when its holder dies (even by SIGKILL): no stale locks.
+    """
+    path = state_dir / "engine.lock"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise StateDirBusyError(f"another pxetui engine uses the state dir {state_dir}") from None
+    os.ftruncate(fd, 0)
+    os.write(fd, f"{os.getpid()}\n".encode())
+    return fd

@@ -1,0 +1,86 @@
+"""Two ways the engine keeps bursts cheap: batched history rows, coalesced client rows.
+
+* :class:`HistoryBatcher` — at ``synchronous=FULL`` each SQLite commit costs an fsync
+  (~2 ms here, see bench/engine_bench.py), too slow to pay per TFTP event on the serving
+  loop; rows are written together at most ``HISTORY_FLUSH_S`` later (or every
+  ``HISTORY_BATCH`` rows), in one transaction.
+* :class:`ClientUpdateCoalescer` — a client's state can change dozens of times a second
+  during a transfer; UIs get one ``ClientUpdated`` per client per ``CLIENT_UPDATE_INTERVAL_S``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+from collections.abc import Callable
+
+from pxetui.core.events import ClientUpdated, EngineMessage, Event
+from pxetui.core.mac import MacAddress
+from pxetui.core.tracker import ClientTracker
+from pxetui.engine.persist import EngineDatabase
+
+log = logging.getLogger(__name__)
+
+HISTORY_FLUSH_S = 0.25
+HISTORY_BATCH = 200
+CLIENT_UPDATE_INTERVAL_S = 0.1  # ClientUpdated at most ~10/s per client
+
+
+class HistoryBatcher:
+    def __init__(self, db: EngineDatabase, publish: Callable[[Event], None]) -> None:
+        self._db = db
+        self._publish = publish
+        self._rows: list[tuple[MacAddress, Event]] = []
+        self._timer: asyncio.TimerHandle | None = None
+
+    def add(self, mac: MacAddress, event: Event) -> None:
+        self._rows.append((mac, event))
+        if len(self._rows) >= HISTORY_BATCH:
+            self.flush()
+        elif self._timer is None:
+            self._timer = asyncio.get_running_loop().call_later(HISTORY_FLUSH_S, self.flush)
+
+    def flush(self) -> None:
+        """Write the waiting rows in one transaction; an I/O error is reported, not raised."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        rows, self._rows = self._rows, []
+        if not rows or not self._db.is_open:
+            return
+        try:
+            self._db.record_many(rows)
+        except sqlite3.Error as exc:  # disk full, I/O error: keep serving, say so
+            log.error("history not written: %s", exc)
+            self._publish(EngineMessage(level="error", text=f"history not written: {exc}"))
+
+
+class ClientUpdateCoalescer:
+    def __init__(self, tracker: ClientTracker, publish: Callable[[Event], None]) -> None:
+        self._tracker = tracker
+        self._publish = publish
+        self._dirty: set[MacAddress] = set()
+        self._timer: asyncio.TimerHandle | None = None
+
+    def mark(self, macs: set[MacAddress]) -> None:
+        """Schedule a ``ClientUpdated`` for each of *macs* (one per interval at most)."""
+        if not macs:
+            return
+        self._dirty |= macs
+        if self._timer is None:
+            loop = asyncio.get_running_loop()
+            self._timer = loop.call_later(CLIENT_UPDATE_INTERVAL_S, self.flush)
+
+    def flush(self) -> None:
+        self._timer = None
+        dirty, self._dirty = self._dirty, set()
+        for mac in sorted(dirty):
+            client = self._tracker.get(mac)
+            if client is not None:
+                self._publish(ClientUpdated(mac=mac, state=client.to_dict()))
+
+    def cancel(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
