@@ -62,7 +62,7 @@ class EngineControl:
         if op == "assign":
             mac = _mac(args)
             entry = _text(args, "entry")
-            files = await engine.assign(mac, entry, once=bool(args.get("once", False)))
+            files = await engine.assign(mac, entry, once=_flag(args, "once"))
             return {"mac": mac.colon, "entry": entry, "files": list(files)}
         if op == "unassign":
             mac = _mac(args)
@@ -72,9 +72,7 @@ class EngineControl:
             await engine.set_default(entry)
             return {"unknown": entry}
         if op == "preview":
-            preview, current = engine.preview(
-                _mac(args), _text(args, "entry"), bool(args.get("once", False))
-            )
+            preview, current = engine.preview(_mac(args), _text(args, "entry"), _flag(args, "once"))
             return {
                 "files": {path: preview.text(path) for path in preview},
                 "current": {
@@ -105,6 +103,13 @@ def _mac(args: dict[str, Any]) -> MacAddress:
     if not isinstance(value, str):
         raise ValueError("mac is required (e.g. 52:54:00:12:34:56)")
     return MacAddress.parse(value)
+
+
+def _flag(args: dict[str, Any], key: str) -> bool:
+    value = args.get(key, False)
+    if not isinstance(value, bool):
+        raise ValueError(f"{key} must be true or false")
+    return value
 
 
 def _text(args: dict[str, Any], key: str) -> str:

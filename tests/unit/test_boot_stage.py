@@ -1,0 +1,58 @@
+"""Which boot stage a requested file is, from the profile's entries and the layout."""
+
+from __future__ import annotations
+
+from pxetui.core.boot_stage import EntryFiles, StageMap, classify_by_name, delivered, normalize
+from pxetui.core.profile.model import Profile
+
+PROFILE = Profile.model_validate(
+    {
+        "entries": {
+            "centos": {
+                "kind": "linux",
+                "kernel": "http://10.0.0.1:8080/images/centos/vmlinuz",
+                "initrds": ["images/centos/initrd.img"],
+            },
+            "live": {"kind": "live", "kernel": "k", "initrds": ["i"], "image": "live/fs.sqsh"},
+            "menu": {"kind": "menu", "items": ["centos", "live"]},
+        }
+    }
+)
+
+
+def test_request_paths_and_profile_urls_normalise_to_one_name() -> None:
+    """Scheme, host, leading and doubled slashes and backslashes do not matter."""
+    for raw in ("http://10.0.0.1:8080/images//vmlinuz", "/images/vmlinuz", "images\\vmlinuz"):
+        assert normalize(raw) == "images/vmlinuz"
+
+
+def test_profile_entries_name_kernels_initrds_and_images() -> None:
+    """An entry's own files win over name guesses (an odd image name is still the image)."""
+    stages = StageMap.from_profile(PROFILE)
+    assert stages.classify("/images/centos/vmlinuz") == "kernel"
+    assert stages.classify("images/centos/initrd.img") == "initrd"
+    assert stages.classify("live/fs.sqsh") == "root_image"
+    assert stages.entries_using("k") == frozenset({"live"})
+    assert stages.needs("menu") == EntryFiles("menu")
+    assert stages.needs("local") == EntryFiles("local")
+    assert stages.needs("nope") is None
+
+
+def test_layout_names_are_loaders_and_configs() -> None:
+    """Loaders and per-MAC/default configs are known by their layout names."""
+    assert [classify_by_name(n) for n in ("undionly.kpxe", "ipxe.efi", "ldlinux.c32")] == [
+        "loader"
+    ] * 3
+    configs = ("boot.ipxe", "pxelinux.cfg/default", "ipxe/aa-bb.ipxe", "grub/grub.cfg-01-aa")
+    assert {classify_by_name(n) for n in configs} == {"config"}
+    assert classify_by_name("s390x/01-52-54-00-e2-e3-90") == "config"
+    assert classify_by_name("other/vmlinuz-6.1") == "kernel"
+    assert classify_by_name("notes.txt") == "other"
+
+
+def test_delivery_needs_kernel_every_initrd_and_the_image() -> None:
+    """Only the complete set counts; entries without a kernel are never delivered."""
+    live = EntryFiles("live", "k", ("i1", "i2"), "fs")
+    assert not delivered(live, {"k", "i1", "fs"})
+    assert delivered(live, {"k", "i1", "i2", "fs", "extra"})
+    assert not delivered(EntryFiles("local"), {"k"})
