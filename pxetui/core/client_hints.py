@@ -60,3 +60,14 @@ def no_loader_hint() -> str:
         f"offered but never fetched the loader for {LOADER_WAIT_S:.0f} s: "
         "is TFTP port 69 reachable (firewall, wrong next-server)?"
     )
+
+
+# Above this, a kernel/initrd/image over TFTP is worth moving to HTTP (measured 4-5x faster).
+BIG_OVER_TFTP = 8_000_000
+
+
+def big_over_tftp_hint(filename: str, size: int) -> str:
+    return (
+        f"{filename} ({size / 1e6:.0f} MB) came over TFTP: HTTP is 4-5x faster "
+        "(use the ipxe loader so kernels and initrds come over HTTP)"
+    )

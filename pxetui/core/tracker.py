@@ -17,8 +17,10 @@ from collections.abc import Callable, Iterable
 from pxetui.core import layout
 from pxetui.core.boot_stage import Stage, StageMap, delivered, normalize
 from pxetui.core.client_hints import (
+    BIG_OVER_TFTP,
     IPXE_SILENT_S,
     LOADER_WAIT_S,
+    big_over_tftp_hint,
     ipxe_silent_hint,
     miss_then_default_hint,
     no_loader_hint,
@@ -305,6 +307,9 @@ class ClientTracker:
             phase = _STAGE_PHASE.get(stage)
             if phase is not None:
                 client.reach(phase, event.ts)
+            big = event.size is not None and event.size >= BIG_OVER_TFTP
+            if big and event.proto == "tftp" and stage in ("kernel", "initrd", "root_image"):
+                client.hints.add(big_over_tftp_hint(event.filename, event.size or 0))
         elif isinstance(event, TransferProgress):
             view.bytes, view.rate_bps = event.bytes_sent, event.rate_bps
             view.size = event.size if event.size is not None else view.size

@@ -396,3 +396,16 @@ def test_files_delivered_before_a_once_assignment_do_not_complete_it() -> None:
     fetch(tracker, "images/vmlinuz", 13.0)
     fetch(tracker, "images/initrd.img", 14.0)
     assert tracker.boot_delivered(MAC)
+
+
+def test_a_big_initrd_over_tftp_suggests_http() -> None:
+    """40 MB over TFTP gets the 'HTTP is faster' hint; over HTTP it does not."""
+    tracker = ClientTracker(StageMap.from_profile(PROFILE))
+    proxy_bios_dhcp(tracker, 10.0)
+    fetch(tracker, "images/initrd.img", 11.0, size=40_000_000)
+    assert any("HTTP is 4-5x faster" in h for h in tracker.get(MAC).hints)  # type: ignore[union-attr]
+    other = ClientTracker(StageMap.from_profile(PROFILE))
+    proxy_bios_dhcp(other, 10.0)
+    common = {"transfer_id": "h", "proto": "http", "client_ip": IP, "filename": "images/initrd.img"}
+    other.apply(TransferStarted(ts=11.0, size=40_000_000, **common))
+    assert not any("HTTP" in h for h in other.get(MAC).hints)  # type: ignore[union-attr]
