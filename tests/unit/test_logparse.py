@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pxetui.core.events import DhcpEvent, Event, RawLogEvent
+from pxetui.core.events import DhcpEvent, Event, RawLogEvent, event_from_dict, event_to_dict
 from pxetui.core.mac import MacAddress
 from pxetui.engine.dnsmasq.logparse import DhcpLogFolder, parse_line, requested_options
 
@@ -234,6 +235,14 @@ def test_host_name_the_client_provides_is_carried_cleaned() -> None:
     assert [e.msg_type for e in events] == ["DHCPREQUEST", "DHCPACK"]
     assert {e.hostname for e in events} == {"lab-node-1?(2J"}
     assert not [e for e in out if isinstance(e, RawLogEvent)]
+
+
+def test_every_event_from_the_captured_logs_survives_json() -> None:
+    """What the folder emits goes through the JSON log and the control API unchanged."""
+    for path in sorted(DATA.glob("*.log")):
+        for event in fold(path.name):
+            back = event_from_dict(json.loads(json.dumps(event_to_dict(event))))
+            assert back == event, path.name
 
 
 @settings(max_examples=400, deadline=None)
