@@ -15,6 +15,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 
 from pxetui.core import layout
+from pxetui.core.arch import FW_EDK2, FW_EDK2_HTTP, FW_PXE_ROM, FW_S390_CCW
 from pxetui.core.boot_stage import Stage, StageMap, delivered, normalize
 from pxetui.core.client_hints import (
     BIG_OVER_TFTP,
@@ -58,6 +59,7 @@ _DEFAULT_CONFIGS = frozenset(
 )
 _DISPATCHERS = frozenset({layout.BOOT_IPXE, layout.GRUB_DISPATCHER})
 _IPXE_LOADERS = frozenset({layout.UNDIONLY, layout.IPXE_EFI})
+_BOOT_FIRMWARE = frozenset({FW_PXE_ROM, FW_EDK2, FW_EDK2_HTTP, FW_S390_CCW, "UEFI PXE"})
 
 
 class ClientTracker:
@@ -215,10 +217,12 @@ class ClientTracker:
         client = self._client(mac, ts)
         msg = event.msg_type.upper()
         ipxe = event.user_class == "iPXE" or event.firmware == "iPXE"
+        # Boot firmware starting over means a new boot; the booted OS's own DHCP client
+        # (udhcpc in an initrd, dhclient) does not.
         from_firmware = (
             event.vendor_class.startswith("PXEClient")
             or event.arch is not None
-            or bool(event.firmware)
+            or event.firmware in _BOOT_FIRMWARE
         )
         client_asks = msg in ("DHCPDISCOVER", "DHCPREQUEST") or (msg == "PXE" and not event.ip)
         if (

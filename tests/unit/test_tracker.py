@@ -409,3 +409,23 @@ def test_a_big_initrd_over_tftp_suggests_http() -> None:
     common = {"transfer_id": "h", "proto": "http", "client_ip": IP, "filename": "images/initrd.img"}
     other.apply(TransferStarted(ts=11.0, size=40_000_000, **common))
     assert not any("HTTP" in h for h in other.get(MAC).hints)  # type: ignore[union-attr]
+
+
+def test_the_booted_systems_own_dhcp_does_not_start_a_new_boot() -> None:
+    """After hand-over, udhcpc in the initrd asking for an address keeps the boot's phases."""
+    tracker = ClientTracker(StageMap.from_profile(PROFILE))
+    tracker.set_assignment(MAC, "centos", once=False)
+    proxy_bios_dhcp(tracker, 10.0)
+    fetch(tracker, "images/vmlinuz", 11.0)
+    fetch(tracker, "images/initrd.img", 12.0)
+    tracker.apply(
+        DhcpEvent(
+            ts=20.0,
+            msg_type="DHCPDISCOVER",
+            mac=MAC,
+            vendor_class="udhcp 1.35.0",
+            firmware="Linux DHCP client",
+        )
+    )
+    state = tracker.get(MAC)
+    assert state is not None and state.phase == "handed_over" and "kernel" in state.phases
