@@ -247,6 +247,20 @@ def test_s390x_host_in_proxy_mode_with_address_gets_a_static_range_beside_the_pr
     assert any("first" in w for w in cfg.warnings)
 
 
+def test_hosts_we_cannot_serve_or_serve_differently_are_explained() -> None:
+    """ARM64/IA32 UEFI get nothing; a pxelinux host on x64 UEFI gets iPXE."""
+    hosts = {
+        PXL: {"entry": "e", "loader": "pxelinux", "arch": "uefi-x64"},
+        GRUB: {"entry": "e", "arch": "uefi-arm64"},
+        "52:54:00:00:00:06": {"entry": "e", "arch": "uefi-ia32"},
+    }
+    warnings = render(profile({"mode": "proxy"}, hosts)).warnings
+    assert len(warnings) == 3
+    assert any(PXL in w and "BIOS-only" in w for w in warnings)
+    assert any(GRUB in w and "uefi-arm64" in w and "no boot file" in w for w in warnings)
+    assert any("uefi-ia32" in w for w in warnings)
+
+
 def test_non_69_tftp_port_is_warned_about() -> None:
     """Firmware cannot be told a TFTP port: another port only works for test clients."""
     cfg = render(profile({"mode": "proxy"}), tftp_port=6969)

@@ -187,12 +187,17 @@ class _Builder:
                 s390x.append((mac, address))
                 continue
             loader = self.host_loader(mac)
+            if host.arch in ("uefi-ia32", "uefi-arm64"):
+                self.warnings.append(
+                    f"host {mac}: no network boot program for {host.arch} is served "
+                    "(only BIOS and x64 UEFI), so its firmware will get no boot file"
+                )
             if (host.loader or self.profile.loader) == "grub" and mode == "proxy":
                 self.warnings.append(
                     f"host {mac}: GRUB ignores proxyDHCP answers, so it gets iPXE "
                     "(ipxe.efi) instead; use dhcp.mode: full for GRUB"
                 )
-            if loader == "pxelinux" and host.arch in ("uefi-x64", "uefi-ia32", "uefi-arm64"):
+            if loader == "pxelinux" and host.arch == "uefi-x64":
                 self.warnings.append(
                     f"host {mac}: pxelinux.0 is BIOS-only; this UEFI host gets iPXE instead"
                 )
