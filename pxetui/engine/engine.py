@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import sqlite3
 import time
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network
@@ -131,7 +132,10 @@ class Engine:
             self._lock_fd = lock_state_dir(self.state_dir)
         except StateDirBusyError as exc:
             raise EngineError(str(exc)) from None
-        self.db.open()
+        try:
+            self.db.open()
+        except sqlite3.Error as exc:
+            raise EngineError(f"state database {self.db.path} is unusable: {exc}") from exc
         self.addresses = self._resolve_addresses()
         self.bus.subscribe(self._on_event)
         self.tracker.set_default(self.effective().unknown)  # the profile's, or set_default's

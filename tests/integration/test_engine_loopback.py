@@ -308,3 +308,16 @@ async def test_a_held_tftp_port_is_reported_with_its_holder(tmp_path: Path) -> N
     finally:
         holder.kill()
         await holder.wait()
+
+
+async def test_a_corrupt_state_database_is_named_not_a_traceback(tmp_path: Path) -> None:
+    """Garbage in pxetui.db stops setup with an EngineError naming the file."""
+    (tmp_path / "lab.yaml").write_text(profile_text(tmp_path))
+    (tmp_path / "state").mkdir()
+    (tmp_path / "state" / "pxetui.db").write_bytes(b"this is not sqlite" * 100)
+    eng = Engine(load_profile(tmp_path / "lab.yaml"), profile_path=tmp_path / "lab.yaml")
+    try:
+        with pytest.raises(EngineError, match=r"pxetui\.db is unusable"):
+            await eng.setup()
+    finally:
+        await eng.stop()
