@@ -54,6 +54,7 @@ _STAGE_PHASE: dict[Stage, Phase] = {
 }
 _UNMATCHED_PER_IP = 16
 _TRANSFERS_REMEMBERED = 4096
+STALE_AFTER_S = 300.0
 _DEFAULT_CONFIGS = frozenset(
     {layout.PXELINUX_DEFAULT, layout.IPXE_DEFAULT, layout.GRUB_DEFAULT, layout.S390X_DEFAULT}
 )
@@ -103,6 +104,18 @@ class ClientTracker:
         return needs is not None and delivered(needs, client.finished_files)
 
     # --- configuration -------------------------------------------------------------------
+
+    def abandon_running(self, reason: str) -> set[MacAddress]:
+        """Mark transfers still shown as running as failed (their server went away)."""
+        changed: set[MacAddress] = set()
+        for client in self._clients.values():
+            for view in client.transfers:
+                if view.state == "running":
+                    view.state = "failed"
+                    changed.add(client.mac)
+            if client.mac in changed:
+                client.last_error = reason
+        return changed
 
     def set_stages(self, stages: StageMap) -> None:
         """A reloaded profile changes which files are kernels, initrds and images."""
@@ -166,6 +179,8 @@ class ClientTracker:
         """Time-based hints: silence after iPXE loaded, an offer never followed by a fetch."""
         changed: set[MacAddress] = set()
         for client in self._clients.values():
+            if now - client.last_seen > STALE_AFTER_S:
+                continue  # a machine gone for a while (or replayed from history): no new hints
             if (
                 client.ipxe_loaded_at is not None
                 and now - client.ipxe_loaded_at >= IPXE_SILENT_S

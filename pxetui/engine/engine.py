@@ -36,6 +36,7 @@ from pxetui.core.events import (
     ServiceEvent,
     TransferEvent,
     TransferProgress,
+    event_from_dict,
 )
 from pxetui.core.mac import MacAddress
 from pxetui.core.profile.errors import ProfileError
@@ -70,6 +71,8 @@ log = logging.getLogger(__name__)
 
 TICK_S = 1.0
 DEFAULT_KEY = "unknown"
+REPLAY_CLIENTS = 500  # client rows rebuilt from history at start
+REPLAY_EVENTS = 200  # per client
 
 
 class EngineError(RuntimeError):
@@ -139,6 +142,22 @@ class Engine:
         self.addresses = self._resolve_addresses()
         self.bus.subscribe(self._on_event)
         self.tracker.set_default(self.effective().unknown)  # the profile's, or set_default's
+        self._replay_history()
+
+    def _replay_history(self) -> None:
+        """Rebuild client rows from the database, so a restart keeps the client table."""
+        effective = self.effective()
+        for mac, host in effective.hosts.items():
+            self.tracker.set_assignment(mac, host.entry, host.once, host.hostname)
+        for mac in self.db.macs_with_history()[:REPLAY_CLIENTS]:
+            for data in self.db.history(mac, REPLAY_EVENTS):
+                try:
+                    event = event_from_dict(data)
+                except (ValueError, TypeError):
+                    continue  # a kind this version does not know
+                if isinstance(event, DhcpEvent | TransferEvent | FileNotFound | RequestRefused):
+                    self.tracker.apply(event)
+        self.tracker.abandon_running("transfer cut short: the engine stopped")
 
     async def start(self) -> None:
         """Serve: file servers first (their ports go into the boot files), then DHCP."""

@@ -227,6 +227,13 @@ class EngineDatabase:
             )
         self._tx(statements)
 
+    def macs_with_history(self) -> list[MacAddress]:
+        """Every MAC that has history, most recently active first."""
+        rows = self.db.execute(
+            "SELECT mac FROM history GROUP BY mac ORDER BY MAX(id) DESC"
+        ).fetchall()
+        return [MacAddress(r[0]) for r in rows]
+
     def history(self, mac: MacAddress, limit: int = 100) -> list[dict[str, Any]]:
         """*mac*'s newest *limit* events as event dicts, oldest first."""
         rows = self.db.execute(

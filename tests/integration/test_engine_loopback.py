@@ -321,3 +321,29 @@ async def test_a_corrupt_state_database_is_named_not_a_traceback(tmp_path: Path)
             await eng.setup()
     finally:
         await eng.stop()
+
+
+async def test_a_restarted_engine_rebuilds_its_client_table_from_history(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """Stop, start again on the same state dir: the client row and its transfers are back."""
+    async with ControlClient(engine.socket_path) as client:
+        await client.request("assign", mac=MAC.colon, entry="centos")
+    await http_get(engine, "ipxe/52-54-00-fe-01-01.ipxe")
+    await tftp_get(engine, "images/vmlinuz", tmp_path / "k")
+    engine.history.flush()
+    await engine.stop()
+    path = engine.profile_path
+    assert path is not None
+    again = Engine(load_profile(path), profile_path=path)
+    await again.setup()
+    try:
+        row = again.tracker.get(MAC)
+        assert row is not None and row.ip == "127.0.0.1" and row.phase == "kernel"
+        assert [t.filename.lstrip("/") for t in row.transfers] == [
+            "ipxe/52-54-00-fe-01-01.ipxe",
+            "images/vmlinuz",
+        ]
+        assert row.entry == "centos"
+    finally:
+        await again.stop()

@@ -290,6 +290,9 @@ def test_sigkill_then_restart_recovers_assignments_and_leaves_one_dnsmasq(
     assert after["assignments"] == before["assignments"]
     assert after["assignments"]["52:54:00:fe:00:00"]["entry"] == "local"  # the done one-shot
     assert after["assignments"]["52:54:00:fe:00:07"]["source"] == "operator"
+    rows = {c["mac"]: c for c in after["clients"]}  # the client table, rebuilt from history
+    assert rows["52:54:00:fe:00:00"]["phase"] == "handed_over"
+    assert rows["52:54:00:fe:00:1f"]["arch"] == "s390 basic"
     new_dnsmasq = after["services"]["dhcp"]["pid"]
     assert new_dnsmasq != old_dnsmasq and not _running(old_dnsmasq)
     assert _our_dnsmasqs(lab) == [new_dnsmasq]
