@@ -200,6 +200,7 @@ async def in_process(socket_path: Path, args: argparse.Namespace) -> None:
         total0, t0 = state.events_total, time.perf_counter()
         latencies: list[float] = []
         end = time.perf_counter() + args.seconds
+        last_report = t0
         key = "down"
         while time.perf_counter() < end:
             before = table.cursor_row
@@ -227,6 +228,13 @@ async def in_process(socket_path: Path, args: argparse.Namespace) -> None:
             )
             await pilot.pause(0.15 + random.random() * 0.1)
             rss.append(me.memory_info().rss)
+            if time.perf_counter() - last_report >= 10:
+                last_report = time.perf_counter()
+                print(
+                    f"in-process t={last_report - t0:4.0f} s RSS {rss[-1] / 2**20:.0f} MiB, "
+                    f"log lines kept {sum(len(v) for v in state.logs.values())}",
+                    flush=True,
+                )
         elapsed = time.perf_counter() - t0
         received = state.events_total - total0
         in_window = [f for f in frames if f >= t0]

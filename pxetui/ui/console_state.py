@@ -33,10 +33,11 @@ from pxetui.core.mac import MacAddress
 
 EVENT_RING = 2_000
 """All-events ring: what the event log can scroll back to."""
-CLIENT_LOG_RING = 200
+CLIENT_LOG_RING = 100
 """Lines kept per client for its live log (``history`` fills in older ones on demand)."""
-CLIENT_LOGS_KEPT = 2_000
-"""Clients whose logs we keep; the least recently active lose theirs first."""
+CLIENT_LOGS_KEPT = 1_000
+"""Clients whose logs we keep; the least recently active lose theirs first. With the ring
+above that caps the per-client logs at 100,000 events (~40 MB) however long it runs."""
 UNROUTED_PER_IP = 16
 UNROUTED_IPS = 256
 """File events from an IP whose MAC we do not know yet wait here (bounded) until a client

@@ -136,11 +136,17 @@ class ReplayEngine:
                 q.put_nowait(None)
             if self._server is not None:
                 self._server.close()
+            others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in others:
+                task.cancel()
+            await asyncio.gather(*others, return_exceptions=True)
 
         if self._loop.is_running():
             asyncio.run_coroutine_threadsafe(_close(), self._loop).result(5)
             self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(5)
+        if not self._loop.is_running():
+            self._loop.close()
 
     def publish(self, event: Event) -> None:
         """Send *event* to every subscriber (thread-safe)."""
@@ -210,7 +216,7 @@ class ReplayEngine:
                 if request.get("op") == "subscribe":
                     await self._stream(writer)
                     return
-        except (ConnectionError, ValueError):
+        except (ConnectionError, ValueError, asyncio.CancelledError):
             pass
         finally:
             writer.close()
