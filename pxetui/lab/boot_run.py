@@ -20,6 +20,7 @@ from pxetui.lab.qemu import FAILURES, BootResult, VmSpec, fresh_ovmf_vars, qemu_
 from pxetui.lab.reference import ReferenceBoot, start_reference
 from pxetui.lab.scenarios import S390X_ARGS, X86_ARGS, Scenario
 from pxetui.lab.tree import build_guest_files, prepare_lab_dir
+from pxetui.lab.wire import FrameClock, FrameTimes
 
 
 @dataclass
@@ -82,20 +83,29 @@ async def boot_vm(
     mac: MacAddress | None = None,
     expect: list[str] | None = None,
     failures: tuple[str, ...] = FAILURES,
+    frames: list[FrameTimes] | None = None,
 ) -> BootResult:
-    """One QEMU boot of *scenario*'s firmware; waits for its marker (or *expect*)."""
+    """One QEMU boot of *scenario*'s firmware; waits for its marker (or *expect*).
+
+    With *frames*, the VM's frames on the tap are timed too (appended when the boot ends).
+    """
     vars_file = None
     if scenario.firmware == "uefi":
         vars_file = fresh_ovmf_vars(workdir / f"ovmf-vars-{len(list(workdir.glob('ovmf-*')))}.fd")
     spec = VmSpec(scenario.firmware, mac or scenario.mac)
-    return await run_vm(
-        qemu_argv(spec, vars_file),
-        net.server_ns,
-        expect=expect or [scenario.marker],
-        failures=failures,
-        settle="PXETUI-POWEROFF",
-        timeout=scenario.timeout,
-    )
+    clock = FrameClock(net.server_ns, net.tap, spec.mac) if frames is not None else None
+    try:
+        return await run_vm(
+            qemu_argv(spec, vars_file),
+            net.server_ns,
+            expect=expect or [scenario.marker],
+            failures=failures,
+            settle="PXETUI-POWEROFF",
+            timeout=scenario.timeout,
+        )
+    finally:
+        if clock is not None and frames is not None:
+            frames.append(clock.stop())
 
 
 def reference_boot_for(scenario: Scenario, files: dict[str, Path]) -> ReferenceBoot:
@@ -113,11 +123,13 @@ def reference_boot_for(scenario: Scenario, files: dict[str, Path]) -> ReferenceB
     )
 
 
-async def boot_reference(scenario: Scenario, net: LabNetwork, workdir: Path) -> BootResult:
+async def boot_reference(
+    scenario: Scenario, net: LabNetwork, workdir: Path, frames: list[FrameTimes] | None = None
+) -> BootResult:
     """Boot *scenario* with dnsmasq alone (its own TFTP) serving the same guest."""
     files = build_guest_files(scenario.arch)
     dnsmasq = start_reference(net, reference_boot_for(scenario, files), workdir)
     try:
-        return await boot_vm(scenario, net, workdir)
+        return await boot_vm(scenario, net, workdir, frames=frames)
     finally:
         dnsmasq.stop()

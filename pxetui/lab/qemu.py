@@ -118,6 +118,8 @@ class BootResult:
     seconds: float | None = None
     lines: list[str] = field(default_factory=list)
     exit_code: int | None = None
+    started: float = 0.0
+    """``time.monotonic()`` when QEMU was started (to relate other clocks to the boot)."""
 
     @property
     def text(self) -> str:
@@ -163,7 +165,7 @@ async def run_vm(
         stderr=asyncio.subprocess.STDOUT,
     )
     assert proc.stdout is not None
-    result = BootResult("timeout")
+    result = BootResult("timeout", started=start)
     partial = ""
     deadline = start + timeout
     settling = False
