@@ -15,7 +15,18 @@ import logging
 import sqlite3
 from collections.abc import Callable
 
-from pxetui.core.events import ClientUpdated, EngineMessage, Event
+from pxetui.core.events import (
+    AssignmentChanged,
+    BootFilesWritten,
+    ClientUpdated,
+    DhcpEvent,
+    EngineMessage,
+    Event,
+    FileNotFound,
+    RequestRefused,
+    TransferEvent,
+    TransferProgress,
+)
 from pxetui.core.mac import MacAddress
 from pxetui.core.tracker import ClientTracker
 from pxetui.engine.persist import EngineDatabase
@@ -33,6 +44,20 @@ class HistoryBatcher:
         self._publish = publish
         self._rows: list[tuple[MacAddress, Event]] = []
         self._timer: asyncio.TimerHandle | None = None
+
+    def record(self, event: Event, tracker: ClientTracker) -> None:
+        """Keep *event* in the history of the MAC it names (or was correlated to)."""
+        if isinstance(event, TransferProgress):
+            return  # progress is state, not history
+        mac: MacAddress | None = None
+        if isinstance(event, DhcpEvent | AssignmentChanged | BootFilesWritten):
+            mac = event.mac
+        elif isinstance(event, TransferEvent):
+            mac = tracker.mac_for_transfer(event.transfer_id)
+        elif isinstance(event, FileNotFound | RequestRefused):
+            mac = tracker.mac_for_ip(event.client_ip)
+        if mac is not None:
+            self.add(mac, event)
 
     def add(self, mac: MacAddress, event: Event) -> None:
         self._rows.append((mac, event))

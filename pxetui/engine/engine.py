@@ -26,7 +26,6 @@ from typing import TYPE_CHECKING
 from pxetui.core.boot_stage import StageMap
 from pxetui.core.events import (
     AssignmentChanged,
-    BootFilesWritten,
     ClientUpdated,
     DhcpEvent,
     EngineMessage,
@@ -35,7 +34,6 @@ from pxetui.core.events import (
     RequestRefused,
     ServiceEvent,
     TransferEvent,
-    TransferProgress,
     event_from_dict,
 )
 from pxetui.core.mac import MacAddress
@@ -53,7 +51,7 @@ from pxetui.engine.dhcp_service import DhcpService
 from pxetui.engine.dnsmasq.preflight import PortNeed, PreflightError, port_holders
 from pxetui.engine.host_files import BootFileWriter
 from pxetui.engine.http import HttpFileServer
-from pxetui.engine.names import ReverseNames
+from pxetui.engine.names import ClientNamer, ReverseNames
 from pxetui.engine.neighbors import neighbor_mac
 from pxetui.engine.persist import EngineDatabase
 from pxetui.engine.runtime_paths import (
@@ -122,9 +120,9 @@ class Engine:
         self._stopping = asyncio.Event()
         self._completing: set[MacAddress] = set()
         dns = profile.network.dhcp.dns
-        self.names = ReverseNames(str(dns[0])) if dns else None
-        self._named: set[str] = set()
-        self._background: set[asyncio.Task[None]] = set()
+        self.namer = (
+            ClientNamer(ReverseNames(str(dns[0])), self.tracker, self._mark) if dns else None
+        )
 
     # --- lifecycle -----------------------------------------------------------------------
 
@@ -214,8 +212,8 @@ class Engine:
             await self._control.stop()
         if self.dhcp is not None:
             await self.dhcp.stop()
-        if self.names is not None:
-            await self.names.close()
+        if self.namer is not None:
+            await self.namer.close()
         for name, server in (("http", self.http), ("tftp", self.tftp)):
             if server is not None:
                 await server.stop()
@@ -363,40 +361,10 @@ class Engine:
             self._mark(changed)
             for mac in changed:
                 self._maybe_complete_once(mac)
-                self._maybe_name(mac)
-        self._record(event)
-
-    def _maybe_name(self, mac: MacAddress) -> None:
-        """Look up a host name for a client that has an IP but no name (once per IP)."""
-        client = self.tracker.get(mac)
-        if self.names is None or client is None or client.hostname or not client.ip:
-            return
-        if client.ip in self._named:
-            return
-        self._named.add(client.ip)
-        task = asyncio.get_running_loop().create_task(self._name(mac, client.ip))
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
-
-    async def _name(self, mac: MacAddress, ip: str) -> None:
-        assert self.names is not None
-        name = await self.names.lookup(ip)
-        if name and self.tracker.set_hostname(mac, name):
-            self._mark({mac})
-
-    def _record(self, event: Event) -> None:
-        """Per-client history: everything that names (or was correlated to) a MAC."""
-        if isinstance(event, TransferProgress) or not self.db.is_open:
-            return
-        mac: MacAddress | None = None
-        if isinstance(event, DhcpEvent | AssignmentChanged | BootFilesWritten):
-            mac = event.mac
-        elif isinstance(event, TransferEvent):
-            mac = self.tracker.mac_for_transfer(event.transfer_id)
-        elif isinstance(event, FileNotFound | RequestRefused):
-            mac = self.tracker.mac_for_ip(event.client_ip)
-        if mac is not None:
-            self.history.add(mac, event)
+                if self.namer is not None:
+                    self.namer.consider(mac)
+        if self.db.is_open:
+            self.history.record(event, self.tracker)
 
     def _maybe_complete_once(self, mac: MacAddress) -> None:
         """A one-shot whose kernel and initrds (or image) were delivered boots local next."""

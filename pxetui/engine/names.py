@@ -11,11 +11,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Callable
 from ipaddress import IPv4Address
 
 from dnslib import PTR, QTYPE, RCODE, DNSRecord
 
+from pxetui.core.mac import MacAddress
 from pxetui.core.sanitize import clean
+from pxetui.core.tracker import ClientTracker
 
 DEFAULT_TIMEOUT_S = 0.5
 CACHE_TTL_S = 600.0
@@ -103,3 +106,39 @@ class ReverseNames:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+
+
+class ClientNamer:
+    """Gives tracked clients a host name from reverse DNS, once per IP, in the background."""
+
+    def __init__(
+        self,
+        names: ReverseNames,
+        tracker: ClientTracker,
+        changed: Callable[[set[MacAddress]], None],
+    ) -> None:
+        self._names = names
+        self._tracker = tracker
+        self._changed = changed
+        self._asked: set[str] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def consider(self, mac: MacAddress) -> None:
+        """Look up a name for *mac* if it has an IP, no name yet, and we never asked."""
+        client = self._tracker.get(mac)
+        if client is None or client.hostname or not client.ip or client.ip in self._asked:
+            return
+        self._asked.add(client.ip)
+        task = asyncio.get_running_loop().create_task(self._name(mac, client.ip))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _name(self, mac: MacAddress, ip: str) -> None:
+        name = await self._names.lookup(ip)
+        if name and self._tracker.set_hostname(mac, name):
+            self._changed({mac})
+
+    async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await self._names.close()

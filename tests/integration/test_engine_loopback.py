@@ -237,12 +237,13 @@ async def test_clients_get_their_reverse_dns_name(engine: Engine) -> None:
     from dnslib.server import DNSServer
     from test_reverse_names import LabResolver
 
-    from pxetui.engine.names import ReverseNames
+    from pxetui.engine.names import ClientNamer, ReverseNames
 
     server = DNSServer(LabResolver(), port=0, address="127.0.0.1")
     server.start_thread()
     try:
-        engine.names = ReverseNames("127.0.0.1", server.server.server_address[1], timeout=2.0)
+        names = ReverseNames("127.0.0.1", server.server.server_address[1], timeout=2.0)
+        engine.namer = ClientNamer(names, engine.tracker, engine.updates.mark)
         async with ControlClient(engine.socket_path) as client:
             await client.request("assign", mac=MAC.colon, entry="centos")
             await http_get(engine, "ipxe/52-54-00-fe-01-01.ipxe")
