@@ -59,17 +59,20 @@ def run(args: argparse.Namespace) -> int:
         print("pxetui lab: s390x firmware cannot boot behind proxyDHCP", file=sys.stderr)
         return 2
     options = LabOptions(args.firmware, args.entry, args.dhcp, args.timeout)
-    signal.signal(signal.SIGTERM, _terminate)
-    if args.no_tui:
-        return asyncio.run(run_headless(options))
-    from pxetui.ui.lab.app import LabApp
-
-    app = LabApp(options)
+    previous = signal.signal(signal.SIGTERM, _terminate)
     try:
-        app.run()
+        if args.no_tui:
+            return asyncio.run(run_headless(options))
+        from pxetui.ui.lab.app import LabApp
+
+        app = LabApp(options)
+        try:
+            app.run()
+        finally:
+            app.session.close()  # idempotent backstop: the app tears down on its own
+        return 0 if app.booted else 1
     finally:
-        app.session.close()  # idempotent backstop: the app tears down on its own
-    return 0 if app.booted else 1
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _say(text: str) -> None:
@@ -80,7 +83,12 @@ async def run_headless(options: LabOptions) -> int:
     """Set up, boot once with serial and events on stdout, tear down."""
     session = LabSession(options, say=_say)
     try:
-        await asyncio.to_thread(session.setup)
+        try:
+            await asyncio.to_thread(session.setup)
+        except (OSError, RuntimeError, ValueError) as exc:
+            # GuestFetchError, NetnsError, PxetuiServerError …: a sentence, not a traceback.
+            _say(f"setup failed: {exc}")
+            return 1
 
         def serial(line: str, t: float) -> None:
             print(f"serial | {t:7.2f} {line}", flush=True)

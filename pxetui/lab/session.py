@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pxetui.core.mac import MacAddress
+from pxetui.core.profile.loader import load_profile
 from pxetui.lab.guest import MARKER_PREFIX, GuestArch, Say
 from pxetui.lab.lan import start_lan_dhcp
 from pxetui.lab.netns import LabNetwork, create_lab_network, remove_stale
@@ -27,7 +28,7 @@ from pxetui.lab.process import LabProcess
 from pxetui.lab.pxetui_server import PxetuiServer
 from pxetui.lab.qemu import BootResult, Firmware, VmSpec, fresh_ovmf_vars, qemu_argv, run_vm
 from pxetui.lab.scenarios import BIOS_MAC, S390X_MAC
-from pxetui.lab.tree import prepare_lab_dir
+from pxetui.lab.tree import LAB_PROFILE, prepare_lab_dir
 
 LAB_PREFIX = os.environ.get("PXETUI_LAB_PREFIX", "pxlab-")
 """Namespace name prefix; the e2e suite sets ``pxg-…`` so its runs stay in its own range."""
@@ -96,6 +97,10 @@ class LabSession:
     def setup(self) -> None:
         """Guest files, namespaces, the LAN router (proxy mode), the engine, the assignment."""
         o = self.options
+        known = {*load_profile(LAB_PROFILE).entries, "local"}
+        if o.entry_name not in known:
+            names = ", ".join(sorted(known))
+            raise ValueError(f"no entry {o.entry_name!r} in {LAB_PROFILE.name}; entries: {names}")
         stale = remove_stale(LAB_PREFIX)
         if stale:
             self.say(f"removed namespaces left by an earlier lab: {', '.join(stale)}")

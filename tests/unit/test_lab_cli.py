@@ -25,3 +25,15 @@ def test_defaults_follow_the_firmware() -> None:
     assert (s390x.dhcp_mode, s390x.entry_name, s390x.arch) == ("full", "s390x-tiny", "s390x")
     assert s390x.mac != bios.mac
     assert LabOptions("uefi", entry="diskless", dhcp="full").dhcp_mode == "full"
+
+
+def test_unknown_entry_is_named_before_anything_is_built(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A typo in --entry fails fast with the list of entries, no namespace is created."""
+    if os.geteuid() != 0:
+        pytest.skip("the root check comes first")
+    assert main(["lab", "--entry", "nosuch", "--no-tui"]) == 1
+    out = capsys.readouterr().out
+    assert "no entry 'nosuch' in lab.yaml" in out and "tiny" in out
+    assert "namespaces:" not in out
