@@ -8,6 +8,7 @@ the link's requests.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import threading
 
@@ -29,6 +30,7 @@ from pxetui.ui.widgets.service_bar import ServiceBar
 
 HISTORY_LINES = 100
 """Past lines fetched from the engine when a client with a short live log is selected."""
+HISTORY_DEBOUNCE = 0.3
 
 
 class MainScreen(Screen[None]):
@@ -116,7 +118,11 @@ class MainScreen(Screen[None]):
 
     @work(exclusive=True, group="client-history", exit_on_error=False)
     async def load_history(self, mac: MacAddress) -> None:
-        """What the client did before this console attached: the engine's stored history."""
+        """What the client did before this console attached: the engine's stored history.
+
+        Debounced: arrowing through a thousand rows asks only for the row it stops on (the
+        worker is exclusive, so the next highlight cancels this one while it waits)."""
+        await asyncio.sleep(HISTORY_DEBOUNCE)
         try:
             items = await self.link.request("history", mac=mac.colon, limit=HISTORY_LINES)
         except EngineError:
