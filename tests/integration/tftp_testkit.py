@@ -177,6 +177,12 @@ async def raw_download(
         chunks: list[bytes] = []
         expected = 1
         while True:
+            if opcode(data) == 6 or (
+                opcode(data) == 3 and block_of(data) == (expected - 1) & 0xFFFF
+            ):
+                # A retransmitted OACK or previous block (our ACK was slow): skip it.
+                data, _ = await client.recv()
+                continue
             assert block_of(data) == expected & 0xFFFF
             chunks.append(data[4:])
             last = len(data) - 4 < blksize

@@ -45,6 +45,7 @@ _FALLBACK_MTU = 1500
 _READ_BATCH = 64
 _CMSG_SPACE = socket.CMSG_SPACE(12)
 _SEND_BUFFER = 4 * 1024 * 1024
+_MAX_ROUTES = 4096
 
 
 class TftpServer:
@@ -65,7 +66,7 @@ class TftpServer:
         max_retries: int = 5,
         gso: bool = True,
         workers: int = 1,
-        reuse_port: bool = False,
+        listen: bool = True,
     ) -> None:
         self.root = Path(root)
         self.host = host
@@ -79,8 +80,11 @@ class TftpServer:
         self.max_retries = max_retries
         self.gso = gso
         self.workers = max(1, workers)
-        self._reuse_port = reuse_port or self.workers > 1
+        self._listen = listen
         self._pool: WorkerProcesses | None = None
+        self._routes: dict[tuple[str, int], int] = {}  # client -> worker index (0 = us)
+        self._next_worker = 0
+        self._reply_sock: socket.socket | None = None
         self._sock: socket.socket | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._sockets: TransferSockets | None = None
@@ -102,36 +106,18 @@ class TftpServer:
         return len(self._transfers)
 
     async def start(self) -> None:
-        """Bind the listening socket; raise OSError naming the address if that fails."""
-        if self._sock is not None:
+        """Bind the listening socket; raise OSError naming the address if that fails.
+
+        With ``workers > 1`` also start the worker processes: the listener stays here and
+        hands each new client's requests to one process in turn (see :mod:`.worker`).
+        """
+        if self._sockets is not None:
             return
         self._loop = asyncio.get_running_loop()
-        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        try:
-            sock.setblocking(False)
-            if self._wildcard:
-                # Learn which local address each request was sent to, so the transfer
-                # answers from that same address on a multi-homed host.
-                sock.setsockopt(socket.IPPROTO_IP, IP_PKTINFO, 1)
-            if self._reuse_port:
-                if self.workers > 1 and self._requested_port:
-                    # SO_REUSEPORT would happily share the port with another server that
-                    # also asks for it: probe with a plain bind first, so a port already in
-                    # use is an error here too, not silently split traffic.
-                    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-                        probe.bind((self.host or "0.0.0.0", self._requested_port))
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-            sock.bind((self.host or "0.0.0.0", self._requested_port))
-        except OSError as exc:
-            sock.close()
-            raise OSError(
-                exc.errno,
-                f"cannot bind TFTP to {self.host}:{self._requested_port}: {exc.strerror}"
-                + (" (port 69 needs root or CAP_NET_BIND_SERVICE)" if exc.errno == 13 else ""),
-            ) from exc
-        self._sock = sock
+        if self._listen:
+            self._sock = _listening_socket(self.host, self._requested_port, self._wildcard)
+            self._loop.add_reader(self._sock.fileno(), self._on_readable)
         self._sockets = TransferSockets(self._loop)
-        self._loop.add_reader(sock.fileno(), self._on_readable)
         if self.workers > 1:
             self._pool = WorkerProcesses(self.workers - 1, self._worker_config(), self._publish)
             try:
@@ -142,11 +128,10 @@ class TftpServer:
                 raise
 
     def _worker_config(self) -> dict[str, Any]:
-        """What a worker process needs to be this server's twin on the bound port."""
+        """What a worker process needs to serve the requests we hand it like we would."""
         return {
             "root": str(self.root),
             "host": self.host,
-            "port": self.port,
             "max_sessions": self.max_sessions,
             "max_sessions_per_client": self.max_sessions_per_client,
             "max_blksize": self.max_blksize,
@@ -171,6 +156,9 @@ class TftpServer:
         if self._sockets is not None:
             self._sockets.close()
             self._sockets = None
+        if self._reply_sock is not None:
+            self._reply_sock.close()
+            self._reply_sock = None
 
     # --- the listener -----------------------------------------------------------------
 
@@ -185,17 +173,48 @@ class TftpServer:
                 return
             except OSError:
                 return
-            try:
-                self._on_datagram(data, addr, _local_address(ancdata))
-            except Exception:
-                # No single packet may stop the service: log it and keep listening.
-                log.exception("TFTP request from %s failed", addr)
+            local_ip = _local_address(ancdata)
+            if self._pool is not None and packets.opcode_of(data) == packets.RRQ:
+                worker = self._route(addr)
+                if worker and self._pool.forward(worker - 1, data, addr, local_ip):
+                    continue
+            self.handle_request(data, addr, local_ip)
+
+    def _route(self, addr: tuple[str, int]) -> int:
+        """Which process serves *addr*: 0 is this one. Sticky, so a repeated RRQ meets its
+        half-open transfer; new clients go round-robin over the processes still alive."""
+        assert self._pool is not None
+        known = self._routes.get(addr)
+        if known is not None and (known == 0 or self._pool.alive(known - 1)):
+            return known
+        for _ in range(self.workers):
+            self._next_worker = (self._next_worker + 1) % self.workers
+            if self._next_worker == 0 or self._pool.alive(self._next_worker - 1):
+                break
+        if len(self._routes) >= _MAX_ROUTES:
+            del self._routes[next(iter(self._routes))]
+        self._routes[addr] = self._next_worker
+        return self._next_worker
+
+    def handle_request(self, data: bytes, addr: tuple[str, int], local_ip: str | None) -> None:
+        """Serve one request datagram (from our listener, or handed over by the parent)."""
+        try:
+            self._on_datagram(data, addr, local_ip)
+        except Exception:
+            # No single packet may stop the service: log it and keep listening.
+            log.exception("TFTP request from %s failed", addr)
 
     def _reply_error(self, addr: tuple[str, int], code: int, message: str) -> None:
-        if self._sock is None:
-            return
+        sock = self._sock
+        if sock is None:
+            # A worker has no listener: answer from a socket of its own (any port is a
+            # valid source for the reply to a refused request).
+            if self._reply_sock is None:
+                self._reply_sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                self._reply_sock.setblocking(False)
+            sock = self._reply_sock
         with contextlib.suppress(OSError):
-            self._sock.sendto(packets.encode_error(code, message), addr)
+            sock.sendto(packets.encode_error(code, message), addr)
 
     def _refuse(
         self, addr: tuple[str, int], filename: str, reason: str, code: int, message: str
@@ -334,6 +353,26 @@ class TftpServer:
     def _forget(self, transfer: Transfer) -> None:
         if self._transfers.get(transfer.client) is transfer:
             del self._transfers[transfer.client]
+
+
+def _listening_socket(host: str, port: int, wildcard: bool) -> socket.socket:
+    """The non-blocking port-69 socket; OSError names the address if it cannot be bound."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        sock.setblocking(False)
+        if wildcard:
+            # Learn which local address each request was sent to, so the transfer
+            # answers from that same address on a multi-homed host.
+            sock.setsockopt(socket.IPPROTO_IP, IP_PKTINFO, 1)
+        sock.bind((host or "0.0.0.0", port))
+    except OSError as exc:
+        sock.close()
+        raise OSError(
+            exc.errno,
+            f"cannot bind TFTP to {host}:{port}: {exc.strerror}"
+            + (" (port 69 needs root or CAP_NET_BIND_SERVICE)" if exc.errno == 13 else ""),
+        ) from exc
+    return sock
 
 
 def _evict_oldest_half_open(transfers: list[Transfer]) -> bool:

@@ -1,22 +1,24 @@
-"""Extra TFTP worker processes sharing the listening port (``SO_REUSEPORT``).
+"""Extra TFTP worker processes, so transfers use more than one core.
 
 Why processes: one Python process spends ~10 µs of CPU per block, and asyncio runs on one
-core. tftpd-hpa forks a process per client and so uses every core. With ``workers=N`` the
-server starts N-1 copies of itself, each binding the same port with ``SO_REUSEPORT``; the
-kernel spreads clients over them by address/port hash, so every retransmitted RRQ and every
-ACK of one client always reach the same process, which owns that transfer start to finish.
+core; tftpd-hpa forks a process per client and so uses every core. With ``workers=N`` the
+server starts N-1 copies of itself without a listener. The parent keeps the only port-69
+socket and hands each new client's RRQ to one process in turn (itself included) over the
+worker's stdin, as a JSON line with the raw datagram; the client then talks to that
+process's own transfer socket only, so nothing per block crosses processes. Round-robin, not
+a kernel hash (``SO_REUSEPORT``), because with ten clients a hash often splits 7/3; and no
+second process ever holds port 69, so nothing can silently share it.
 
-A worker reports its events as JSON lines on stdout (``event_to_dict``); the parent reads
-them and publishes them on its own bus, so subscribers cannot tell where a transfer ran.
-A worker stops on SIGTERM/SIGINT or when its stdin closes (the parent went away). Caps on
-sessions apply per process.
-
-Run by the parent as ``python -m pxetui.engine.tftp.worker CONFIG_JSON``.
+A worker reports its events as JSON lines on stdout (``event_to_dict``); the parent reads them
+and publishes them on its own bus, so subscribers cannot tell where a transfer ran. A worker
+stops on SIGTERM/SIGINT or when its stdin closes (the parent went away). Caps on sessions
+apply per process. Run by the parent as ``python -m pxetui.engine.tftp.worker CONFIG_JSON``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import json
 import logging
@@ -44,6 +46,7 @@ class WorkerProcesses:
         self._publish = publish
         self._procs: list[asyncio.subprocess.Process] = []
         self._relays: list[asyncio.Task[None]] = []
+        self._dead: set[int] = set()
         self._stopping = False
 
     async def start(self) -> None:
@@ -78,9 +81,9 @@ class WorkerProcesses:
             hello = {"error": f"unexpected worker output: {line[:200]!r}"}
         if "ready" not in hello:
             raise OSError(str(hello.get("error", "worker failed to start")))
-        self._relays.append(asyncio.create_task(self._relay(proc)))
+        self._relays.append(asyncio.create_task(self._relay(len(self._procs) - 1, proc)))
 
-    async def _relay(self, proc: asyncio.subprocess.Process) -> None:
+    async def _relay(self, index: int, proc: asyncio.subprocess.Process) -> None:
         """Re-publish a worker's events in the parent until the worker's stdout closes."""
         assert proc.stdout is not None
         while True:
@@ -93,8 +96,36 @@ class WorkerProcesses:
                 log.warning("unreadable line from TFTP worker %s: %r", proc.pid, line[:200])
                 continue
             self._publish(event)
+        self._dead.add(index)
         if not self._stopping:
             log.error("TFTP worker %s exited (code %s)", proc.pid, await proc.wait())
+
+    def alive(self, index: int) -> bool:
+        """Whether worker *index* is still running (a dead one gets no more clients)."""
+        proc = self._procs[index]
+        return proc.returncode is None and index not in self._dead
+
+    def forward(
+        self, index: int, data: bytes, client: tuple[str, int], local_ip: str | None
+    ) -> bool:
+        """Hand one request datagram to worker *index*; False if it cannot take it."""
+        proc = self._procs[index]
+        if proc.stdin is None or not self.alive(index) or proc.stdin.is_closing():
+            return False
+        line = json.dumps(
+            {
+                "d": base64.b64encode(data).decode(),
+                "ip": client[0],
+                "port": client[1],
+                "local": local_ip,
+            }
+        )
+        try:
+            proc.stdin.write(line.encode() + b"\n")
+        except (ConnectionError, RuntimeError):
+            self._dead.add(index)
+            return False
+        return True
 
     async def stop(self) -> None:
         """Ask every worker to stop, relay its last events, and reap it."""
@@ -135,32 +166,46 @@ async def _serve(config: dict[str, Any]) -> int:
         out.flush()
 
     root = Path(config.pop("root"))
-    server = TftpServer(root, publish=publish, reuse_port=True, **config)
-    try:
-        await server.start()
-    except OSError as exc:
-        out.write(json.dumps({"error": str(exc.strerror or exc)}) + "\n")
-        out.flush()
-        return 1
-    out.write(json.dumps({"ready": server.port}) + "\n")
+    server = TftpServer(root, publish=publish, listen=False, **config)
+    await server.start()
+    out.write(json.dumps({"ready": os.getpid()}) + "\n")
     out.flush()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
+    stdin = sys.stdin.fileno()
+    os.set_blocking(stdin, False)
+    pending = bytearray()
 
-    def parent_gone() -> None:
+    def requests_from_parent() -> None:
         try:
-            data = os.read(sys.stdin.fileno(), 4096)
+            chunk = os.read(stdin, 1 << 16)
+        except BlockingIOError:
+            return
         except OSError:
-            data = b""
-        if not data:
-            stop.set()
+            chunk = b""
+        if not chunk:
+            stop.set()  # the parent went away
+            loop.remove_reader(stdin)
+            return
+        pending.extend(chunk)
+        *lines, rest = pending.split(b"\n")
+        pending[:] = rest
+        for line in lines:
+            try:
+                req = json.loads(line)
+                data = base64.b64decode(req["d"])
+                client = (str(req["ip"]), int(req["port"]))
+            except (ValueError, KeyError, TypeError):
+                continue
+            server.handle_request(data, client, req.get("local"))
 
-    loop.add_reader(sys.stdin.fileno(), parent_gone)
+    loop.add_reader(stdin, requests_from_parent)
     try:
         await stop.wait()
     finally:
-        loop.remove_reader(sys.stdin.fileno())
+        with contextlib.suppress(ValueError, OSError):
+            loop.remove_reader(stdin)
         await server.stop()
     return 0
