@@ -232,7 +232,7 @@ async def in_process(socket_path: Path, args: argparse.Namespace) -> None:
                 last_report = time.perf_counter()
                 print(
                     f"in-process t={last_report - t0:4.0f} s RSS {rss[-1] / 2**20:.0f} MiB, "
-                    f"log lines kept {sum(len(v) for v in state.logs.values())}",
+                    f"log lines kept {state.log_lines_kept()}",
                     flush=True,
                 )
         elapsed = time.perf_counter() - t0

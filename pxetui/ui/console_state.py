@@ -226,6 +226,11 @@ class ConsoleState:
         with self._lock:
             return self.clients.get(mac)
 
+    def log_lines_kept(self) -> int:
+        """Lines held in all per-client logs (the bench watches it level off)."""
+        with self._lock:
+            return sum(len(log) for log in self.logs.values())
+
     def recent_events(self, limit: int) -> list[Event]:
         with self._lock:
             return list(self.events)[-limit:]
