@@ -377,6 +377,9 @@ class Engine:
         asyncio.get_running_loop().call_soon(self._complete_once, mac, client.entry or "")
 
     def _complete_once(self, mac: MacAddress, entry: str) -> None:
+        if not self.db.is_open:  # stopping: the next start sees the delivery in history
+            self._completing.discard(mac)
+            return
         try:
             self.db.complete_once(mac, entry)
             self.bus.publish(AssignmentChanged(mac=mac, entry="local", once=False, reason="once"))
