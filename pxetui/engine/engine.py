@@ -377,7 +377,7 @@ class Engine:
         asyncio.get_running_loop().call_soon(self._complete_once, mac, client.entry or "")
 
     def _complete_once(self, mac: MacAddress, entry: str) -> None:
-        if not self.db.is_open:  # stopping: the next start sees the delivery in history
+        if not self.db.is_open:  # stopped in between: the one-shot stays armed (safe side)
             self._completing.discard(mac)
             return
         try:
