@@ -13,6 +13,7 @@ from pxetui.cli.control_target import TargetError, add_target_args, socket_path
 from pxetui.core.profile.errors import ProfileError
 from pxetui.engine.control.client import ControlClient
 from pxetui.engine.control.protocol import ControlError
+from pxetui.engine.jsonlog import EventLog
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -23,6 +24,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     add_target_args(parser)
     parser.add_argument("--json", action="store_true", help="print the raw state as JSON")
+    parser.add_argument(
+        "--follow",
+        action="store_true",
+        help="then print every event as it happens (JSON lines with --json) until Ctrl-C",
+    )
     parser.set_defaults(func=run)
 
 
@@ -34,9 +40,26 @@ async def fetch_state(path: Any) -> dict[str, Any]:
     return result
 
 
+async def follow(path: Any, as_json: bool) -> int:
+    """The state, then the engine's event stream, until it closes or we are interrupted."""
+    client = ControlClient(path)
+    state, events = await client.subscribe()
+    print(json.dumps(state) if as_json else render_state(state), flush=True)
+    log = EventLog("json" if as_json else "text", sys.stdout)
+    try:
+        async for event in events:
+            log(event)
+    finally:
+        await client.close()
+    print("pxetui status: the engine closed the connection", file=sys.stderr)
+    return 1
+
+
 def run(args: argparse.Namespace) -> int:
     try:
         path = socket_path(args)
+        if args.follow:
+            return asyncio.run(follow(path, args.json))
         state = asyncio.run(fetch_state(path))
     except (TargetError, ProfileError) as exc:
         print(f"pxetui status: {exc}", file=sys.stderr)

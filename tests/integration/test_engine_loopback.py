@@ -348,3 +348,31 @@ async def test_a_restarted_engine_rebuilds_its_client_table_from_history(
         assert row.entry == "centos"
     finally:
         await again.stop()
+
+
+async def test_status_follow_streams_events_after_the_state(engine: Engine) -> None:
+    """`pxetui status --follow --json` prints the state, then each event as a JSON line."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "pxetui",
+        "status",
+        "--follow",
+        "--json",
+        "--socket",
+        str(engine.socket_path),
+        stdout=asyncio.subprocess.PIPE,
+    )
+    assert proc.stdout is not None
+    try:
+        first = json.loads(await asyncio.wait_for(proc.stdout.readline(), 60))
+        assert first["profile"]["name"] == "loopback"
+        async with ControlClient(engine.socket_path) as client:
+            await client.request("assign", mac=MAC.colon, entry="centos", once=True)
+        event: dict[str, Any] = {}
+        while event.get("kind") != "assignment":
+            event = json.loads(await asyncio.wait_for(proc.stdout.readline(), 30))
+        assert (event["mac"], event["entry"], event["once"]) == (MAC.colon, "centos", True)
+    finally:
+        proc.kill()
+        await proc.wait()
