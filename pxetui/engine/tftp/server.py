@@ -18,7 +18,6 @@ import contextlib
 import logging
 import os
 import socket
-import struct
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -31,20 +30,22 @@ from pxetui.engine.tftp.netascii import NetasciiTooLarge, to_netascii
 from pxetui.engine.tftp.options import DEFAULT_MAX_WINDOWSIZE, MAX_BLKSIZE, negotiate
 from pxetui.engine.tftp.paths import PathError, open_served_file
 from pxetui.engine.tftp.readiness import TransferSockets
-from pxetui.engine.tftp.transfer import Transfer, bytes_reader, file_reader
+from pxetui.engine.tftp.sockets import (
+    CMSG_SPACE,
+    listening_socket,
+    local_address,
+    path_mtu,
+    transfer_socket,
+)
+from pxetui.engine.tftp.sources import bytes_reader, file_reader
+from pxetui.engine.tftp.transfer import Transfer
 from pxetui.engine.tftp.worker import WorkerProcesses
 
 log = logging.getLogger(__name__)
 
-# Linux socket option numbers Python does not export.
-IP_PKTINFO = 8
-IP_MTU = 14
 # IPv4 + UDP + TFTP DATA headers: a block this much below the MTU never fragments.
 _HEADERS = 20 + 8 + 4
-_FALLBACK_MTU = 1500
 _READ_BATCH = 64
-_CMSG_SPACE = socket.CMSG_SPACE(12)
-_SEND_BUFFER = 4 * 1024 * 1024
 _MAX_ROUTES = 4096
 
 
@@ -115,7 +116,7 @@ class TftpServer:
             return
         self._loop = asyncio.get_running_loop()
         if self._listen:
-            self._sock = _listening_socket(self.host, self._requested_port, self._wildcard)
+            self._sock = listening_socket(self.host, self._requested_port, self._wildcard)
             self._loop.add_reader(self._sock.fileno(), self._on_readable)
         self._sockets = TransferSockets(self._loop)
         if self.workers > 1:
@@ -168,12 +169,12 @@ class TftpServer:
             return
         for _ in range(_READ_BATCH):
             try:
-                data, ancdata, _flags, addr = sock.recvmsg(packets.MAX_REQUEST_LEN + 1, _CMSG_SPACE)
+                data, ancdata, _flags, addr = sock.recvmsg(packets.MAX_REQUEST_LEN + 1, CMSG_SPACE)
             except (BlockingIOError, InterruptedError):
                 return
             except OSError:
                 return
-            local_ip = _local_address(ancdata)
+            local_ip = local_address(ancdata)
             if self._pool is not None and packets.opcode_of(data) == packets.RRQ:
                 worker = self._route(addr)
                 if worker and self._pool.forward(worker - 1, data, addr, local_ip):
@@ -307,14 +308,14 @@ class TftpServer:
             bind_ip = self.host if not self._wildcard else (local_ip or "0.0.0.0")
             max_blksize = self.max_blksize
             if any(k.lower() == "blksize" for k in request.options):
-                max_blksize = min(max_blksize, _path_mtu(bind_ip, addr) - _HEADERS)
+                max_blksize = min(max_blksize, path_mtu(bind_ip, addr) - _HEADERS)
             negotiated = negotiate(
                 request.options,
                 size=size,
                 max_blksize=max_blksize,
                 max_windowsize=self.max_windowsize,
             )
-            sock = _transfer_socket(bind_ip)
+            sock = transfer_socket(bind_ip)
         except NetasciiTooLarge as exc:
             release()
             self._refuse(addr, request.filename, str(exc), packets.ERR_ACCESS, "File too large")
@@ -355,63 +356,9 @@ class TftpServer:
             del self._transfers[transfer.client]
 
 
-def _listening_socket(host: str, port: int, wildcard: bool) -> socket.socket:
-    """The non-blocking port-69 socket; OSError names the address if it cannot be bound."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    try:
-        sock.setblocking(False)
-        if wildcard:
-            # Learn which local address each request was sent to, so the transfer
-            # answers from that same address on a multi-homed host.
-            sock.setsockopt(socket.IPPROTO_IP, IP_PKTINFO, 1)
-        sock.bind((host or "0.0.0.0", port))
-    except OSError as exc:
-        sock.close()
-        raise OSError(
-            exc.errno,
-            f"cannot bind TFTP to {host}:{port}: {exc.strerror}"
-            + (" (port 69 needs root or CAP_NET_BIND_SERVICE)" if exc.errno == 13 else ""),
-        ) from exc
-    return sock
-
-
 def _evict_oldest_half_open(transfers: list[Transfer]) -> bool:
     for transfer in sorted(transfers, key=lambda t: t.created):
         if transfer.half_open:
             transfer.close(reason="evicted: too many sessions, never acknowledged")
             return True
     return False
-
-
-def _local_address(ancdata: list[tuple[int, int, bytes]]) -> str | None:
-    """The local address a request arrived on (``in_pktinfo.ipi_spec_dst``)."""
-    for level, kind, data in ancdata:
-        if level == socket.IPPROTO_IP and kind == IP_PKTINFO and len(data) >= 12:
-            return socket.inet_ntoa(data[4:8])
-    return None
-
-
-def _path_mtu(local_ip: str, client: tuple[str, int]) -> int:
-    """The MTU of the route to *client* (Linux ``IP_MTU`` on a connected, unused socket)."""
-    try:
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-            if local_ip != "0.0.0.0":
-                probe.bind((local_ip, 0))
-            probe.connect(client)
-            return int(probe.getsockopt(socket.IPPROTO_IP, IP_MTU))
-    except (OSError, struct.error):
-        return _FALLBACK_MTU
-
-
-def _transfer_socket(local_ip: str) -> socket.socket:
-    """A fresh non-blocking UDP socket on a random port: the server's transfer ID."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    try:
-        sock.setblocking(False)
-        with contextlib.suppress(OSError):
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, _SEND_BUFFER)
-        sock.bind((local_ip, 0))
-    except BaseException:
-        sock.close()
-        raise
-    return sock

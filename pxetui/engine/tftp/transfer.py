@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
-import os
 import socket
 import struct
 import time
@@ -33,6 +31,7 @@ from pxetui.engine.progress import TransferReporter
 from pxetui.engine.tftp import packets
 from pxetui.engine.tftp.options import Negotiated
 from pxetui.engine.tftp.readiness import TransferSockets
+from pxetui.engine.tftp.sources import Reader
 
 _RECV_SIZE = 2048
 _DATA = packets.DATA
@@ -45,7 +44,6 @@ _GSO_MAX_BYTES = 65000
 # Never retransmit sooner than this, however fast the path measured.
 MIN_RTO = 0.1
 
-Reader = Callable[[int, int], bytes]  # (length, offset) -> bytes
 _monotonic = time.monotonic
 
 
@@ -403,22 +401,3 @@ class Transfer:
             self._open_window(self._acked + 1)
         if not self._closed:
             self._arm(now + self.rto())
-
-
-def file_reader(fd: int) -> Reader:
-    """Blocks straight from the file descriptor (the page cache), no per-transfer copy.
-
-    ``os.pread`` rather than ``mmap``: a file truncated in place under an mmap kills the
-    whole process with SIGBUS, a short pread only ends one transfer early.
-    """
-    return functools.partial(os.pread, fd)
-
-
-def bytes_reader(data: bytes) -> Reader:
-    """Blocks from memory, for converted (netascii) content."""
-    view = memoryview(data)
-
-    def read(length: int, offset: int) -> bytes:
-        return bytes(view[offset : offset + length])
-
-    return read
