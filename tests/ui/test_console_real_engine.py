@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -18,6 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import aiohttp
 import pytest
 import tftpy
 
@@ -33,6 +35,7 @@ from pxetui.ui.widgets.service_bar import ServiceBadge
 from tests.ui.conftest import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
+_ANSI = re.compile(rb"\x1b\[[0-9;?]*[A-Za-z]")
 MAC = MacAddress.parse("52:54:00:fe:05:01")
 PROFILE = """\
 name: ui-test
@@ -221,3 +224,52 @@ async def test_a_dying_dnsmasq_shows_on_the_service_bar(engine_with_dnsmasq: Rea
                 "dhcp restarting" in line and "SIGKILL" in line for line in events.plain_lines
             ),
         )
+
+
+async def test_the_browser_view_runs_the_console_over_a_websocket(engine: RealEngine) -> None:
+    """`pxetui web`: the page loads and the websocket streams a console attached to it."""
+    port = free_port(socket.SOCK_STREAM)
+    web = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "pxetui",
+            "web",
+            "--socket",
+            str(engine.socket_path),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        async with aiohttp.ClientSession() as session:
+            page = ""
+            for _ in range(100):  # bounded: ~10 s for the server to listen
+                try:
+                    async with session.get(f"http://127.0.0.1:{port}/") as response:
+                        page = await response.text()
+                        break
+                except aiohttp.ClientConnectionError:
+                    await asyncio.sleep(0.1)
+            assert "/ws" in page
+            async with session.ws_connect(f"ws://127.0.0.1:{port}/ws") as ws:
+                await ws.send_json(["resize", {"width": 100, "height": 30}])
+                screen = b""
+                deadline = time.monotonic() + 30
+                while b"engine attached" not in _ANSI.sub(b"", screen):
+                    assert time.monotonic() < deadline, screen[-500:]
+                    message = await ws.receive(timeout=30)
+                    if message.type == aiohttp.WSMsgType.BINARY:
+                        screen += message.data
+                    elif message.type != aiohttp.WSMsgType.TEXT:
+                        raise AssertionError(f"websocket closed: {message.type}")
+                assert b"DHCP disabled" in _ANSI.sub(b"", screen)
+    finally:
+        os.killpg(web.pid, signal.SIGTERM)
+        web.wait(15)
