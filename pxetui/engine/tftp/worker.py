@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 
 _START_TIMEOUT = 30.0
 _STOP_TIMEOUT = 5.0
+_MAX_BACKLOG = 1 << 20  # bytes of requests queued for one worker before we stop handing over
 
 
 class WorkerProcesses:
@@ -50,7 +51,7 @@ class WorkerProcesses:
         self._stopping = False
 
     async def start(self) -> None:
-        """Start every worker and wait until each has bound the port (or raise OSError)."""
+        """Start every worker and wait until each reports ready (or raise OSError)."""
         try:
             for _ in range(self._count):
                 await self._start_one()
@@ -87,7 +88,10 @@ class WorkerProcesses:
         """Re-publish a worker's events in the parent until the worker's stdout closes."""
         assert proc.stdout is not None
         while True:
-            line = await proc.stdout.readline()
+            try:
+                line = await proc.stdout.readline()
+            except ValueError:  # an over-long line (LimitOverrunError): skip it
+                continue
             if not line:
                 break
             try:
@@ -95,7 +99,10 @@ class WorkerProcesses:
             except (ValueError, TypeError, KeyError):
                 log.warning("unreadable line from TFTP worker %s: %r", proc.pid, line[:200])
                 continue
-            self._publish(event)
+            try:
+                self._publish(event)
+            except Exception:
+                log.exception("publishing a TFTP worker's event failed")
         self._dead.add(index)
         if not self._stopping:
             log.error("TFTP worker %s exited (code %s)", proc.pid, await proc.wait())
@@ -112,6 +119,8 @@ class WorkerProcesses:
         proc = self._procs[index]
         if proc.stdin is None or not self.alive(index) or proc.stdin.is_closing():
             return False
+        if proc.stdin.transport.get_write_buffer_size() > _MAX_BACKLOG:
+            return False  # the worker is not keeping up: the listener serves it itself
         line = json.dumps(
             {
                 "d": base64.b64encode(data).decode(),
