@@ -47,6 +47,7 @@ class LabApp(App[int]):
         self.session = LabSession(options, say=self._say_from_thread)
         self.detail = ""
         self.booted = False
+        self.phase = ""
         self._lab_thread = threading.get_ident()
 
     def compose(self) -> ComposeResult:
@@ -71,7 +72,8 @@ class LabApp(App[int]):
     def watch_state(self, state: LabState) -> None:
         status = self.query_one("#lab-status", Static)
         status.set_classes({"booted": "-booted", "failed": "-failed"}.get(state, ""))
-        status.update(Text(f"{state}  {self.detail}".rstrip()))
+        phase = f"  [tracker: {self.phase}]" if self.phase else ""
+        status.update(Text(f"{state}{phase}  {self.detail}".rstrip()))
 
     def _set_state(self, state: LabState, detail: str = "") -> None:
         self.detail = detail
@@ -94,6 +96,12 @@ class LabApp(App[int]):
         self.query_one("#serial-pane", RichLog).write(Text(f"{seconds:7.2f} {clean(line)}"))
 
     def _event(self, event: dict[str, Any]) -> None:
+        if event.get("kind") == "client" and event.get("mac") == self.options.mac.colon:
+            # The tracker's view of our VM: its phase goes on the status line.
+            state = event.get("state") or {}
+            self.phase = clean(str(state.get("phase", "")))
+            self.watch_state(self.state)
+            return
         text = describe_event(event)
         if text:
             self.query_one("#events-pane", RichLog).write(Text(clean(text)))

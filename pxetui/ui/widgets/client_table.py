@@ -57,13 +57,7 @@ class ClientTable(Widget, can_focus=True):
         "client-table--cursor",
         "client-table--odd",
     }
-    DEFAULT_CSS = """
-    ClientTable { height: 1fr; }
-    ClientTable > .client-table--header { text-style: bold; background: $panel; }
-    ClientTable > .client-table--cursor { background: $block-cursor-background; text-style: bold; }
-    ClientTable:blur > .client-table--cursor { background: $block-cursor-blurred-background; }
-    ClientTable > .client-table--odd { background: $surface-lighten-1; }
-    """
+    # Styles: console.tcss (ClientTable > .client-table--header / --cursor / --odd).
 
     cursor_row: reactive[int] = reactive(0, layout=False, repaint=False, always_update=False)
 
