@@ -12,7 +12,7 @@ knowledge is an optional ``neighbor`` lookup (the kernel's ARP table) the engine
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 
 from pxetui.core import layout
 from pxetui.core.arch import FW_EDK2, FW_EDK2_HTTP, FW_PXE_ROM, FW_S390_CCW
@@ -376,11 +376,3 @@ class ClientTracker:
                 client.last_error = f"{name} not found (no default config)"
         else:
             client.last_error = f"{event.proto} {name}: not found"
-
-
-def fold(events: Iterable[Event], stages: StageMap | None = None) -> ClientTracker:
-    """A tracker that has seen *events*: for tests and for rebuilding from history."""
-    tracker = ClientTracker(stages)
-    for event in events:
-        tracker.apply(event)
-    return tracker
