@@ -11,6 +11,7 @@ knowledge is an optional ``neighbor`` lookup (the kernel's ARP table) the engine
 
 from __future__ import annotations
 
+import re
 from collections import deque
 from collections.abc import Callable
 
@@ -55,6 +56,7 @@ _STAGE_PHASE: dict[Stage, Phase] = {
 _UNMATCHED_PER_IP = 16
 _TRANSFERS_REMEMBERED = 4096
 STALE_AFTER_S = 300.0
+_HOSTNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9.-]{0,62}")
 _DEFAULT_CONFIGS = frozenset(
     {layout.PXELINUX_DEFAULT, layout.IPXE_DEFAULT, layout.GRUB_DEFAULT, layout.S390X_DEFAULT}
 )
@@ -265,6 +267,8 @@ class ClientTracker:
             client.last_error = f"DHCPNAK {event.text}".strip()
         elif msg == "DHCPDISCOVER" and "no address" in event.text.lower():
             client.last_error = f"no address for it: {event.text}"
+        elif msg == "DHCPACK" and not client.hostname and _HOSTNAME.fullmatch(event.text):
+            client.hostname = event.text  # dnsmasq logs the name the client sent (option 12)
         changed = {mac}
         if event.ip and msg in ("DHCPOFFER", "DHCPACK", "DHCPREQUEST", "PXE"):
             changed |= self._learn_ip(mac, event.ip)

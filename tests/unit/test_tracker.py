@@ -429,3 +429,13 @@ def test_the_booted_systems_own_dhcp_does_not_start_a_new_boot() -> None:
     )
     state = tracker.get(MAC)
     assert state is not None and state.phase == "handed_over" and "kernel" in state.phases
+
+
+def test_the_name_a_client_sends_in_its_request_becomes_its_hostname() -> None:
+    """dnsmasq's `DHCPACK(br0) ip mac name` fills an empty hostname; odd text does not."""
+    tracker = ClientTracker()
+    tracker.apply(DhcpEvent(ts=1.0, msg_type="DHCPACK", mac=MAC, ip=IP, text="node7"))
+    assert tracker.get(MAC).hostname == "node7"  # type: ignore[union-attr]
+    other = MacAddress.parse("52:54:00:e2:e0:02")
+    tracker.apply(DhcpEvent(ts=1.0, msg_type="DHCPACK", mac=other, ip=IP, text="no (address)"))
+    assert tracker.get(other).hostname is None  # type: ignore[union-attr]
