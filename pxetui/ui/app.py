@@ -36,6 +36,9 @@ class PxeConsole(App[QuitChoice]):
         self.ask_on_quit = ask_on_quit
 
     def on_mount(self) -> None:
+        # Installed once: composing and styling the help again on every '?' was most of
+        # the time it took to open.
+        self.install_screen(HelpScreen(), name="help")
         self.push_screen(MainScreen(self.link))
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
@@ -67,7 +70,7 @@ class PxeConsole(App[QuitChoice]):
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen())
+            self.push_screen("help")
 
     async def action_quit(self) -> None:
         """``q`` and Ctrl+Q: detach, asking first about the engine when we own a profile."""

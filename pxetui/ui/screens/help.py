@@ -64,4 +64,4 @@ class HelpScreen(Screen[None]):
             yield Static(help_text(), id="help-text")
 
     def action_close(self) -> None:
-        self.dismiss(None)
+        self.app.pop_screen()
