@@ -189,6 +189,8 @@ async def test_other_methods_are_405(root: Path, method: str) -> None:
         ("/..%5coutside", 403),
         ("/inside", 200),
         ("//vmlinuz", 200),
+        ("/vmlinuz%00.txt", 403),
+        ("/" + "a" * 3000, 404),
     ],
 )
 async def test_path_safety(root: Path, path: str, status: int) -> None:
