@@ -303,9 +303,25 @@ def pty_session(socket_path: Path, args: argparse.Namespace) -> None:
             closes.append(seen - start)
         read_for(0.2)
         rss.append(child.memory_info().rss)
+    moves: list[float] = []
+    end = time.perf_counter() + args.seconds
+    row = 0
+    while time.perf_counter() < end:
+        read_for(0.05)
+        key, row = (b"\x1b[B", row + 1) if row == 0 else (b"\x1b[A", row - 1)
+        # The cursor row is drawn with a ">" before the MAC: wait for it on the new row.
+        wanted = b">" + MacAddress(f"525400e2{row:04x}").colon.encode()
+        start = time.perf_counter()
+        os.write(fd, key)
+        _, seen = read_for(3.0, wanted)
+        if seen is not None:
+            moves.append(seen - start)
+        read_for(0.2)
     os.write(fd, b"q")
     read_for(1.0)
     with_timeout_kill(pid)
+    if moves:
+        print("terminal " + summary("key->bytes (Down/Up moves the cursor row)", moves))
     if opens:
         print("terminal " + summary("key->bytes ('?' opens help)", opens))
     if closes:
