@@ -67,8 +67,11 @@ def run_engine(args: argparse.Namespace) -> int:
         print(f"pxetui serve: {exc}", file=sys.stderr)
         return 2
     state_dir = profile_state_dir(args.state_dir or profile.state_dir, profile_path, profile.name)
+    from pxetui.cli.serve import default_tftp_workers
+
     log = EventLog("json" if args.log_format == "json" else "text")
-    return asyncio.run(serve(profile, profile_path, state_dir, args.socket, log))
+    workers = args.tftp_workers or default_tftp_workers()
+    return asyncio.run(serve(profile, profile_path, state_dir, args.socket, log, workers))
 
 
 async def serve(
@@ -77,13 +80,18 @@ async def serve(
     state_dir: Path,
     socket_path: Path | None,
     log: EventLog,
+    tftp_workers: int = 1,
 ) -> int:
     from pxetui.engine.control.server import SocketInUseError
     from pxetui.engine.dnsmasq.preflight import PreflightError
     from pxetui.engine.engine import Engine, EngineError
 
     engine = Engine(
-        profile, profile_path=profile_path, state_dir=state_dir, socket_path=socket_path
+        profile,
+        profile_path=profile_path,
+        state_dir=state_dir,
+        socket_path=socket_path,
+        tftp_workers=tftp_workers,
     )
     engine.bus.subscribe(log)
     loop = asyncio.get_running_loop()

@@ -95,8 +95,10 @@ class Engine:
         profile_path: Path | None = None,
         state_dir: Path | None = None,
         socket_path: Path | None = None,
+        tftp_workers: int = 1,
     ) -> None:
         self.profile = profile
+        self.tftp_workers = tftp_workers
         self.profile_path = profile_path
         self.state_dir = profile_state_dir(
             state_dir or profile.state_dir, profile_path, profile.name
@@ -169,7 +171,11 @@ class Engine:
         bind_tftp = str(profile.tftp.bind or "0.0.0.0")
         bind_http = str(profile.http.bind or "0.0.0.0")
         self.tftp = TftpServer(
-            tftp_root, host=bind_tftp, port=profile.tftp.port, publish=self.bus.publish
+            tftp_root,
+            host=bind_tftp,
+            port=profile.tftp.port,
+            publish=self.bus.publish,
+            workers=self.tftp_workers,
         )
         self.http = HttpFileServer(
             http_root, host=bind_http, port=profile.http.port, publish=self.bus.publish

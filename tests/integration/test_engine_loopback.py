@@ -376,3 +376,30 @@ async def test_status_follow_streams_events_after_the_state(engine: Engine) -> N
     finally:
         proc.kill()
         await proc.wait()
+
+
+async def test_transfers_served_by_a_tftp_worker_process_are_tracked(tmp_path: Path) -> None:
+    """With two TFTP processes the clients' fetches alternate; every one lands in the row."""
+    (tmp_path / "lab.yaml").write_text(profile_text(tmp_path))
+    images = tmp_path / "tftp" / "images"
+    images.mkdir(parents=True)
+    (images / "vmlinuz").write_bytes(b"K" * 300_000)
+    eng = Engine(
+        load_profile(tmp_path / "lab.yaml"), profile_path=tmp_path / "lab.yaml", tftp_workers=2
+    )
+    await eng.setup()
+    try:
+        await eng.start()
+        await eng.assign(MAC, "centos")
+        await tftp_get(eng, "pxelinux.cfg/01-52-54-00-fe-01-01", tmp_path / "cfg")
+        for i in range(3):
+            await tftp_get(eng, "images/vmlinuz", tmp_path / f"k{i}")
+        for _ in range(100):
+            row = eng.tracker.get(MAC)
+            if row is not None and sum(t.state == "done" for t in row.transfers) == 4:
+                break
+            await asyncio.sleep(0.05)
+        assert row is not None and [t.state for t in row.transfers] == ["done"] * 4
+        assert all(t.bytes == 300_000 for t in list(row.transfers)[1:])
+    finally:
+        await eng.stop()
