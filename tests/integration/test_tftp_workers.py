@@ -19,8 +19,26 @@ from pxetui.engine.tftp import TftpServer
 pytestmark = pytest.mark.timeout(90)
 
 
+_BEFORE: set[int] = set()
+
+
 def _children() -> list[psutil.Process]:
-    return psutil.Process(os.getpid()).children(recursive=True)
+    """Our live worker processes: children that did not exist before the test started
+    (other suites' session fixtures may keep children of their own)."""
+    out = []
+    for proc in psutil.Process(os.getpid()).children(recursive=True):
+        try:
+            if proc.pid not in _BEFORE and proc.status() != psutil.STATUS_ZOMBIE:
+                out.append(proc)
+        except psutil.NoSuchProcess:
+            continue
+    return out
+
+
+@pytest.fixture(autouse=True)
+def _existing_children() -> None:
+    _BEFORE.clear()
+    _BEFORE.update(p.pid for p in psutil.Process(os.getpid()).children(recursive=True))
 
 
 async def test_clients_are_spread_over_processes_and_reported_in_the_parent(
@@ -55,10 +73,10 @@ async def test_stop_leaves_no_worker_processes(tmp_path: Path) -> None:
         )
         assert rc == 0
     for _ in range(20):
-        if not [p for p in _children() if p.status() != psutil.STATUS_ZOMBIE]:
+        if not _children():
             break
         await asyncio.sleep(0.1)
-    assert not [p for p in _children() if p.status() != psutil.STATUS_ZOMBIE]
+    assert not _children()
 
 
 async def test_a_killed_worker_does_not_stop_the_service(tmp_path: Path) -> None:
