@@ -75,7 +75,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         type=int,
         default=None,
         metavar="N",
-        help="ad-hoc mode: TFTP processes sharing the port (default: one per CPU, at most 4)",
+        help="TFTP processes sharing the clients (default: one per CPU, at most 4)",
     )
     add_engine_args(parser)
     parser.set_defaults(func=run)
