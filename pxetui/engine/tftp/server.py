@@ -349,7 +349,11 @@ class TftpServer:
             gso=self.gso,
         )
         self._transfers[addr] = transfer
-        transfer.start()
+        try:
+            transfer.start()
+        except BaseException:
+            transfer.close(reason="could not start")  # never leave a transfer without a timer
+            raise
 
     def _forget(self, transfer: Transfer) -> None:
         if self._transfers.get(transfer.client) is transfer:
