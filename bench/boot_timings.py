@@ -4,9 +4,10 @@ Host clock, TCG. Two numbers per boot:
 
 * **boot**: QEMU start -> the guest's marker line (the whole boot, kernel start-up included;
   under TCG on a shared host that part is large and noisy and does not depend on the server);
-* **net**: QEMU start -> the last frame the VM sends before its kernel runs (timed on the tap
-  by :mod:`pxetui.lab.wire`; the tiny guests load no NIC driver), i.e. firmware DHCP plus
-  every download: the part of the boot the server is responsible for.
+* **net**: the VM's first frame (its first DHCPDISCOVER) -> the last frame it sends before its
+  kernel runs (timed on the tap by :mod:`pxetui.lab.wire`; the tiny guests load no NIC
+  driver): DHCP, every download and the loaders' own work in between — the window in which
+  the server matters, without the firmware's power-on and the kernel's start-up.
 
 "dnsmasq alone" is dnsmasq with ``--enable-tftp`` serving the same kernel/initrd/arguments
 from its own TFTP (it has no HTTP, so its iPXE scripts use TFTP). Runs are interleaved
@@ -61,9 +62,11 @@ async def _one(scenario: Scenario, server: str, workdir: Path) -> tuple[float, f
         print(f"  {scenario.name}/{server}: {result.outcome} {result.matched}", file=sys.stderr)
         print(result.tail(15), file=sys.stderr)
         return None
-    last = frames[0].last if frames else None
+    first, last = (frames[0].first, frames[0].last) if frames else (None, None)
     # The diskless guest talks again after its kernel starts: no "net" figure for it.
-    network = None if last is None or scenario.name == "diskless" else last - result.started
+    network = None
+    if first is not None and last is not None and scenario.name != "diskless":
+        network = last - first
     return result.seconds, network
 
 

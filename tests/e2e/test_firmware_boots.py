@@ -176,6 +176,13 @@ async def test_once_assignment_boots_then_the_same_vm_goes_local(
     run = engine_factory(scenario, proxy_net, once=True)
     first = await boot_vm(scenario, proxy_net, run.workdir)
     _assert_booted(first, run)
+    assert run.server.status()["assignments"][scenario.mac.colon]["entry"] == "local"
+    once_done = [
+        e
+        for e in run.server.events()
+        if e.get("kind") == "assignment" and e.get("reason") == "once"
+    ]
+    assert once_done and once_done[-1]["entry"] == "local"
     second = await boot_vm(
         scenario, proxy_net, run.workdir, expect=["No bootable device"], failures=("PXETUI-",)
     )

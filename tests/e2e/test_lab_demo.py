@@ -163,6 +163,7 @@ async def test_lab_console_shows_serial_next_to_engine_events(
         assert "DHCP PXE 52:54:00:e2:e0:01" in events
         assert "HTTP sent lab/vmlinuz-amd64" in events
         assert app.booted
+        assert app.phase in ("kernel", "initrd", "handed_over"), app.phase
         for _ in range(100):
             if "lab torn down" in events:
                 break
