@@ -56,6 +56,7 @@ _STAGE_PHASE: dict[Stage, Phase] = {
 _UNMATCHED_PER_IP = 16
 _TRANSFERS_REMEMBERED = 4096
 STALE_AFTER_S = 300.0
+MAX_CLIENTS = 5000
 _HOSTNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9.-]{0,62}")
 _DEFAULT_CONFIGS = frozenset(
     {layout.PXELINUX_DEFAULT, layout.IPXE_DEFAULT, layout.GRUB_DEFAULT, layout.S390X_DEFAULT}
@@ -82,6 +83,7 @@ class ClientTracker:
         self._unmatched: dict[str, deque[_FileEvent]] = {}
         self._assigned: dict[MacAddress, tuple[str | None, bool, str | None]] = {}
         self._default: str | None = None
+        self.max_clients = MAX_CLIENTS
 
     # --- queries -------------------------------------------------------------------------
 
@@ -208,6 +210,9 @@ class ClientTracker:
             client = ClientState(mac=mac, first_seen=ts, last_seen=ts, entry=entry, once=once)
             client.hostname = hostname
             client.phases["discovered"] = ts
+            if len(self._clients) >= self.max_clients:  # runs for days: forget the stalest
+                stalest = min(self._clients.values(), key=lambda c: c.last_seen)
+                del self._clients[stalest.mac]
             self._clients[mac] = client
         client.last_seen = max(client.last_seen, ts)
         return client

@@ -439,3 +439,14 @@ def test_the_name_a_client_sends_in_its_request_becomes_its_hostname() -> None:
     other = MacAddress.parse("52:54:00:e2:e0:02")
     tracker.apply(DhcpEvent(ts=1.0, msg_type="DHCPACK", mac=other, ip=IP, text="no (address)"))
     assert tracker.get(other).hostname is None  # type: ignore[union-attr]
+
+
+def test_the_client_table_is_bounded_by_forgetting_the_stalest() -> None:
+    """Past its cap the tracker drops the client seen longest ago, keeps the rest."""
+    tracker = ClientTracker()
+    tracker.max_clients = 3
+    macs = [MacAddress(f"5254000000{i:02x}") for i in range(4)]
+    for i, mac in enumerate(macs):
+        tracker.apply(DhcpEvent(ts=float(10 + i), msg_type="DHCPDISCOVER", mac=mac))
+    tracker.apply(DhcpEvent(ts=20.0, msg_type="DHCPDISCOVER", mac=macs[0]))  # comes back
+    assert [c.mac for c in tracker.clients()] == [macs[2], macs[3], macs[0]]
