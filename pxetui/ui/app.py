@@ -6,6 +6,7 @@ the palette commands and the quit question (leave the engine serving, or stop it
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterable
 
 from textual import work
@@ -17,6 +18,8 @@ from pxetui.ui.connection import EngineError, EngineLink
 from pxetui.ui.screens.help import HelpScreen
 from pxetui.ui.screens.main import MainScreen
 from pxetui.ui.screens.quit import QuitChoice, QuitScreen
+
+GC_THRESHOLDS = (2000, 10, 1000)
 
 
 class PxeConsole(App[QuitChoice]):
@@ -34,8 +37,15 @@ class PxeConsole(App[QuitChoice]):
         super().__init__()
         self.link = link
         self.ask_on_quit = ask_on_quit
+        self._gc_thresholds = gc.get_threshold()
 
     def on_mount(self) -> None:
+        # Fewer full garbage collections while the console runs. Measured with 1,000 busy
+        # clients: the default thresholds ran a full collection every ~3 s, each pausing the
+        # screen 0.1-0.6 s (the p95 of a key press); (2000, 10, 1000) ran none in 30 s and
+        # kept young collections under ~20 ms. Restored on exit (tests share the process).
+        self._gc_thresholds = gc.get_threshold()
+        gc.set_threshold(*GC_THRESHOLDS)
         # Installed once: composing and styling the help again on every '?' was most of
         # the time it took to open.
         self.install_screen(HelpScreen(), name="help")
@@ -92,6 +102,7 @@ class PxeConsole(App[QuitChoice]):
         self.exit(choice)
 
     def on_unmount(self) -> None:
+        gc.set_threshold(*self._gc_thresholds)
         main = self.main_screen
         if main is not None:
             main.stop_following()
