@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from pxetui.core.events import EngineMessage, ServiceEvent
 from pxetui.engine.dnsmasq.config import DnsmasqConfigError, dnsmasq_config
 from pxetui.engine.dnsmasq.preflight import PreflightError
-from pxetui.engine.dnsmasq.supervisor import DnsmasqSupervisor
+from pxetui.engine.dnsmasq.supervisor import DnsmasqStartError, DnsmasqSupervisor
 
 if TYPE_CHECKING:
     from pxetui.engine.engine import Engine
@@ -71,7 +71,10 @@ class DhcpService:
             )
             await self._supervisor.start()
         except (DnsmasqConfigError, PreflightError) as exc:
-            engine.bus.publish(ServiceEvent(service="dhcp", state="failed", message=str(exc)))
+            # The supervisor already published "failed" for a dnsmasq that refused to start;
+            # configuration and preflight refusals happen before it could say anything.
+            if not isinstance(exc, DnsmasqStartError):
+                engine.bus.publish(ServiceEvent(service="dhcp", state="failed", message=str(exc)))
             raise EngineError(f"dhcp: {exc}") from exc
 
     async def reconfigure(self) -> None:
@@ -84,8 +87,13 @@ class DhcpService:
             self._engine.bus.publish(EngineMessage(level="error", text=f"dhcp: {exc}"))
             return
         if args != self._args:
+            try:
+                await self._supervisor.reconfigure(args)
+            except PreflightError as exc:
+                # dnsmasq rejected the new configuration: the old one keeps serving.
+                self._engine.bus.publish(EngineMessage(level="error", text=f"dhcp: {exc}"))
+                return
             self._args = args
-            await self._supervisor.reconfigure(args)
 
     async def stop(self) -> None:
         if self._supervisor is not None:
