@@ -42,8 +42,8 @@ class PxeConsole(App[QuitChoice]):
     def on_mount(self) -> None:
         # Fewer full garbage collections while the console runs. Measured with 1,000 busy
         # clients: the default thresholds ran a full collection every ~3 s, each pausing the
-        # screen 0.1-0.6 s (the p95 of a key press); (2000, 10, 1000) ran none in 30 s and
-        # kept young collections under ~20 ms. Restored on exit (tests share the process).
+        # screen 0.1-0.6 s (a key press's tail); with (2000, 10, 1000) none ran in 30 s.
+        # Restored on exit (tests share the process).
         self._gc_thresholds = gc.get_threshold()
         gc.set_threshold(*GC_THRESHOLDS)
         # Installed once: composing and styling the help again on every '?' was most of
