@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from textual.pilot import Pilot
+from textual.widgets import Input
 
 from pxetui.core.events import (
     DhcpEvent,
@@ -24,6 +26,8 @@ from pxetui.ui.app import PxeConsole
 from pxetui.ui.connection import EngineLink
 from pxetui.ui.screens.assign import AssignScreen
 from pxetui.ui.screens.client_detail import ClientDetailScreen
+from pxetui.ui.screens.entries import EntriesScreen
+from pxetui.ui.screens.quit import QuitScreen
 from pxetui.ui.widgets.client_table import ClientTable
 from pxetui.ui.widgets.line_log import LineLog
 from tests.ui.conftest import wait_for
@@ -141,3 +145,35 @@ def test_help_screen(replay: ReplayEngine, snap_compare: Any) -> None:
 
     app = PxeConsole(EngineLink(replay.socket_path))
     assert snap_compare(app, terminal_size=(80, 24), run_before=_ready(replay, open_help))
+
+
+def test_entries_screen(replay: ReplayEngine, snap_compare: Any, tmp_path: Path) -> None:
+    """The entries editor at 80x24, a kernel entry selected."""
+    profile = tmp_path / "lab.yaml"
+    profile.write_text(
+        "name: lab\nentries:\n  tiny:\n    kind: linux\n    description: tiny kernel\n"
+        "    kernel: lab/vmlinuz\n    initrds: [lab/initrd.gz]\n"
+        "    args: console=ttyS0,115200 quiet\n  menu:\n    kind: menu\n"
+        "    items: [tiny, local]\n"
+    )
+    replay.snap["profile"]["path"] = str(profile)
+
+    async def open_entries(pilot: Pilot[Any]) -> None:
+        await pilot.press("e")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, EntriesScreen))
+        kernel = pilot.app.screen.query_one("#entry-kernel", Input)
+        await wait_for(pilot, lambda: kernel.value == "lab/vmlinuz")
+
+    app = PxeConsole(EngineLink(replay.socket_path))
+    assert snap_compare(app, terminal_size=(80, 24), run_before=_ready(replay, open_entries))
+
+
+def test_quit_question(replay: ReplayEngine, snap_compare: Any) -> None:
+    """Quitting a console that owns its engine asks whether to leave it serving."""
+
+    async def ask(pilot: Pilot[Any]) -> None:
+        await pilot.press("q")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, QuitScreen))
+
+    app = PxeConsole(EngineLink(replay.socket_path), ask_on_quit=True)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=_ready(replay, ask))
