@@ -82,11 +82,23 @@ def start_engine(profile_path: Path, control: Path, log_path: Path) -> subproces
         if engine_answers(control, timeout=0.5):
             return process
         if process.poll() is not None:
-            raise RuntimeError(f"the engine exited with {process.returncode}; see {log_path}")
+            raise RuntimeError(
+                f"the engine exited with {process.returncode}:\n{_tail(log_path)}\n"
+                f"(whole log: {log_path})"
+            )
         time.sleep(0.1)
     raise RuntimeError(
         f"the engine did not open {control} in {START_TIMEOUT:.0f} s; see {log_path}"
     )
+
+
+def _tail(path: Path, lines: int = 6) -> str:
+    """The last lines of the engine's log: usually the sentence that says why it stopped."""
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+    return "\n".join("  " + line for line in text.splitlines()[-lines:])
 
 
 def _profile_arg(args: argparse.Namespace) -> Path | None:

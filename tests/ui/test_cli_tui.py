@@ -8,6 +8,8 @@ import signal
 import socket
 from pathlib import Path
 
+import pytest
+
 from pxetui.cli.main import build_parser
 from pxetui.cli.tui import engine_answers, socket_for, start_engine
 from pxetui.cli.web import command_for
@@ -69,3 +71,20 @@ def test_web_runs_one_attach_per_browser_session() -> None:
     """textual-serve runs `pxetui attach --socket …` for each browser tab."""
     command = command_for(Path("/run/pxetui/lab/control.sock"))
     assert command.endswith("-m pxetui attach --socket /run/pxetui/lab/control.sock")
+
+
+def test_tui_says_why_the_engine_did_not_start(tmp_path: Path) -> None:
+    """An engine that exits at once (its TFTP port is taken) is reported with its last words."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        port = taken.getsockname()[1]
+        profile = tmp_path / "lab.yaml"
+        profile.write_text(PROFILE.format(tftp=port, http=_port(socket.SOCK_STREAM)))
+        (tmp_path / "tftp").mkdir()
+        control = socket_for(profile)
+        with pytest.raises(RuntimeError) as failure:
+            start_engine(profile, control, tmp_path / "engine.log")
+    message = str(failure.value)
+    assert "the engine exited with" in message
+    assert f"127.0.0.1:{port}" in message or str(port) in message
+    assert str(tmp_path / "engine.log") in message
