@@ -18,6 +18,7 @@ import contextlib
 import logging
 import os
 import socket
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -26,10 +27,10 @@ from pxetui.core.events import Event, FileNotFound, RequestRefused
 from pxetui.core.sanitize import clean
 from pxetui.engine.progress import TransferReporter
 from pxetui.engine.tftp import packets
+from pxetui.engine.tftp.datapath import DataPath
 from pxetui.engine.tftp.netascii import NetasciiTooLarge, to_netascii
 from pxetui.engine.tftp.options import DEFAULT_MAX_WINDOWSIZE, MAX_BLKSIZE, negotiate
 from pxetui.engine.tftp.paths import PathError, open_served_file
-from pxetui.engine.tftp.readiness import TransferSockets
 from pxetui.engine.tftp.sockets import (
     CMSG_SPACE,
     listening_socket,
@@ -88,7 +89,7 @@ class TftpServer:
         self._reply_sock: socket.socket | None = None
         self._sock: socket.socket | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._sockets: TransferSockets | None = None
+        self._sockets: DataPath | None = None
         self._transfers: dict[tuple[str, int], Transfer] = {}
         self._wildcard = host in ("", "0.0.0.0")
 
@@ -118,7 +119,7 @@ class TftpServer:
         if self._listen:
             self._sock = listening_socket(self.host, self._requested_port, self._wildcard)
             self._loop.add_reader(self._sock.fileno(), self._on_readable)
-        self._sockets = TransferSockets(self._loop)
+        self._sockets = DataPath(self._loop, self._publish)
         if self.workers > 1:
             self._pool = WorkerProcesses(self.workers - 1, self._worker_config(), self._publish)
             try:
@@ -151,11 +152,13 @@ class TftpServer:
             self._loop.remove_reader(self._sock.fileno())
             self._sock.close()
             self._sock = None
-        for transfer in list(self._transfers.values()):
-            transfer.close(reason="server stopped")
-        self._transfers.clear()
         if self._sockets is not None:
-            self._sockets.close()
+            self._sockets.stop()  # no data thread from here on; queued ACKs were handled
+            with self._sockets.lock:
+                for transfer in list(self._transfers.values()):
+                    transfer.close(reason="server stopped")
+                self._transfers.clear()
+            self._sockets.close()  # also publishes the events still queued
             self._sockets = None
         if self._reply_sock is not None:
             self._reply_sock.close()
@@ -254,12 +257,17 @@ class TftpServer:
                 "Unsupported mode",
             )
             return
-        existing = self._transfers.get(addr)
-        if existing is not None:
-            if existing.half_open:
-                return  # the client repeated its RRQ; our timer already retransmits
-            existing.close(reason="superseded by a new request from the same port")
-        if not self._make_room(addr[0]):
+        sockets = self._sockets
+        if sockets is None:
+            return  # stopped
+        with sockets.lock:  # transfers run on the data thread (see datapath.py)
+            existing = self._transfers.get(addr)
+            if existing is not None:
+                if existing.half_open:
+                    return  # the client repeated its RRQ; our timer already retransmits
+                existing.close(reason="superseded by a new request from the same port")
+            room = self._make_room(addr[0])
+        if not room:
             self._refuse(
                 addr, request.filename, "too many sessions", packets.ERR_UNDEFINED, "Server busy"
             )
@@ -325,16 +333,15 @@ class TftpServer:
             raise
         assert self._loop is not None and self._sockets is not None
         reporter = TransferReporter(
-            self._publish,
+            self._sockets.publish,
             proto="tftp",
             client_ip=addr[0],
             client_port=addr[1],
             filename=served.name,
             size=size,
-            clock=self._loop.time,
+            clock=time.monotonic,
         )
         transfer = Transfer(
-            loop=self._loop,
             sockets=self._sockets,
             sock=sock,
             client=addr,
@@ -348,12 +355,13 @@ class TftpServer:
             max_retries=self.max_retries,
             gso=self.gso,
         )
-        self._transfers[addr] = transfer
-        try:
-            transfer.start()
-        except BaseException:
-            transfer.close(reason="could not start")  # never leave a transfer without a timer
-            raise
+        with self._sockets.lock:
+            self._transfers[addr] = transfer
+            try:
+                transfer.start()
+            except BaseException:
+                transfer.close(reason="could not start")  # never leave one without a timer
+                raise
 
     def _forget(self, transfer: Transfer) -> None:
         if self._transfers.get(transfer.client) is transfer:

@@ -20,7 +20,6 @@ Rules that keep a LAN safe:
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import socket
 import struct
@@ -29,8 +28,8 @@ from collections.abc import Callable
 
 from pxetui.engine.progress import TransferReporter
 from pxetui.engine.tftp import packets
+from pxetui.engine.tftp.datapath import DataPath, Timer
 from pxetui.engine.tftp.options import Negotiated
-from pxetui.engine.tftp.readiness import TransferSockets
 from pxetui.engine.tftp.sources import Reader
 
 _RECV_SIZE = 2048
@@ -48,13 +47,16 @@ _monotonic = time.monotonic
 
 
 class Transfer:
-    """A read transfer in progress. Created and started by the server, closed exactly once."""
+    """A read transfer in progress. Created and started by the server, closed exactly once.
+
+    Runs on the data thread (:mod:`.datapath`); any other thread calls it only while holding
+    ``DataPath.lock``, so no method here needs a lock of its own.
+    """
 
     def __init__(
         self,
         *,
-        loop: asyncio.AbstractEventLoop,
-        sockets: TransferSockets,
+        sockets: DataPath,
         sock: socket.socket,
         client: tuple[str, int],
         read: Reader,
@@ -68,7 +70,6 @@ class Transfer:
         max_retries: int = 5,
         gso: bool = True,
     ) -> None:
-        self._loop = loop
         self._sockets = sockets
         self._sock = sock
         self.client = client
@@ -107,7 +108,7 @@ class Transfer:
         self._tries = 0
         self._last_progress = self.created
         self._progress_due = self.created + 0.1
-        self._timer: asyncio.TimerHandle | None = None
+        self._timer: Timer | None = None
         self._closed = False
         self._sendto = sock.sendto
         self._recvfrom = sock.recvfrom
@@ -143,8 +144,6 @@ class Transfer:
         fd = self._sock.fileno()
         if fd >= 0:
             self._sockets.remove(fd)
-            if self._writer_armed:
-                self._loop.remove_writer(fd)
         self._sock.close()
         self._release()
         self._on_close(self)
@@ -293,7 +292,7 @@ class Transfer:
         except (BlockingIOError, InterruptedError):
             if not self._writer_armed and not self._closed:
                 self._writer_armed = True
-                self._loop.add_writer(self._sock.fileno(), self._on_writable)
+                self._sockets.want_writable(self._sock.fileno(), self._on_writable)
         except OSError as exc:
             self.close(reason=f"cannot send: {exc.strerror or exc}")
             return
@@ -343,7 +342,7 @@ class Transfer:
     def _on_writable(self) -> None:
         if self._writer_armed:
             self._writer_armed = False
-            self._loop.remove_writer(self._sock.fileno())
+            self._sockets.stop_writable(self._sock.fileno())
         if not self._closed:
             self._pump()
 
@@ -355,8 +354,8 @@ class Transfer:
         self._arm(when)
 
     def _arm(self, when: float) -> None:
-        # The loop's clock is time.monotonic too (asyncio's default), so `when` is comparable.
-        self._timer = self._loop.call_at(when, self._on_timer)
+        # On the data thread's clock, time.monotonic.
+        self._timer = self._sockets.call_at(when, self._on_timer)
 
     def rto(self) -> float:
         """The current retransmit timeout.
