@@ -16,7 +16,15 @@ from pxetui.lab.guest import GuestArch
 from pxetui.lab.netns import LabNetwork
 from pxetui.lab.process import LabProcess
 from pxetui.lab.pxetui_server import PxetuiServer
-from pxetui.lab.qemu import FAILURES, BootResult, VmSpec, fresh_ovmf_vars, qemu_argv, run_vm
+from pxetui.lab.qemu import (
+    FAILURES,
+    BootResult,
+    LineSink,
+    VmSpec,
+    fresh_ovmf_vars,
+    qemu_argv,
+    run_vm,
+)
 from pxetui.lab.reference import ReferenceBoot, start_reference
 from pxetui.lab.scenarios import S390X_ARGS, X86_ARGS, Scenario
 from pxetui.lab.tree import build_guest_files, prepare_lab_dir
@@ -84,6 +92,7 @@ async def boot_vm(
     expect: list[str] | None = None,
     failures: tuple[str, ...] = FAILURES,
     frames: list[FrameTimes] | None = None,
+    on_line: LineSink | None = None,
 ) -> BootResult:
     """One QEMU boot of *scenario*'s firmware; waits for its marker (or *expect*).
 
@@ -102,6 +111,7 @@ async def boot_vm(
             failures=failures,
             settle="PXETUI-POWEROFF",
             timeout=scenario.timeout,
+            on_line=on_line,
         )
     finally:
         if clock is not None and frames is not None:

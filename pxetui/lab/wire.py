@@ -29,7 +29,8 @@ ETH_P_ALL = 0x0003
 
 @dataclass(frozen=True, slots=True)
 class FrameTimes:
-    """Monotonic times of the first and last frame the VM sent, and how many."""
+    """Monotonic times of the VM's first DHCP request and of its last frame, and how many
+    frames it sent."""
 
     first: float | None
     last: float | None
@@ -63,11 +64,21 @@ def sniff(interface: str, mac: MacAddress, stop_after: float = 900.0) -> FrameTi
             continue
         if frame[6:12] == src:
             now = time.monotonic()
-            first = now if first is None else first
+            if first is None and _is_dhcp_request(frame):
+                first = now
             last = now
             count += 1
     sock.close()
     return FrameTimes(first, last, count)
+
+
+def _is_dhcp_request(frame: bytes) -> bool:
+    """IPv4/UDP to port 67: the firmware's first DHCP packet starts the network phase
+    (firmware may send IPv6 or ARP frames earlier, at times that vary from boot to boot)."""
+    if len(frame) < 42 or frame[12:14] != b"\x08\x00" or frame[23] != 17:
+        return False
+    udp = 14 + (frame[14] & 0x0F) * 4
+    return len(frame) >= udp + 4 and int.from_bytes(frame[udp + 2 : udp + 4], "big") == 67
 
 
 class FrameClock:

@@ -1,4 +1,4 @@
-"""The frame clock sees a host's frames on a lab interface, timed on the shared clock."""
+"""The frame clock times a host's frames on a lab interface, from its first DHCP request."""
 
 from __future__ import annotations
 
@@ -15,28 +15,35 @@ from pxetui.lab.wire import FrameClock
 pytestmark = pytest.mark.netns
 
 
-def test_frames_from_one_mac_are_counted_and_timed_between_start_and_stop() -> None:
-    """Pings from the router namespace show up on the bridge port with monotonic times."""
+def test_network_phase_starts_at_the_first_dhcp_request_not_at_earlier_frames() -> None:
+    """Pings are counted but do not start the clock; udhcpc's DISCOVER does."""
     if os.geteuid() != 0:
         pytest.skip("needs root for network namespaces")
     with create_lab_network("pxg-", router=True) as net:
         assert net.router_ns is not None
         line = ip("-o", "link", "show", "vlan", netns=net.router_ns)
         mac = MacAddress.parse(line.split("link/ether ", 1)[1].split()[0])
+        inside = ["ip", "netns", "exec", net.router_ns, "busybox"]
         before = time.monotonic()
         clock = FrameClock(net.server_ns, "vbr", mac)
-        argv = ["ip", "netns", "exec", net.router_ns, "busybox", "ping", "-c", "3", "-i", "0.2"]
         ping = subprocess.run(
-            [*argv, str(net.server_ip)],
+            [*inside, "ping", "-c", "3", "-i", "0.2", str(net.server_ip)],
             capture_output=True,
             text=True,
+            timeout=30,
+            check=False,
+        )
+        pinged = time.monotonic()
+        subprocess.run(
+            [*inside, "udhcpc", "-i", "vlan", "-n", "-q", "-t", "2", "-T", "1", "-s", "/bin/true"],
+            capture_output=True,
             timeout=30,
             check=False,
         )
         times = clock.stop()
         after = time.monotonic()
     assert ping.returncode == 0, ping.stderr
-    assert times.count >= 3
+    assert times.count >= 5  # 3 echo requests + 2 DHCP discovers (+ ARP)
     assert times.first is not None and times.last is not None
-    assert before <= times.first <= times.last <= after
-    assert times.last - times.first >= 0.3  # three pings 0.2 s apart
+    assert before < pinged <= times.first <= times.last <= after
+    assert times.last - times.first >= 0.9  # two discovers, -T 1 apart
