@@ -47,6 +47,7 @@ from pxetui.engine.batching import ClientUpdateCoalescer, HistoryBatcher
 from pxetui.engine.bootfiles import BootFileStore, install_loaders
 from pxetui.engine.bus import EventBus
 from pxetui.engine.control.protocol import ControlError
+from pxetui.engine.control.recent import RecentEvents
 from pxetui.engine.dhcp_service import DhcpService
 from pxetui.engine.dnsmasq.preflight import PortNeed, PreflightError, port_holders
 from pxetui.engine.host_files import BootFileWriter
@@ -105,6 +106,8 @@ class Engine:
         )
         self.socket_path = socket_path or self.state_dir / "control.sock"
         self.bus = EventBus()
+        self.recent = RecentEvents()  # first subscriber: the snapshot's recent_events
+        self.bus.subscribe(self.recent.add)
         self.tracker = ClientTracker(StageMap.from_profile(profile), neighbor=neighbor_mac)
         self.db = EngineDatabase(self.state_dir / "pxetui.db")
         self.services: dict[str, ServiceEvent] = {}

@@ -55,6 +55,7 @@ class EngineControl:
             "entries": entries,
             "assignments": assignment_table(profile, engine.db.assignments()),
             "unknown": effective.unknown,
+            "recent_events": engine.recent.dicts(),
         }
 
     async def dispatch(self, op: str, args: dict[str, Any]) -> Any:

@@ -15,11 +15,12 @@ import aiohttp
 import pytest
 import tftpy
 
-from pxetui.core.events import AssignmentChanged, EngineMessage, Event
+from pxetui.core.events import AssignmentChanged, EngineMessage, Event, TransferFinished
 from pxetui.core.mac import MacAddress
 from pxetui.core.profile.loader import load_profile
 from pxetui.engine.control.client import ControlClient
 from pxetui.engine.control.protocol import ControlError
+from pxetui.engine.control.recent import RECENT_EVENTS
 from pxetui.engine.engine import Engine, EngineError
 
 MAC = MacAddress.parse("52:54:00:fe:01:01")
@@ -228,7 +229,9 @@ async def test_cli_assign_status_and_unassign_talk_to_the_engine(engine: Engine)
     assert code == 1 and "no entry named 'nope'" in err
     code, out, _ = await pxetui_cli("unassign", MAC.colon, "--socket", sock)
     assert code == 0 and "unassigned" in out
-    assert MAC.colon not in (await pxetui_cli("status", "--json", "--socket", sock))[1]
+    state = json.loads((await pxetui_cli("status", "--json", "--socket", sock))[1])
+    assert any(e.get("mac") == MAC.colon for e in state.pop("recent_events"))  # what happened
+    assert MAC.colon not in json.dumps(state)  # no assignment, no client row left
 
 
 async def test_clients_get_their_reverse_dns_name(engine: Engine) -> None:
@@ -403,3 +406,42 @@ async def test_transfers_served_by_a_tftp_worker_process_are_tracked(tmp_path: P
         assert all(t.bytes == 300_000 for t in list(row.transfers)[1:])
     finally:
         await eng.stop()
+
+
+async def test_a_late_subscriber_gets_the_recent_events_in_its_snapshot(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """Events from before the subscription (start, an assignment, a miss) are in the snapshot."""
+    async with ControlClient(engine.socket_path) as early:
+        await early.request("assign", mac=MAC.colon, entry="centos")
+    with contextlib.suppress(tftpy.TftpException):
+        await tftp_get(engine, "images/no-such-file", tmp_path / "x")
+    await tftp_get(engine, "images/vmlinuz", tmp_path / "k")
+    for _ in range(100):  # the server reports the finish after the client has its bytes
+        if any(isinstance(e, TransferFinished) for e in engine.recent.events()):
+            break
+        await asyncio.sleep(0.1)
+    client = ControlClient(engine.socket_path)
+    snapshot, _ = await client.subscribe()
+    await client.close()
+    recent = snapshot["recent_events"]
+    kinds = [e["kind"] for e in recent]
+    assert {"service", "boot_files", "assignment", "file_not_found", "transfer_finished"} <= set(
+        kinds
+    )
+    assert not {"transfer_progress", "client"} & set(kinds)
+    assert [e["ts"] for e in recent] == sorted(e["ts"] for e in recent)  # oldest first
+    assigned = next(e for e in recent if e["kind"] == "assignment")
+    assert (assigned["mac"], assigned["entry"]) == (MAC.colon, "centos")
+    assert any(e["kind"] == "message" and "serving profile" in e["text"] for e in recent)
+
+
+async def test_the_snapshots_recent_events_are_bounded(engine: Engine) -> None:
+    """Twice the ring's size later the snapshot holds only the newest, the last one last."""
+    for n in range(2 * RECENT_EVENTS):
+        engine.bus.publish(EngineMessage(text=f"burst {n}"))
+    async with ControlClient(engine.socket_path) as client:
+        state = await client.request("state")
+    texts = [e.get("text") for e in state["recent_events"]]
+    assert len(texts) == RECENT_EVENTS == 500
+    assert texts[0] == f"burst {RECENT_EVENTS}" and texts[-1] == f"burst {2 * RECENT_EVENTS - 1}"
