@@ -208,6 +208,14 @@ class TftpServer:
             # No single packet may stop the service: log it and keep listening.
             log.exception("TFTP request from %s failed", addr)
 
+    def _emit(self, event: Event) -> None:
+        """Publish through the data path's queue, so refusals and misses keep their order
+        relative to the transfer events the data thread queued before them."""
+        if self._sockets is not None:
+            self._sockets.publish(event)
+        else:
+            self._publish(event)
+
     def _reply_error(self, addr: tuple[str, int], code: int, message: str) -> None:
         sock = self._sock
         if sock is None:
@@ -224,7 +232,7 @@ class TftpServer:
         self, addr: tuple[str, int], filename: str, reason: str, code: int, message: str
     ) -> None:
         self._reply_error(addr, code, message)
-        self._publish(
+        self._emit(
             RequestRefused(
                 proto="tftp",
                 client_ip=addr[0],
@@ -291,7 +299,7 @@ class TftpServer:
         except PathError as exc:
             if exc.not_found:
                 self._reply_error(addr, packets.ERR_NOT_FOUND, "File not found")
-                self._publish(
+                self._emit(
                     FileNotFound(
                         proto="tftp",
                         client_ip=addr[0],
