@@ -11,6 +11,7 @@ Pure (no Textual, no sockets) so it can be tested on its own.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from pxetui.core.events import (
     ServiceEvent,
     TransferEvent,
     TransferProgress,
+    event_from_dict,
     event_to_dict,
 )
 from pxetui.core.mac import MacAddress
@@ -55,12 +57,15 @@ class Changes:
     events_dropped: int = 0
     logs: dict[MacAddress, list[Event]] = field(default_factory=dict)
     """New log lines per client since the last drain (each capped at the client ring)."""
+    past: list[Event] = field(default_factory=list)
+    """The engine's recent events from a (re)attach snapshot, oldest first: what happened
+    before this console was listening (the all-events log starts with them)."""
     meta: dict[str, Any] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
-        return bool(self.clients or self.services or self.events or self.logs or self.meta) or bool(
-            self.events_dropped
-        )
+        return bool(
+            self.clients or self.services or self.events or self.logs or self.meta or self.past
+        ) or bool(self.events_dropped)
 
 
 def client_mac_of(event: Event, ip_to_mac: dict[str, MacAddress]) -> MacAddress | None:
@@ -73,6 +78,20 @@ def client_mac_of(event: Event, ip_to_mac: dict[str, MacAddress]) -> MacAddress 
     if isinstance(event, TransferEvent | FileNotFound | RequestRefused):
         return mac_in_filename(event.filename) or ip_to_mac.get(event.client_ip)
     return None
+
+
+def past_events(raw: object) -> list[Event]:
+    """Decode a snapshot's ``recent_events`` (older engines send none: an empty list).
+
+    Kinds this console does not know, and the ones shown as state rather than as lines
+    (an engine never sends them here, but a log must not depend on that), are skipped."""
+    past: list[Event] = []
+    for item in raw if isinstance(raw, list) else ():
+        with contextlib.suppress(ValueError, TypeError, AttributeError):
+            event = event_from_dict(item)
+            if not isinstance(event, TransferProgress | ClientUpdated):
+                past.append(event)
+    return past
 
 
 class ConsoleState:
@@ -100,6 +119,7 @@ class ConsoleState:
 
     def load_snapshot(self, snapshot: dict[str, Any]) -> None:
         """Replace everything with the engine's ``state``/``subscribe`` result."""
+        past = past_events(snapshot.get("recent_events"))  # decoded outside the lock
         with self._lock:
             self.profile = dict(snapshot.get("profile") or {})
             self.services = {k: dict(v) for k, v in (snapshot.get("services") or {}).items()}
@@ -114,10 +134,17 @@ class ConsoleState:
                 except ValueError:
                     continue
                 self._set_client(mac, dict(raw))
+            if past:
+                # Whatever is still pending from before a re-attach is in the engine's ring
+                # too: the event log takes it from there (Changes.past), not twice.
+                self._pending_events.clear()
+                newest = self.events[-1].ts if self.events else None
+                self.events.extend(e for e in past if newest is None or e.ts > newest)
             self._pending = Changes(
                 clients=dict(self.clients),
                 services=dict(self.services),
                 meta={"snapshot": True},
+                past=past,
             )
 
     def fold(self, event: Event) -> None:

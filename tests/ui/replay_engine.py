@@ -15,7 +15,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from pxetui.core.events import ClientUpdated, Event, ServiceEvent, event_to_dict
+from pxetui.core.events import (
+    AssignmentChanged,
+    ClientUpdated,
+    EngineMessage,
+    Event,
+    ServiceEvent,
+    event_to_dict,
+)
 from pxetui.core.mac import MacAddress
 
 T0 = 1_763_800_000.0  # a fixed "now" so snapshots do not change with the clock
@@ -86,6 +93,14 @@ def snapshot(n_clients: int = 6) -> dict[str, Any]:
         ),
     }
     clients = [client_state(i) for i in range(n_clients)]
+    first = MacAddress.parse(client_state(0)["mac"])
+    recent: list[Event] = [
+        ServiceEvent(service="tftp", state="running", address="127.0.0.1:6969", ts=T0 - 60),
+        ServiceEvent(service="http", state="running", address="127.0.0.1:8080", ts=T0 - 60),
+        ServiceEvent(service="dhcp", state="failed", message="dnsmasq exited 2", ts=T0 - 59),
+        EngineMessage(text="serving profile 'lab'", ts=T0 - 59),
+        AssignmentChanged(mac=first, entry="centos8", reason="operator", ts=T0 - 30),
+    ]
     return {
         "profile": {
             "name": "lab",
@@ -107,6 +122,7 @@ def snapshot(n_clients: int = 6) -> dict[str, Any]:
             for c in clients
         },
         "unknown": "local",
+        "recent_events": [event_to_dict(event) for event in recent],
     }
 
 

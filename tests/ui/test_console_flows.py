@@ -10,7 +10,13 @@ from pathlib import Path
 
 from textual.widgets import Input
 
-from pxetui.core.events import ClientUpdated, FileNotFound, TransferFinished
+from pxetui.core.events import (
+    ClientUpdated,
+    EngineMessage,
+    FileNotFound,
+    TransferFinished,
+    event_to_dict,
+)
 from pxetui.core.mac import MacAddress
 from pxetui.ui.app import PxeConsole
 from pxetui.ui.connection import EngineLink
@@ -23,7 +29,7 @@ from pxetui.ui.widgets.client_table import ClientTable
 from pxetui.ui.widgets.line_log import LineLog
 from pxetui.ui.widgets.service_bar import LinkBadge, ServiceBadge
 from tests.ui.conftest import wait_for
-from tests.ui.replay_engine import ReplayEngine, client_state
+from tests.ui.replay_engine import T0, ReplayEngine, client_state, snapshot
 
 MAC0 = MacAddress.parse("52:54:00:e2:00:00")
 
@@ -239,5 +245,39 @@ async def test_losing_the_engine_shows_and_reattaches(tmp_path: Path) -> None:
             (tmp_path / "control.sock").unlink()
             replay = ReplayEngine(tmp_path / "control.sock").start()
             await wait_for(pilot, lambda: badge.has_class("-attached"))
+    finally:
+        replay.stop()
+
+
+async def test_a_reattach_adds_only_what_happened_while_detached(tmp_path: Path) -> None:
+    """Same engine back after a lost link: the gap is filled once, nothing is doubled."""
+    first = [
+        EngineMessage(text="serving profile 'lab'", ts=T0 - 5),
+        FileNotFound(proto="tftp", client_ip="10.0.0.9", filename="before", ts=T0 - 4),
+    ]
+    meanwhile = FileNotFound(proto="tftp", client_ip="10.0.0.9", filename="meanwhile", ts=T0 - 1)
+    snap = snapshot()
+    snap["recent_events"] = [event_to_dict(e) for e in first]
+    replay = ReplayEngine(tmp_path / "control.sock", snap).start()
+    app = PxeConsole(EngineLink(replay.socket_path))
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            log = app.screen.query_one("#event-log", LineLog)
+            await wait_for(pilot, lambda: "— live —" in log.plain_lines)
+            assert log.plain_lines[0] == "— before this console attached —"
+            assert "serving profile 'lab'" in log.plain_lines[1]
+            assert "miss before" in log.plain_lines[2]
+            replay.stop()
+            badge = app.screen.query_one(LinkBadge)
+            await wait_for(pilot, lambda: badge.has_class("-lost"))
+            (tmp_path / "control.sock").unlink()
+            snap = snapshot()
+            snap["recent_events"] = [event_to_dict(e) for e in [*first, meanwhile]]
+            replay = ReplayEngine(tmp_path / "control.sock", snap).start()
+            await wait_for(pilot, lambda: any("miss meanwhile" in s for s in log.plain_lines))
+            lines = log.plain_lines
+            assert lines[-3] == "— re-attached; meanwhile: 1 event —"
+            assert "miss meanwhile" in lines[-2] and lines[-1] == "— live —"
+            assert sum("miss before" in s for s in lines) == 1
     finally:
         replay.stop()

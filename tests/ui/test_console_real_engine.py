@@ -8,6 +8,7 @@ service bar, and so does its restart.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import signal
@@ -25,6 +26,7 @@ import tftpy
 
 from pxetui.core import layout
 from pxetui.core.mac import MacAddress
+from pxetui.engine.control.client import ControlClient
 from pxetui.ui.app import PxeConsole
 from pxetui.ui.connection import EngineLink
 from pxetui.ui.screens.assign import AssignScreen
@@ -273,3 +275,35 @@ async def test_the_browser_view_runs_the_console_over_a_websocket(engine: RealEn
     finally:
         os.killpg(web.pid, signal.SIGTERM)
         web.wait(15)
+
+
+async def test_the_all_events_log_starts_with_what_happened_before_attaching(
+    engine: RealEngine, tmp_path: Path
+) -> None:
+    """An assignment and a TFTP miss from before the console are in its log, then live lines."""
+    async with ControlClient(engine.socket_path) as early:
+        await early.request("assign", mac=MAC.colon, entry="centos")
+
+    def miss(name: str) -> None:
+        with contextlib.suppress(tftpy.TftpException):
+            tftpy.TftpClient("127.0.0.1", engine.tftp_port).download(
+                name, str(tmp_path / "x"), timeout=5
+            )
+
+    await asyncio.wait_for(asyncio.to_thread(miss, "images/before"), 60)
+    app = PxeConsole(EngineLink(engine.socket_path))
+    async with app.run_test(size=(120, 40)) as pilot:
+        log = app.screen.query_one("#event-log", LineLog)
+        await wait_for(pilot, lambda: "— live —" in log.plain_lines)
+        lines = log.plain_lines
+        assert lines[0] == "— before this console attached —"
+        before = lines[: lines.index("— live —")]
+        assert any("SVC" in s and "tftp running 127.0.0.1" in s for s in before)
+        assert any(f"ASSIGN {MAC.colon} -> centos (operator)" in s for s in before)
+        assert any("miss images/before" in s for s in before)
+        assert any("serving profile 'ui-test'" in s for s in before)
+        await asyncio.wait_for(asyncio.to_thread(miss, "images/after"), 60)
+        await wait_for(pilot, lambda: any("miss images/after" in s for s in log.plain_lines))
+        after = log.plain_lines[log.plain_lines.index("— live —") :]
+        assert any("miss images/after" in s for s in after)
+        assert sum("miss images/before" in s for s in log.plain_lines) == 1

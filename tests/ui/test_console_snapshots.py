@@ -89,9 +89,13 @@ def _ready(replay: ReplayEngine, then: Callable[[Pilot[Any]], Any] | None = None
             replay.publish(event)
         lines = app.screen.query_one("#client-lines", LineLog)
         await wait_for(pilot, lambda: len(lines.plain_lines) == len(_events()))
+        past = len(replay.snap["recent_events"]) + 2  # with the two dividers
         await wait_for(
             pilot,
-            lambda: len(app.screen.query_one("#event-log", LineLog).plain_lines) == len(_events()),
+            lambda: (
+                len(app.screen.query_one("#event-log", LineLog).plain_lines)
+                == past + len(_events())
+            ),
         )
         if then is not None:
             await then(pilot)

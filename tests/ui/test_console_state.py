@@ -9,6 +9,7 @@ from pxetui.core.events import (
     ServiceEvent,
     TransferProgress,
     TransferStarted,
+    event_to_dict,
 )
 from pxetui.core.mac import MacAddress
 from pxetui.ui.console_state import CLIENT_LOGS_KEPT, ConsoleState
@@ -131,3 +132,53 @@ def test_events_from_an_unknown_ip_wait_for_the_client_that_owns_it() -> None:
     state.fold(ClientUpdated(mac=MAC, state={"mac": MAC.colon, "ip": "10.0.0.5"}))
     assert [e.kind for e in state.client_log(MAC)] == ["transfer_started"]
     assert [e.kind for e in state.drain().logs[MAC]] == ["transfer_started"]
+
+
+def test_a_snapshots_recent_events_arrive_as_the_past_oldest_first() -> None:
+    """The engine's ring reaches the drain decoded; kinds this console cannot show are skipped."""
+    state = ConsoleState()
+    missing = FileNotFound(proto="tftp", client_ip="10.0.0.9", filename="x", ts=2.0)
+    recent = [
+        event_to_dict(ServiceEvent(service="tftp", state="running", ts=1.0)),
+        {"kind": "from_a_newer_engine", "ts": 1.5},
+        event_to_dict(
+            TransferProgress(
+                transfer_id="t",
+                proto="tftp",
+                client_ip="1.2.3.4",
+                filename="f",
+                bytes_sent=1,
+                ts=1.7,
+            )
+        ),
+        event_to_dict(missing),
+    ]
+    state.load_snapshot({"recent_events": recent})
+    changes = state.drain()
+    assert [e.kind for e in changes.past] == ["service", "file_not_found"]
+    assert changes.past[-1] == missing
+    assert list(state.events) == changes.past
+    assert not state.drain().past  # the past is handed over once
+
+
+def test_a_reattach_snapshot_replaces_events_still_pending_from_the_old_link() -> None:
+    """Undrained events of the lost link are in the engine's ring: they come back once."""
+    state = ConsoleState()
+    old = DhcpEvent(msg_type="PXE", mac=MAC, ts=10.0)
+    state.fold(old)
+    meanwhile = DhcpEvent(msg_type="DHCPACK", mac=MAC, ip="10.0.0.7", ts=11.0)
+    state.load_snapshot({"recent_events": [event_to_dict(old), event_to_dict(meanwhile)]})
+    changes = state.drain()
+    assert changes.events == []
+    assert changes.past == [old, meanwhile]
+    assert list(state.events) == [old, meanwhile]  # the console's ring: no double
+
+
+def test_an_engine_without_recent_events_leaves_the_event_stream_alone() -> None:
+    """Older engines send no ring: pending lines stay, nothing is marked as past."""
+    state = ConsoleState()
+    state.fold(DhcpEvent(msg_type="PXE", mac=MAC, ts=10.0))
+    state.load_snapshot({})
+    changes = state.drain()
+    assert [e.kind for e in changes.events] == ["dhcp"]
+    assert changes.past == []

@@ -95,6 +95,8 @@ class MainScreen(Screen[None]):
         with self.app.batch_update():
             if changes.meta.get("snapshot"):
                 table.reset()
+            if changes.past:
+                self.query_one(EventLog).show_past(changes.past)
             table.apply(changes.clients)
             if changes.events or changes.events_dropped:
                 self.query_one(EventLog).add_events(changes.events, changes.events_dropped)
