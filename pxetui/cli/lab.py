@@ -94,6 +94,10 @@ async def run_headless(options: LabOptions) -> int:
             print(f"serial | {t:7.2f} {line}", flush=True)
 
         def event(item: dict[str, object]) -> None:
+            state = item.get("state")
+            if item.get("kind") == "client" and isinstance(state, dict):
+                print(f"client | {item.get('mac')} phase={state.get('phase')}", flush=True)
+                return
             text = describe_event(item)
             if text:
                 print(f"event  | {text}", flush=True)

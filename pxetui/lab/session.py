@@ -21,11 +21,12 @@ from typing import Any, Literal
 
 from pxetui.core.mac import MacAddress
 from pxetui.core.profile.loader import load_profile
+from pxetui.lab.boot_run import find_client
 from pxetui.lab.guest import MARKER_PREFIX, GuestArch, Say
 from pxetui.lab.lan import start_lan_dhcp
 from pxetui.lab.netns import LabNetwork, create_lab_network, remove_stale
 from pxetui.lab.process import LabProcess
-from pxetui.lab.pxetui_server import PxetuiServer
+from pxetui.lab.pxetui_server import PxetuiServer, PxetuiServerError
 from pxetui.lab.qemu import BootResult, Firmware, VmSpec, fresh_ovmf_vars, qemu_argv, run_vm
 from pxetui.lab.scenarios import BIOS_MAC, S390X_MAC
 from pxetui.lab.tree import LAB_PROFILE, prepare_lab_dir
@@ -126,6 +127,7 @@ class LabSession:
         argv = qemu_argv(VmSpec(o.firmware, o.mac), vars_file)
         self.say(f"booting a {o.firmware} VM ({o.mac}): {' '.join(argv[:1])} …")
         tail = asyncio.create_task(self._follow_events(on_event))
+        poll = asyncio.create_task(self._follow_client(on_event))
         try:
             return await run_vm(
                 argv,
@@ -136,10 +138,31 @@ class LabSession:
                 on_line=on_serial,
             )
         finally:
-            await asyncio.sleep(0.3)  # let the last events land
-            tail.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await tail
+            await asyncio.sleep(0.6)  # let the last events land
+            for task in (tail, poll):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+    async def _follow_client(self, on_event: EventSink) -> None:
+        """Poll ``status`` for the tracker's view of our VM; report it when it changes.
+
+        The JSON log leaves the high-rate ``client`` events out, so the lab asks the control
+        API, as any other client of the engine would (twice a second, until cancelled).
+        """
+        assert self.server is not None
+        last: object = None
+        while True:
+            try:
+                status = await asyncio.to_thread(self.server.status)
+            except PxetuiServerError:
+                status = {}
+            client = find_client(status, self.options.mac)
+            view = None if client is None else (client.get("phase"), client.get("ip"))
+            if client is not None and view != last:
+                last = view
+                on_event({"kind": "client", "mac": self.options.mac.colon, "state": client})
+            await asyncio.sleep(0.5)
 
     async def _follow_events(self, on_event: EventSink) -> None:
         """Tail the engine's JSON-lines log (the same events its control API streams)."""

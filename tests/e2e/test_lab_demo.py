@@ -59,6 +59,7 @@ def test_no_tui_lab_streams_serial_and_events_and_exits_zero(
     assert "event  | DHCP PXE 52:54:00:e2:e0:01" in out
     assert "event  | HTTP sent lab/vmlinuz-amd64" in out
     assert "pxetui.entry=tiny" in out
+    assert "client | 52:54:00:e2:e0:01 phase=" in out  # the tracker, via `pxetui status`
     names = _namespaces_in(out)
     assert names and all(n.startswith(PREFIX) for n in names)
     assert not any(netns_exists(n) for n in names)
