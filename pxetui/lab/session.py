@@ -33,6 +33,8 @@ from pxetui.lab.tree import LAB_PROFILE, prepare_lab_dir
 
 LAB_PREFIX = os.environ.get("PXETUI_LAB_PREFIX", "pxlab-")
 """Namespace name prefix; the e2e suite sets ``pxg-…`` so its runs stay in its own range."""
+WORKDIR_PREFIX = "pxetui-lab-"
+OWNER_FILE = ".owner"
 EventSink = Callable[[dict[str, Any]], None]
 SerialSink = Callable[[str, float], None]
 
@@ -74,7 +76,8 @@ class LabSession:
     def __init__(self, options: LabOptions, say: Say = _say_nothing) -> None:
         self.options = options
         self.say = say
-        self.workdir = Path(tempfile.mkdtemp(prefix="pxetui-lab-"))
+        self.workdir = Path(tempfile.mkdtemp(prefix=WORKDIR_PREFIX))
+        (self.workdir / OWNER_FILE).write_text(f"{os.getpid()}\n")
         self.net: LabNetwork | None = None
         self.lan: LabProcess | None = None
         self.server: PxetuiServer | None = None
@@ -102,6 +105,7 @@ class LabSession:
         if o.entry_name not in known:
             names = ", ".join(sorted(known))
             raise ValueError(f"no entry {o.entry_name!r} in {LAB_PROFILE.name}; entries: {names}")
+        remove_stale_workdirs()
         stale = remove_stale(LAB_PREFIX)
         if stale:
             self.say(f"removed namespaces left by an earlier lab: {', '.join(stale)}")
@@ -195,6 +199,21 @@ class LabSession:
         if self.net is not None:
             self.net.teardown()
         shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def remove_stale_workdirs() -> list[Path]:
+    """Delete lab directories (in the temp dir) whose owning process is gone (kill -9)."""
+    removed: list[Path] = []
+    for path in Path(tempfile.gettempdir()).glob(f"{WORKDIR_PREFIX}*"):
+        try:
+            owner = int((path / OWNER_FILE).read_text().strip())
+        except (OSError, ValueError):
+            continue  # not ours, or still being created
+        if owner == os.getpid() or Path(f"/proc/{owner}").exists():
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(path)
+    return removed
 
 
 def _json_line(raw: bytes) -> dict[str, Any] | None:

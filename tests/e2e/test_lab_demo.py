@@ -108,6 +108,7 @@ def test_a_killed_lab_is_cleaned_up_by_the_next_run(
 ) -> None:
     """kill -9 skips every finally-block; the registry lets the next run remove the rest."""
     from pxetui.lab.netns import remove_stale
+    from pxetui.lab.session import remove_stale_workdirs
 
     log = tmp_path / "lab.out"
     with log.open("w") as out:
@@ -134,6 +135,10 @@ def test_a_killed_lab_is_cleaned_up_by_the_next_run(
     assert all(netns_exists(n) for n in names), "kill -9 cannot have cleaned up"
     removed = remove_stale(PREFIX)
     assert set(names) <= set(removed)
+    workdir = Path(log.read_text().split("preparing the lab tree in ", 1)[1].split()[0])
+    assert workdir.is_dir()
+    assert workdir in remove_stale_workdirs()
+    assert not workdir.exists()
     assert not any(netns_exists(n) for n in names)
     for pid in orphans:
         assert not Path(f"/proc/{pid}").exists() or _is_zombie(pid), f"pid {pid} survived"
