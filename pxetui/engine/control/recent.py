@@ -19,9 +19,12 @@ RECENT_EVENTS = 500
 """Events kept: a few screens of the all-events log, a bounded snapshot line (~150 KB)."""
 
 
+_NOT_KEPT = (TransferProgress, ClientUpdated)  # a tuple: no union object built per event
+
+
 def worth_keeping(event: Event) -> bool:
     """False for the noisy, derived kinds a UI gets as state instead of as log lines."""
-    return not isinstance(event, TransferProgress | ClientUpdated)
+    return not isinstance(event, _NOT_KEPT)
 
 
 class RecentEvents:
