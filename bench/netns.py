@@ -144,8 +144,12 @@ class Testbed:
             return
         if path == "direct":
             route = ["via", SERVER_VETH_IP, "dev", self.client_veth]
+            run_ip("-n", self.client_ns, "route", "del", f"{SERVER_VETH_IP}/32", check=False)
         else:
             route = ["dev", self.client_tun, "src", CLIENT_TUN_IP]
+            # A server whose transfer socket is unbound (tftpy) answers from its veth address;
+            # the client then ACKs that address, which must cross the relay too.
+            run_ip("-n", self.client_ns, "route", "replace", f"{SERVER_VETH_IP}/32", *route)
         run_ip("-n", self.client_ns, "route", "replace", f"{SERVICE_IP}/32", *route)
         self.path = path
 

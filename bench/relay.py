@@ -131,37 +131,53 @@ class Relay:
 class PathSwitch:
     """Puts the testbed into the condition a scenario asks for: direct, or relay(delay, loss).
 
-    Keeps at most one relay running, restarts it only when the setting changes, and collects
-    its counters and one RTT measurement per setting for the report.
+    On the relay path a fresh relay runs for each measured run, so its counters belong to that
+    one run: the bench checks that the run's ACKs really crossed the relay (a server answering
+    from an unexpected address could otherwise bypass the delay and loss unnoticed). One RTT
+    is measured per setting, for the report.
     """
 
     def __init__(self, bed: Testbed) -> None:
         self.bed = bed
         self.relay: Relay | None = None
-        self._relay_for = ""
+        self._want: tuple[int, int] | None = None
         self.counters: list[dict[str, Any]] = []
         self.rtts: list[dict[str, Any]] = [{"scenario": "direct veth", **measure_rtt(bed)}]
         self._measured: set[tuple[int, int]] = set()
 
     def apply(self, label: str, delay_us: int, drop_every: int) -> None:
         """Route the clients directly (0, 0) or through a relay with this delay and loss."""
-        want = (delay_us, drop_every) if (delay_us or drop_every) else None
-        have = (self.relay.delay_us, self.relay.drop_every) if self.relay else None
-        if want == have:
-            return
-        self.close()
-        if want is None:
-            return
-        self.relay = Relay(self.bed, *want)
-        self._relay_for = label
-        self.bed.route_via("relay")
-        if want not in self._measured:
-            self._measured.add(want)
+        self.stop()
+        self._want = (delay_us, drop_every) if (delay_us or drop_every) else None
+        self.bed.route_via("relay" if self._want else "direct")
+        if self._want and self._want not in self._measured:
+            self._measured.add(self._want)
+            self.begin_run()
             self.rtts.append({"scenario": label, **measure_rtt(self.bed)})
+            self.stop()
+
+    def begin_run(self) -> None:
+        """Start a fresh relay for the next run (no-op on the direct path)."""
+        if self._want and self.relay is None:
+            self.relay = Relay(self.bed, *self._want)
+
+    def end_run(self, label: str, server: str) -> dict[str, Any]:
+        """Stop this run's relay and return (and keep) its counters; {} on the direct path."""
+        if self.relay is None:
+            return {}
+        counters = {"scenario": label, "server": server, **self.relay.stop()}
+        self.relay = None
+        self.counters.append(counters)
+        return counters
+
+    def stop(self) -> None:
+        """Stop a relay still running (after a failure), counters discarded."""
+        if self.relay is not None:
+            self.relay.stop()
+            self.relay = None
 
     def close(self) -> None:
-        """Stop the relay (keeping its counters) and route directly again."""
-        if self.relay is not None:
-            self.counters.append({"scenario": self._relay_for, **self.relay.stop()})
-            self.relay = None
+        """Stop any relay and route directly again."""
+        self.stop()
+        self._want = None
         self.bed.route_via("direct")

@@ -115,8 +115,23 @@ def _run_one(
     return clients.http_run(bed, spec.http_port, sc.file, sc.size, sc.clients, deadline)
 
 
+def _check_relay(
+    sc: matrix.Scenario, result: clients.RunResult, counters: dict[str, Any]
+) -> clients.RunResult:
+    """Fail a run whose ACKs did not cross the relay: its delay or loss never applied."""
+    blocks = sc.size // (sc.blksize or 512) + 1
+    # At least one ACK per window of at most 16 blocks, per client (windowsize 1: per block).
+    least = sc.clients * blocks // max(sc.windowsize or 1, 1)
+    crossed = int(counters.get("forwarded_c2s", 0)) + int(counters.get("dropped_acks", 0))
+    if crossed >= 0.9 * least:
+        return result
+    detail = f"only {crossed} client packets crossed the relay, expected >= {least}"
+    return dataclasses.replace(result, ok=False, detail=detail)
+
+
 def _measure(
     bed: Testbed,
+    path: PathSwitch,
     srv: servers.RunningServer,
     sc: matrix.Scenario,
     deadline: float,
@@ -135,8 +150,12 @@ def _measure(
         cell.runs.append(clients.RunResult(False, 0, 0, sc.clients, sc.clients, 0, detail))
         return
     cpu0 = srv.cpu_seconds()
+    path.begin_run()
     result = _run_one(bed, srv.spec, sc, deadline)
     cell.cpu_seconds.append(srv.cpu_seconds() - cpu0)
+    counters = path.end_run(sc.label, srv.spec.name)
+    if counters and result.ok:
+        result = _check_relay(sc, result, counters)
     cell.runs.append(result)
     status = "ok" if result.ok else f"FAILED {result.detail}"
     print(f"{tag} {result.seconds:8.3f}s {status}", file=sys.stderr, flush=True)
@@ -214,16 +233,18 @@ def run_bench(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
                         for spec in order[shift:] + order[:shift]:
                             cell = cells.setdefault((sc.label, spec.name), report.Cell())
                             tag = f"rep {rep + 1}/{reps} {sc.label:38} {spec.name:10}"
-                            _measure(bed, running[spec.name], sc, deadline, cell, tag)
+                            _measure(bed, path, running[spec.name], sc, deadline, cell, tag)
                 pxetui = next((s for n, s in running.items() if n.startswith("pxetui")), None)
                 if args.py_spy and pxetui is not None:
                     for sc in scenarios:
                         path.apply(sc.label, sc.delay_us, sc.drop_every)
+                        path.begin_run()
                         profiles[sc.label] = _profile(bed, pxetui, sc, deadline, workdir)
+                        path.stop()
                 path.close()
             finally:
-                if path is not None and path.relay is not None:
-                    path.relay.stop()
+                if path is not None:
+                    path.stop()
                 for srv in running.values():
                     srv.stop()
     finally:
@@ -291,8 +312,17 @@ def _header(argv: list[str], raw: dict[str, Any]) -> str:
             f"- UDP RTT client->server, {rtt['scenario']}: median {rtt.get('rtt_ms_median')} ms "
             f"(min {rtt.get('rtt_ms_min')}, max {rtt.get('rtt_ms_max')})"
         )
-    if raw["relay"]:
-        lines.append("- relay counters: " + json.dumps(raw["relay"]))
+    seen: dict[str, list[int]] = {}
+    for c in raw["relay"]:
+        total = seen.setdefault(c["scenario"], [0, 0, 0])
+        total[0] += 1
+        total[1] += int(c.get("acks_seen", 0)) or int(c.get("forwarded_c2s", 0))
+        total[2] += int(c.get("dropped_acks", 0))
+    for label, (runs, packets, dropped) in seen.items():
+        lines.append(
+            f"- relay, {label}: {runs} runs, {packets} client packets through it, "
+            f"{dropped} ACKs dropped (per-run counters in the JSON)"
+        )
     return "\n".join(lines)
 
 
