@@ -307,3 +307,42 @@ async def test_the_all_events_log_starts_with_what_happened_before_attaching(
         after = log.plain_lines[log.plain_lines.index("— live —") :]
         assert any("miss images/after" in s for s in after)
         assert sum("miss images/before" in s for s in log.plain_lines) == 1
+
+
+async def test_after_an_engine_restart_the_log_adds_only_the_new_engines_events(
+    engine: RealEngine, tmp_path: Path
+) -> None:
+    """SIGTERM and start again: the console re-attaches, old lines stay once, new ones follow."""
+    app = PxeConsole(EngineLink(engine.socket_path))
+    async with app.run_test(size=(120, 40)) as pilot:
+        log = app.screen.query_one("#event-log", LineLog)
+        await wait_for(pilot, lambda: "— live —" in log.plain_lines)
+        engine.process.send_signal(signal.SIGTERM)
+        await asyncio.to_thread(engine.process.wait, 15)
+        await wait_for(pilot, lambda: not app.link.connected)
+        with (tmp_path / "engine-2.log").open("wb") as out:
+            again = subprocess.Popen(
+                [sys.executable, "-m", "pxetui", "serve", "--profile", str(tmp_path / "lab.yaml")],
+                cwd=ROOT,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        try:
+            await wait_for(
+                pilot, lambda: any(s.startswith("— re-attached") for s in log.plain_lines), 30
+            )
+            lines = log.plain_lines
+            assert lines[0] == "— before this console attached —"
+            assert sum("serving profile 'ui-test'" in s for s in lines) == 2  # one per engine
+            rejoined = next(i for i, s in enumerate(lines) if s.startswith("— re-attached"))
+            assert any("serving profile 'ui-test'" in s for s in lines[rejoined:])
+            assert any("serving profile 'ui-test'" in s for s in lines[:rejoined])
+            assert lines[rejoined + 1 :].count("— live —") == 1
+        finally:
+            again.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.to_thread(again.wait, 15)
+            except subprocess.TimeoutExpired:
+                again.kill()
+                await asyncio.to_thread(again.wait, 5)
