@@ -49,17 +49,33 @@ def ratio(cell: Cell, reference: Cell | None) -> float | None:
     return ref / mine
 
 
+def _negotiated_note(scenario: Scenario, cell: Cell) -> str:
+    """Say when the server granted less than asked (e.g. blksize capped at the MTU), since the
+    row then compares different block sizes."""
+    if scenario.protocol != "tftp":
+        return ""
+    granted = next((r.detail for r in cell.runs if r.ok and "blksize=" in r.detail), "")
+    fields = dict(f.split("=", 1) for f in granted.split() if "=" in f)
+    notes = []
+    if scenario.blksize and fields.get("blksize", str(scenario.blksize)) != str(scenario.blksize):
+        notes.append(f"granted blksize {fields['blksize']}")
+    wanted_ws = scenario.windowsize or 1
+    if wanted_ws > 1 and fields.get("windowsize", str(wanted_ws)) != str(wanted_ws):
+        notes.append(f"granted windowsize {fields['windowsize']}")
+    return ", ".join(notes)
+
+
 def _fmt_row(scenario: Scenario, server: str, cell: Cell, reference: Cell | None) -> list[str]:
     med = cell.median()
     ok = cell.ok_seconds
     total_mib = scenario.clients * scenario.size / MIB
     r = ratio(cell, reference)
     cpu = statistics.median(cell.cpu_seconds) if cell.cpu_seconds else None
-    fails = ""
+    fails = _negotiated_note(scenario, cell)
     if cell.failures:
         bad = next(x for x in cell.runs if not x.ok)
         why = "deadline" if bad.timed_out else bad.detail.split("error=")[-1][:60]
-        fails = f"{cell.failures}/{len(cell.runs)} {why}"
+        fails = f"{cell.failures}/{len(cell.runs)} {why}" + (f"; {fails}" if fails else "")
     return [
         scenario.label,
         server,
@@ -72,7 +88,7 @@ def _fmt_row(scenario: Scenario, server: str, cell: Cell, reference: Cell | None
     ]
 
 
-HEADER = ["scenario", "server", "median s", "MiB/s", "min-max s", "ratio", "server CPU s", "failed"]
+HEADER = ["scenario", "server", "median s", "MiB/s", "min-max s", "ratio", "server CPU s", "notes"]
 
 
 def table(scenarios: list[Scenario], servers: list[str], cells: dict[tuple[str, str], Cell]) -> str:

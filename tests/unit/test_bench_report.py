@@ -50,6 +50,17 @@ def test_table_puts_the_reference_first_and_names_deadline_failures() -> None:
     assert rows[2].rstrip(" |").endswith("1/1 deadline")
 
 
+def test_table_notes_when_the_server_granted_less_than_asked() -> None:
+    """A blksize capped at the MTU or an ignored windowsize is named in the row's notes."""
+    sc = Scenario("tftp", 1, "5MiB", 65464, 16)
+    granted = RunResult(True, 1.0, 1.0, 1, 0, 5 << 20, "blksize=1468 windowsize=1")
+    full = RunResult(True, 1.0, 1.0, 1, 0, 5 << 20, "blksize=65464 windowsize=16")
+    cells = {(sc.label, "capped"): cell(granted), (sc.label, "tftpd-hpa"): cell(full)}
+    rows = report.table([sc], ["capped", "tftpd-hpa"], cells).splitlines()[2:]
+    notes = [r.split("|")[-2].strip() for r in rows]
+    assert notes == ["", "granted blksize 1468, granted windowsize 1"]
+
+
 def test_targets_say_met_or_by_how_much_they_were_missed() -> None:
     """The 10-client target at 0.8x is 20 % short; the 50-client one at 1.25x is met."""
     c10, c50 = "TFTP 10c 5MiB bs1468 ws1", "TFTP 50c 5MiB bs1468 ws1"
