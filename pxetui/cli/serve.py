@@ -20,30 +20,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
-import os
 import signal
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TextIO
 
 from pxetui.cli.serve_engine import add_engine_args, run_engine
 from pxetui.core.events import (
     Event,
-    FileNotFound,
-    RequestRefused,
     ServiceEvent,
-    SizeProbe,
-    TransferFailed,
-    TransferFinished,
-    TransferProgress,
-    TransferStarted,
-    event_to_dict,
 )
 from pxetui.engine.bus import EventBus
 from pxetui.engine.http import HttpFileServer
+from pxetui.engine.jsonlog import EventLog
 from pxetui.engine.tftp import TftpServer
 
 
@@ -66,16 +55,17 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument(
         "--log-format",
-        choices=["human", "text", "json"],
-        default="human",
-        help="event line format (text = human)",
+        choices=["json", "text", "human"],
+        default=None,
+        help="event lines: json (default with --profile) or text (default with --root);"
+        " human = text",
     )
     parser.add_argument(
         "--tftp-workers",
         type=int,
         default=None,
         metavar="N",
-        help="TFTP processes sharing the clients (default: one per CPU, at most 4)",
+        help="TFTP processes sharing the clients (default 1; see README, Benchmarks)",
     )
     add_engine_args(parser)
     parser.set_defaults(func=run)
@@ -92,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
     if not root.is_dir():
         print(f"pxetui serve: {root} is not a directory", file=sys.stderr)
         return 2
-    printer = EventPrinter(sys.stdout, json_lines=args.log_format == "json")
+    printer = EventLog("json" if args.log_format == "json" else "text")
     return asyncio.run(
         serve_adhoc(
             root,
@@ -106,8 +96,14 @@ def run(args: argparse.Namespace) -> int:
 
 
 def default_tftp_workers() -> int:
-    """One TFTP process per CPU (asyncio uses one core each), at most four."""
-    return max(1, min(os.cpu_count() or 1, 4))
+    """One TFTP process unless asked for more.
+
+    Measured on the 2-core reference machine (bench/results/20261122T0423Z-pxetui-workers.md):
+    at 50 clients one process used 2.17 s of CPU and reached 0.73x tftpd-hpa, two used more
+    CPU and reached 0.43x, four 0.54x. Extra processes pay ~10 us per block in hand-offs; they
+    only pay off where cores are idle. ``--tftp-workers N`` is there for such machines.
+    """
+    return 1
 
 
 async def serve_adhoc(
@@ -150,61 +146,3 @@ async def serve_adhoc(
         for signum in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 loop.remove_signal_handler(signum)
-
-
-class EventPrinter:
-    """Writes one line per event: JSON (``event_to_dict``) or a short human sentence."""
-
-    def __init__(self, out: TextIO, *, json_lines: bool) -> None:
-        self._out = out
-        self._json = json_lines
-
-    def __call__(self, event: Event) -> None:
-        line = json.dumps(event_to_dict(event)) if self._json else human_line(event)
-        self._out.write(line + "\n")
-        self._out.flush()
-
-
-def _size(n: int | None) -> str:
-    if n is None:
-        return "?"
-    if n < 1024:
-        return f"{n} B"
-    value = float(n)
-    for unit in ("KiB", "MiB", "GiB"):
-        value /= 1024
-        if value < 1024 or unit == "GiB":
-            break
-    return f"{value:.1f} {unit}"
-
-
-def human_line(event: Event) -> str:
-    """``HH:MM:SS proto client  what`` — filenames were cleaned by the producer."""
-    stamp = time.strftime("%H:%M:%S", time.localtime(event.ts))
-    match event:
-        case TransferStarted():
-            opts = " ".join(f"{k}={v}" for k, v in event.options.items())
-            what = f"start    {event.filename} ({_size(event.size)}) {opts}".rstrip()
-        case TransferProgress():
-            what = f"progress {event.filename} {_size(event.bytes_sent)}/{_size(event.size)}"
-            what += f" {event.rate_bps / 1e6:.1f} MB/s"
-        case TransferFinished():
-            what = f"done     {event.filename} {_size(event.bytes_sent)} in {event.seconds:.2f}s"
-            what += f" ({event.retransmits} retransmits)" if event.retransmits else ""
-        case TransferFailed():
-            what = f"FAILED   {event.filename} after {_size(event.bytes_sent)}: {event.reason}"
-        case SizeProbe():
-            what = f"probe    {event.filename} (size {_size(event.size)})"
-        case FileNotFound():
-            what = f"missing  {event.filename}"
-        case RequestRefused():
-            what = f"REFUSED  {event.filename}: {event.reason}"
-        case ServiceEvent():
-            detail = " ".join(x for x in (event.address, event.message) if x)
-            return f"{stamp} {event.service} {event.state} {detail}".rstrip()
-        case _:
-            return f"{stamp} {event.kind} {event_to_dict(event)}"
-    client = getattr(event, "client_ip", "")
-    port = getattr(event, "client_port", 0)
-    proto = getattr(event, "proto", "")
-    return f"{stamp} {proto:<4} {client}:{port} {what}"

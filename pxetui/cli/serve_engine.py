@@ -69,7 +69,7 @@ def run_engine(args: argparse.Namespace) -> int:
     state_dir = profile_state_dir(args.state_dir or profile.state_dir, profile_path, profile.name)
     from pxetui.cli.serve import default_tftp_workers
 
-    log = EventLog("json" if args.log_format == "json" else "text")
+    log = EventLog("text" if args.log_format in ("text", "human") else "json")
     workers = args.tftp_workers or default_tftp_workers()
     return asyncio.run(serve(profile, profile_path, state_dir, args.socket, log, workers))
 

@@ -107,7 +107,7 @@ async def test_human_format_prints_one_readable_line_per_event(tmp_path: Path) -
         code, rest = await _stop(proc)
     assert code == 0
     text = rest.decode()
-    assert "start    pxelinux.0" in text and "done     pxelinux.0" in text
+    assert "tftp start pxelinux.0" in text and "tftp done pxelinux.0" in text
 
 
 async def test_taken_port_exits_1_with_a_clear_message(tmp_path: Path) -> None:
