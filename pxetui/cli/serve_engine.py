@@ -69,7 +69,9 @@ def run_engine(args: argparse.Namespace) -> int:
     state_dir = profile_state_dir(args.state_dir or profile.state_dir, profile_path, profile.name)
     from pxetui.cli.serve import default_tftp_workers
 
-    log = EventLog("text" if args.log_format in ("text", "human") else "json")
+    # JSON lines for the service (journald, jq), sentences for a person at an ad-hoc prompt.
+    fmt = args.log_format or ("json" if args.profile is not None else "text")
+    log = EventLog("json" if fmt == "json" else "text")
     workers = args.tftp_workers or default_tftp_workers()
     return asyncio.run(serve(profile, profile_path, state_dir, args.socket, log, workers))
 
