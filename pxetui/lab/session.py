@@ -31,8 +31,14 @@ from pxetui.lab.qemu import BootResult, Firmware, VmSpec, fresh_ovmf_vars, qemu_
 from pxetui.lab.scenarios import BIOS_MAC, S390X_MAC
 from pxetui.lab.tree import LAB_PROFILE, prepare_lab_dir
 
-LAB_PREFIX = os.environ.get("PXETUI_LAB_PREFIX", "pxlab-")
-"""Namespace name prefix; the e2e suite sets ``pxg-…`` so its runs stay in its own range."""
+
+def lab_prefix() -> str:
+    """Namespace name prefix, ``pxlab-`` unless ``$PXETUI_LAB_PREFIX`` says otherwise (the
+    e2e suite sets ``pxg-lab-`` so its runs stay in its own range). Read per lab, not at
+    import, so a test can set it after the module is loaded."""
+    return os.environ.get("PXETUI_LAB_PREFIX", "pxlab-")
+
+
 WORKDIR_PREFIX = "pxetui-lab-"
 OWNER_FILE = ".owner"
 EventSink = Callable[[dict[str, Any]], None]
@@ -78,6 +84,7 @@ class LabSession:
         self.say = say
         self.workdir = Path(tempfile.mkdtemp(prefix=WORKDIR_PREFIX))
         (self.workdir / OWNER_FILE).write_text(f"{os.getpid()}\n")
+        self.prefix = lab_prefix()
         self.net: LabNetwork | None = None
         self.lan: LabProcess | None = None
         self.server: PxetuiServer | None = None
@@ -106,12 +113,12 @@ class LabSession:
             names = ", ".join(sorted(known))
             raise ValueError(f"no entry {o.entry_name!r} in {LAB_PROFILE.name}; entries: {names}")
         remove_stale_workdirs()
-        stale = remove_stale(LAB_PREFIX)
+        stale = remove_stale(self.prefix)
         if stale:
             self.say(f"removed namespaces left by an earlier lab: {', '.join(stale)}")
         self.say(f"preparing the lab tree in {self.workdir} (guest files cached)")
         profile = prepare_lab_dir(self.workdir, (o.arch,), self.profile_overrides(), say=self.say)
-        self.net = create_lab_network(LAB_PREFIX, router=o.dhcp_mode == "proxy")
+        self.net = create_lab_network(self.prefix, router=o.dhcp_mode == "proxy")
         self.say(f"namespaces: {', '.join(self.net.namespaces)} (br0 {self.net.server_ip}/24)")
         if o.dhcp_mode == "proxy":
             self.lan = start_lan_dhcp(self.net, self.workdir / "lan")

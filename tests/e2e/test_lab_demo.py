@@ -177,4 +177,5 @@ async def test_lab_console_shows_serial_next_to_engine_events(
             events = "\n".join(s.text for s in app.query_one("#events-pane", RichLog).lines)
         assert "lab torn down" in events
     assert app.session.net is not None
+    assert all(n.startswith(PREFIX) for n in app.session.net.namespaces)
     assert not any(netns_exists(n) for n in app.session.net.namespaces)
