@@ -13,6 +13,7 @@ import itertools
 import os
 import time
 from collections.abc import Callable
+from typing import Any
 
 from pxetui.core.events import (
     Event,
@@ -93,16 +94,22 @@ class TransferReporter:
         """True once a terminal event (finished, failed, size probe) was published."""
         return self._done
 
+    def _ids(self) -> dict[str, Any]:
+        """The fields every event of this transfer repeats."""
+        return {
+            "transfer_id": self.transfer_id,
+            "proto": self._proto,
+            "client_ip": self._client_ip,
+            "client_port": self._client_port,
+            "filename": self._filename,
+        }
+
     def started(self, options: dict[str, str] | None = None) -> None:
         """Publish TransferStarted (option names/values are client-controlled: cleaned)."""
         opts = {clean(k, 40): clean(v, 40) for k, v in (options or {}).items()}
         self._publish(
             TransferStarted(
-                transfer_id=self.transfer_id,
-                proto=self._proto,
-                client_ip=self._client_ip,
-                client_port=self._client_port,
-                filename=self._filename,
+                **self._ids(),
                 size=self.size,
                 options=opts,
             )
@@ -122,11 +129,7 @@ class TransferReporter:
         self._next_due = now + self._interval
         self._publish(
             TransferProgress(
-                transfer_id=self.transfer_id,
-                proto=self._proto,
-                client_ip=self._client_ip,
-                client_port=self._client_port,
-                filename=self._filename,
+                **self._ids(),
                 bytes_sent=bytes_sent,
                 size=self.size,
                 rate_bps=rate,
@@ -141,11 +144,7 @@ class TransferReporter:
         self.bytes_sent = bytes_sent
         self._publish(
             TransferFinished(
-                transfer_id=self.transfer_id,
-                proto=self._proto,
-                client_ip=self._client_ip,
-                client_port=self._client_port,
-                filename=self._filename,
+                **self._ids(),
                 bytes_sent=bytes_sent,
                 seconds=max(0.0, self._clock() - self.started_at),
                 retransmits=retransmits,
@@ -161,11 +160,7 @@ class TransferReporter:
             self.bytes_sent = bytes_sent
         self._publish(
             TransferFailed(
-                transfer_id=self.transfer_id,
-                proto=self._proto,
-                client_ip=self._client_ip,
-                client_port=self._client_port,
-                filename=self._filename,
+                **self._ids(),
                 reason=clean(reason),
                 bytes_sent=self.bytes_sent,
             )
@@ -178,11 +173,7 @@ class TransferReporter:
         self._done = True
         self._publish(
             SizeProbe(
-                transfer_id=self.transfer_id,
-                proto=self._proto,
-                client_ip=self._client_ip,
-                client_port=self._client_port,
-                filename=self._filename,
+                **self._ids(),
                 size=self.size,
             )
         )
