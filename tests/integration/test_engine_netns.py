@@ -130,8 +130,15 @@ def test_full_dhcp_clients_of_every_arch_are_tracked_through_their_loader(
         row = wait_row(
             lab,
             mac,
-            lambda r, ip=ip: r["ip"] == ip and r["phase"] in ("loader", "config"),
-            "loader or config fetched from its leased address",
+            # The server reports the finish after the client has its bytes (events reach
+            # the bus in batches): wait for it rather than race it.
+            lambda r, ip=ip: (
+                r["ip"] == ip
+                and r["phase"] in ("loader", "config")
+                and bool(r["transfers"])
+                and r["transfers"][-1]["state"] == "done"
+            ),
+            "loader or config fetched from its leased address, transfer finished",
         )
         assert (row["arch"], row["firmware"]) == (label, firmware), row
         assert {"discovered", "offered"} <= row["phases"].keys()
@@ -160,8 +167,13 @@ def test_udhcpc_with_a_pxe_vendor_class_is_leased_and_tracked(full_lab: EngineLa
     row = wait_row(lab, mac, lambda r: r["ip"] == leased, "lease seen")
     assert (row["arch"], row["firmware"]) == ("BIOS", "PXE ROM")
     assert lab.fetch(f"tftp://{lab.server_ip}/undionly.kpxe", source=leased) > 0
-    row = wait_row(lab, mac, lambda r: r["phase"] == "loader", "loader fetched")
-    assert row["transfers"][-1]["state"] == "done"
+    row = wait_row(
+        lab,
+        mac,
+        lambda r: r["phase"] == "loader" and r["transfers"][-1]["state"] == "done",
+        "loader fetched and its transfer finished",
+    )
+    assert row["transfers"][-1]["filename"] == "undionly.kpxe"
 
 
 def test_once_flips_to_local_after_kernel_and_initrd_were_delivered(full_lab: EngineLab) -> None:
