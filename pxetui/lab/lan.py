@@ -16,9 +16,9 @@ from pxetui.lab.process import LabProcess
 LAN_RANGE = ("10.250.77.100", "10.250.77.150")
 
 
-def lan_dnsmasq_argv(workdir: Path, interface: str, send_ra: bool = True) -> list[str]:
-    """The router's dnsmasq command line (the one recorded in the samples)."""
-    argv = [
+def foreground_dnsmasq_argv(workdir: Path, name: str, interface: str) -> list[str]:
+    """A lab dnsmasq in the foreground, no DNS, logging DHCP to stderr, files under *workdir*."""
+    return [
         "dnsmasq",
         "--keep-in-foreground",
         "--conf-file=/dev/null",
@@ -27,12 +27,19 @@ def lan_dnsmasq_argv(workdir: Path, interface: str, send_ra: bool = True) -> lis
         "--group=root",
         "--no-resolv",
         "--no-hosts",
-        f"--pid-file={workdir / 'lan.pid'}",
-        f"--dhcp-leasefile={workdir / 'lan.leases'}",
+        f"--pid-file={workdir / f'{name}.pid'}",
+        f"--dhcp-leasefile={workdir / f'{name}.leases'}",
         "--log-facility=-",
         "--log-dhcp",
         f"--interface={interface}",
         "--bind-interfaces",
+    ]
+
+
+def lan_dnsmasq_argv(workdir: Path, interface: str, send_ra: bool = True) -> list[str]:
+    """The router's dnsmasq command line (the one recorded in the samples)."""
+    argv = [
+        *foreground_dnsmasq_argv(workdir, "lan", interface),
         f"--dhcp-range={LAN_RANGE[0]},{LAN_RANGE[1]},255.255.255.0,1h",
         f"--dhcp-option=option:router,{ROUTER_IP}",
         "--no-ping",

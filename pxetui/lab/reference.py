@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Literal
 
 from pxetui.core.mac import MacAddress
-from pxetui.lab.lan import LAN_RANGE
+from pxetui.lab.lan import LAN_RANGE, foreground_dnsmasq_argv
 from pxetui.lab.netns import LabNetwork
 from pxetui.lab.process import LabProcess
 
@@ -86,22 +86,7 @@ def reference_dnsmasq_argv(
     ``own_tftp=False`` leaves TFTP to another server on the same address (the DHCP half
     of the reference, in front of pxetui's file servers).
     """
-    argv = [
-        "dnsmasq",
-        "--keep-in-foreground",
-        "--conf-file=/dev/null",
-        "--port=0",
-        "--user=root",
-        "--group=root",
-        "--no-resolv",
-        "--no-hosts",
-        f"--pid-file={workdir / 'reference.pid'}",
-        f"--dhcp-leasefile={workdir / 'reference.leases'}",
-        "--log-facility=-",
-        "--log-dhcp",
-        f"--interface={interface}",
-        "--bind-interfaces",
-    ]
+    argv = foreground_dnsmasq_argv(workdir, "reference", interface)
     if own_tftp:
         argv += ["--enable-tftp", f"--tftp-root={root}"]
     network = IPv4Address(int(server) & 0xFFFFFF00)
