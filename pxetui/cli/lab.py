@@ -1,8 +1,8 @@
 """``pxetui lab``: a throwaway lab — namespaces, pxetui, and a QEMU VM booting through it.
 
 Nothing needs hardware: the lab builds a bridge in a network namespace (plus a router
-namespace playing the LAN's DHCP server in proxy mode), serves ``assets/lab/lab.yaml`` with
-``pxetui serve``, assigns the VM's MAC to an entry, and boots BIOS (iPXE ROM), UEFI (OVMF's
+namespace playing the LAN's DHCP server in proxy mode), serves ``pxetui/assets/lab/lab.yaml``
+with ``pxetui serve``, assigns the VM's MAC to an entry, and boots BIOS (iPXE ROM), UEFI (OVMF's
 own PXE) or s390x firmware. The console shows the VM's serial line next to the engine's
 DHCP/TFTP/HTTP events; ``--no-tui`` streams both to stdout and exits when the VM powers off
 (exit 0 when the guest printed its marker). Ctrl-C, SIGTERM or a crash leave nothing behind:
@@ -32,7 +32,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description="Create a throwaway lab network, run pxetui on it and PXE-boot a VM.",
     )
     parser.add_argument("--firmware", choices=FIRMWARES, default="bios", help="VM firmware")
-    parser.add_argument("--entry", help="entry of assets/lab/lab.yaml to boot (default: tiny)")
+    parser.add_argument("--entry", help="entry of the lab profile to boot (default: tiny)")
     parser.add_argument(
         "--dhcp",
         choices=["proxy", "full"],

@@ -1,7 +1,7 @@
 """The real-firmware boots the e2e suite asserts and the timings table measures.
 
 One record per scenario, so ``tests/e2e``, ``bench/boot_timings.py`` and ``pxetui lab``
-agree on which firmware boots which entry of ``assets/lab/lab.yaml``, how DHCP is set up,
+agree on which firmware boots which entry of ``pxetui/assets/lab/lab.yaml``, how DHCP is set up,
 and what the guest must print to count as booted.
 """
 

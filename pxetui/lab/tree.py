@@ -1,6 +1,6 @@
 """The lab's directory: its profile next to a TFTP/HTTP tree holding loaders and guests.
 
-``assets/lab/lab.yaml`` names files under ``lab/`` in the tree; this module builds them
+``pxetui/assets/lab/lab.yaml`` names files under ``lab/`` in the tree; this module builds them
 (kernel from Debian, initrds from busybox, a squashfs) into the guest cache once and links
 them into each lab's tree, and copies the network boot programs from Debian's packages
 (pxelinux, iPXE), the way an operator would populate a TFTP root.
@@ -28,7 +28,7 @@ from pxetui.lab.guest import (
     fetch_kernel,
 )
 
-ASSETS = Path(__file__).resolve().parents[2] / "assets" / "lab"
+ASSETS = Path(__file__).resolve().parents[1] / "assets" / "lab"
 LAB_PROFILE = ASSETS / "lab.yaml"
 
 SQUASHFS_MARKER = "pxetui-lab-squashfs-mounted"

@@ -12,12 +12,12 @@ import pytest
 
 from pxetui.cli.main import main
 
-ASSETS = Path(__file__).parent.parent.parent / "assets"
+ASSETS = Path(__file__).parent.parent.parent / "pxetui" / "assets"
 EXAMPLES = sorted(p.name for p in ASSETS.glob("*.yaml"))
 
 
 def test_every_seed_scenario_has_an_example() -> None:
-    """One example profile per seed scenario ships in assets/."""
+    """One example profile per seed scenario ships in pxetui/assets/."""
     assert {
         "serial-centos.yaml",
         "diskless-squashfs.yaml",
