@@ -4,9 +4,11 @@ Nothing needs hardware: the lab builds a bridge in a network namespace (plus a r
 namespace playing the LAN's DHCP server in proxy mode), serves ``pxetui/assets/lab/lab.yaml``
 with ``pxetui serve``, assigns the VM's MAC to an entry, and boots BIOS (iPXE ROM), UEFI (OVMF's
 own PXE) or s390x firmware. The console shows the VM's serial line next to the engine's
-DHCP/TFTP/HTTP events; ``--no-tui`` streams both to stdout and exits when the VM powers off
-(exit 0 when the guest printed its marker). Ctrl-C, SIGTERM or a crash leave nothing behind:
-everything is torn down on the way out, and a re-run removes what a killed run left.
+DHCP/TFTP/HTTP events; ``--no-tui`` (implied when stdin or stdout is not a terminal: CI, a
+pipe, ``ssh host pxetui lab``) streams both to stdout as lines and exits when the VM powers off:
+0 when the guest printed its marker, 1 with the reason otherwise. Ctrl-C, SIGTERM or a crash
+leave nothing behind: everything is torn down on the way out, and a re-run removes what a
+killed run left.
 """
 
 from __future__ import annotations
@@ -41,9 +43,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("--timeout", type=float, default=180.0, help="seconds to wait for a boot")
     parser.add_argument(
-        "--no-tui", action="store_true", help="stream serial + events to stdout, exit at poweroff"
+        "--no-tui",
+        action="store_true",
+        help="stream serial + events to stdout, exit at poweroff (the default without a terminal)",
     )
     parser.set_defaults(func=run)
+
+
+def interactive() -> bool:
+    """A terminal on both ends: the Textual console can read keys and draw."""
+    return sys.stdin.isatty() and sys.stdout.isatty()
 
 
 def _terminate(signum: int, frame: FrameType | None) -> None:
@@ -61,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     options = LabOptions(args.firmware, args.entry, args.dhcp, args.timeout)
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
-        if args.no_tui:
+        if args.no_tui or not interactive():
             return asyncio.run(run_headless(options))
         from pxetui.ui.lab.app import LabApp
 
