@@ -27,12 +27,14 @@ from pathlib import Path
 
 from pxetui.cli.serve_engine import add_engine_args, run_engine
 from pxetui.core.events import (
+    EngineMessage,
     Event,
     ServiceEvent,
 )
 from pxetui.engine.bus import EventBus
 from pxetui.engine.http import HttpFileServer
 from pxetui.engine.jsonlog import EventLog
+from pxetui.engine.limits import raise_fd_limit
 from pxetui.engine.tftp import TftpServer
 
 
@@ -119,6 +121,7 @@ async def serve_adhoc(
     """Serve *root* over TFTP and HTTP until SIGINT/SIGTERM (or *stop* is set)."""
     bus = EventBus()
     bus.subscribe(publish)
+    fds = raise_fd_limit()
     tftp = TftpServer(root, host=bind, port=tftp_port, publish=bus.publish, workers=tftp_workers)
     http = HttpFileServer(root, host=bind, port=http_port, publish=bus.publish)
     stop = stop or asyncio.Event()
@@ -136,6 +139,11 @@ async def serve_adhoc(
         bus.publish(ServiceEvent(service="tftp", state="running", address=f"{bind}:{tftp.port}"))
         bus.publish(ServiceEvent(service="http", state="running", address=f"{bind}:{http.port}"))
         bus.publish(ServiceEvent(service="dhcp", state="disabled", message="--dhcp off"))
+        bus.publish(
+            EngineMessage(
+                text=f"{fds.sentence()}; HTTP takes at most {http.connection_cap} connections"
+            )
+        )
         await stop.wait()
         return 0
     finally:

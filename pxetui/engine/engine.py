@@ -51,7 +51,8 @@ from pxetui.engine.control.recent import RecentEvents
 from pxetui.engine.dhcp_service import DhcpService
 from pxetui.engine.dnsmasq.preflight import PortNeed, PreflightError, port_holders
 from pxetui.engine.host_files import BootFileWriter
-from pxetui.engine.http import HttpFileServer
+from pxetui.engine.http import HttpFileServer, HttpLimits
+from pxetui.engine.limits import raise_fd_limit
 from pxetui.engine.names import ClientNamer, ReverseNames
 from pxetui.engine.neighbors import neighbor_mac
 from pxetui.engine.persist import EngineDatabase
@@ -180,14 +181,30 @@ class Engine:
             publish=self.bus.publish,
             workers=self.tftp_workers,
         )
+        fds = raise_fd_limit()
+        limits = profile.limits
         self.http = HttpFileServer(
-            http_root, host=bind_http, port=profile.http.port, publish=self.bus.publish
+            http_root,
+            host=bind_http,
+            port=profile.http.port,
+            publish=self.bus.publish,
+            limits=HttpLimits(
+                idle_timeout=limits.http_idle_timeout,
+                max_connections=limits.http_connections,
+                fd_reserve=limits.fd_reserve,
+            ),
         )
         try:
             await self.tftp.start()
             self._service("tftp", "running", f"{bind_tftp}:{self.tftp.port}")
             await self.http.start()
             self._service("http", "running", f"{bind_http}:{self.http.port}")
+            self.bus.publish(
+                EngineMessage(
+                    text=f"{fds.sentence()}; HTTP takes at most {self.http.connection_cap} "
+                    f"connections and closes idle ones after {limits.http_idle_timeout:g} s"
+                )
+            )
         except OSError as exc:
             needs = [PortNeed(profile.tftp.port, "udp", "TFTP")]
             needs.append(PortNeed(profile.http.port, "tcp", "HTTP"))

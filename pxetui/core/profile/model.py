@@ -107,6 +107,34 @@ class HttpSettings(_Model):
     base_url: str | None = Field(None, description="default http://<server>:<port>")
 
 
+class Limits(_Model):
+    """Resource bounds for a service that runs for days on a shared LAN (README "Limits").
+
+    Each limit, when hit, produces one rate-limited ``EngineMessage`` (warning) naming it.
+    """
+
+    http_idle_timeout: float = Field(
+        60.0,
+        gt=0,
+        le=86400,
+        description="seconds an HTTP connection may go without a complete request head, from "
+        "its connect or its last response (idle, slow headers and keep-alive alike)",
+    )
+    http_connections: int = Field(
+        0, ge=0, description="open HTTP connections at most; 0 = the fd limit minus fd_reserve"
+    )
+    fd_reserve: int = Field(
+        640,
+        ge=16,
+        le=65536,
+        description="file descriptors HTTP leaves for TFTP (256 sessions x 2), control, database",
+    )
+    history_rows: int = Field(
+        200_000, ge=100, description="history rows kept in all (oldest go first)"
+    )
+    history_days: float = Field(30.0, gt=0, description="history older than this is deleted")
+
+
 class _EntryBase(_Model):
     description: Line = ""
     arch: Literal["any", "x86", "s390x", "arm64"] = Field(
@@ -183,6 +211,7 @@ class Profile(_Model):
     tftp: TftpSettings = TftpSettings()
     http: HttpSettings = HttpSettings()
     state_dir: Path | None = Field(None, description="engine database and sockets")
+    limits: Limits = Limits()
     entries: dict[EntryName, Entry] = Field(default_factory=dict)
     hosts: dict[MacAddress, Host] = Field(default_factory=dict)
     loader: Loader = "ipxe"

@@ -1,5 +1,5 @@
 """The engine's HTTP file server for kernels, initrds and images (aiohttp)."""
 
-from pxetui.engine.http.server import HttpFileServer
+from pxetui.engine.http.server import HttpFileServer, HttpLimits
 
-__all__ = ["HttpFileServer"]
+__all__ = ["HttpFileServer", "HttpLimits"]

@@ -10,7 +10,11 @@ and has no progress hook, so one handler serves every GET/HEAD:
   unsatisfiable → 416; malformed → the whole file (RFC 9110 lets a server ignore Range);
 * the body goes out with ``loop.sendfile`` (kernel ``sendfile(2)``) in chunks, and the
   chunk boundaries are where progress is reported: cheap, and at most ~10 events/s;
-* everything that is not GET or HEAD → 405 (read-only).
+* everything that is not GET or HEAD → 405 (read-only);
+* bounded: a connection that sends no complete request head within ``idle_timeout`` of its
+  connect (or its last response) is closed, and at most ``max_connections`` are open at once
+  (the rest are reset on accept), so silent sockets cannot take the fds TFTP needs. Each limit
+  hit is one rate-limited warning, never a traceback per connection.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import asyncio
 import contextlib
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from email.utils import formatdate
 from pathlib import Path
 
@@ -26,12 +31,89 @@ from aiohttp import web
 
 from pxetui.core.events import Event, FileNotFound, RequestRefused
 from pxetui.core.sanitize import clean
+from pxetui.engine.limits import LimitNotice, fd_soft_limit
 from pxetui.engine.progress import TransferReporter
 from pxetui.engine.tftp.paths import PathError, ServedFile, open_served_file
 
 # sendfile in slices this big: large enough to stay fast, small enough for live progress.
 CHUNK = 4 * 1024 * 1024
 _ALLOWED = "GET, HEAD"
+# asyncio accepts up to a backlog of sockets at once, before the cap can reset any of them:
+# the automatic cap leaves this many fds (on top of fd_reserve) for such a burst.
+BACKLOG = 128
+MIN_CONNECTIONS = 16
+
+
+@dataclass(frozen=True, slots=True)
+class HttpLimits:
+    """How much of the machine the HTTP server may take (profile ``limits``)."""
+
+    idle_timeout: float = 60.0
+    max_connections: int = 0  # 0: the fd soft limit minus fd_reserve
+    fd_reserve: int = 640
+
+    def connection_cap(self) -> int:
+        if self.max_connections > 0:
+            return self.max_connections
+        return max(MIN_CONNECTIONS, fd_soft_limit() - self.fd_reserve - BACKLOG)
+
+
+class _Refused(asyncio.Protocol):
+    """Over the cap: reset at once, so the fd is back before the next accept."""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        transport.abort()
+
+
+class _CappedSite(web.BaseSite):
+    """aiohttp's TCPSite with a connection cap in the protocol factory."""
+
+    __slots__ = ("_cap", "_host", "_on_refused", "_port")
+
+    def __init__(
+        self,
+        runner: web.BaseRunner,
+        host: str,
+        port: int,
+        *,
+        cap: int,
+        on_refused: Callable[[], None],
+    ) -> None:
+        super().__init__(runner, backlog=BACKLOG)
+        self._host, self._port, self._cap, self._on_refused = host, port, cap, on_refused
+
+    @property
+    def name(self) -> str:
+        return f"http://{self._host}:{self._port}"
+
+    async def start(self) -> None:
+        await super().start()
+        server = self._runner.server
+        assert server is not None
+
+        loop = asyncio.get_running_loop()
+        # asyncio accepts a whole backlog in one go and calls connection_made a loop turn
+        # after this factory: count the handlers made but not yet in server.connections.
+        pending = 0
+
+        def settled() -> None:
+            nonlocal pending
+            pending -= 1
+
+        def factory() -> asyncio.Protocol:
+            nonlocal pending
+            if len(server.connections) + pending >= self._cap:
+                self._on_refused()
+                return _Refused()
+            pending += 1
+            # two hops: the transport schedules connection_made right after this returns
+            loop.call_soon(loop.call_soon, settled)
+            return server()
+
+        self._server = await loop.create_server(
+            factory, self._host, self._port, backlog=self._backlog, reuse_address=True
+        )
 
 
 class HttpFileServer:
@@ -44,13 +126,18 @@ class HttpFileServer:
         host: str = "0.0.0.0",
         port: int = 80,
         publish: Callable[[Event], None],
+        limits: HttpLimits | None = None,
     ) -> None:
         self.root = Path(root)
+        self.limits = limits or HttpLimits()
+        self.connection_cap = 0
+        self._refused = LimitNotice(
+            publish, "HTTP connection cap reached, new connections reset (limits.http_connections)"
+        )
         self.host = host
         self._requested_port = port
         self._publish = publish
         self._runner: web.AppRunner | None = None
-        self._site: web.TCPSite | None = None
         self._bound_port: int | None = None
 
     @property
@@ -64,9 +151,23 @@ class HttpFileServer:
             return
         app = web.Application()
         app.router.add_route("*", "/{name:.*}", self._handle)
-        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        # keepalive_timeout is armed at connect and re-armed after each response, and closes
+        # a connection still waiting for a complete request: idle, slow headers, keep-alive.
+        runner = web.AppRunner(
+            app,
+            access_log=None,
+            handle_signals=False,
+            keepalive_timeout=self.limits.idle_timeout,
+        )
         await runner.setup()
-        site = web.TCPSite(runner, self.host or "0.0.0.0", self._requested_port)
+        self.connection_cap = self.limits.connection_cap()
+        site = _CappedSite(
+            runner,
+            self.host or "0.0.0.0",
+            self._requested_port,
+            cap=self.connection_cap,
+            on_refused=self._refused.hit,
+        )
         try:
             await site.start()
         except OSError as exc:
@@ -75,7 +176,7 @@ class HttpFileServer:
                 exc.errno,
                 f"cannot bind HTTP to {self.host}:{self._requested_port}: {exc.strerror}",
             ) from exc
-        self._runner, self._site = runner, site
+        self._runner = runner
         addresses = runner.addresses
         self._bound_port = int(addresses[0][1]) if addresses else self._requested_port
 
@@ -83,7 +184,7 @@ class HttpFileServer:
         """Close the listener and every open connection."""
         if self._runner is not None:
             await self._runner.cleanup()
-        self._runner = self._site = None
+        self._runner = None
 
     # --- one request ------------------------------------------------------------------
 
