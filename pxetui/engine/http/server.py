@@ -7,7 +7,8 @@ and has no progress hook, so one handler serves every GET/HEAD:
   world-readable files whose real path is inside the root; misses → 404 + ``FileNotFound``,
   refusals (escapes, directories, 0600 files, devices) → 403 + ``RequestRefused``;
 * one byte range (``Range: bytes=a-b``, ``a-``, ``-n``) → 206 with ``Content-Range``;
-  unsatisfiable → 416; malformed → the whole file (RFC 9110 lets a server ignore Range);
+  unsatisfiable (past the end, or ``bytes=-0``) → 416; malformed → the whole file
+  (RFC 9110 lets a server ignore Range);
 * the body goes out with ``loop.sendfile`` (kernel ``sendfile(2)``) in chunks, and the
   chunk boundaries are where progress is reported: cheap, and at most ~10 events/s;
 * everything that is not GET or HEAD → 405 (read-only);
@@ -22,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import formatdate
@@ -42,6 +44,7 @@ _ALLOWED = "GET, HEAD"
 # the automatic cap leaves this many fds (on top of fd_reserve) for such a burst.
 BACKLOG = 128
 MIN_CONNECTIONS = 16
+_ZERO_SUFFIX = re.compile(r"\s*bytes\s*=\s*-\s*0+\s*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,6 +244,9 @@ class HttpFileServer:
             rng = request.http_range
         except ValueError:
             rng = slice(None, None)
+        if _ZERO_SUFFIX.fullmatch(request.headers.get("Range", "")):
+            # aiohttp reads "-0" as "from byte 0"; RFC 9110: a zero-length suffix is unsatisfiable
+            raise web.HTTPRequestRangeNotSatisfiable(headers={"Content-Range": f"bytes */{size}"})
         if rng.start is not None or rng.stop is not None:
             parsed = _satisfiable(rng, size)
             if parsed is None:
