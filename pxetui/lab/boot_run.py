@@ -93,15 +93,24 @@ async def boot_vm(
     failures: tuple[str, ...] = FAILURES,
     frames: list[FrameTimes] | None = None,
     on_line: LineSink | None = None,
+    linger: float = 0.0,
 ) -> BootResult:
     """One QEMU boot of *scenario*'s firmware; waits for its marker (or *expect*).
 
     With *frames*, the VM's frames on the tap are timed too (appended when the boot ends).
+    After the match the console is read on until the guest powers off, or with *linger*
+    for that many seconds (to see what the firmware does next), or until QEMU exits.
     """
     vars_file = None
     if scenario.firmware == "uefi":
-        vars_file = fresh_ovmf_vars(workdir / f"ovmf-vars-{len(list(workdir.glob('ovmf-*')))}.fd")
-    spec = VmSpec(scenario.firmware, mac or scenario.mac)
+        n = len(list(workdir.glob("ovmf-*")))
+        vars_file = fresh_ovmf_vars(workdir / f"ovmf-vars-{n}.fd", scenario.secure_boot)
+    spec = VmSpec(
+        scenario.firmware,
+        mac or scenario.mac,
+        secure_boot=scenario.secure_boot,
+        dead_nic=scenario.dead_nic,
+    )
     clock = FrameClock(net.server_ns, net.tap, spec.mac) if frames is not None else None
     try:
         return await run_vm(
@@ -110,6 +119,7 @@ async def boot_vm(
             expect=expect or [scenario.marker],
             failures=failures,
             settle="PXETUI-POWEROFF",
+            linger=linger,
             timeout=scenario.timeout,
             on_line=on_line,
         )

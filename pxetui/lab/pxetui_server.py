@@ -76,6 +76,15 @@ class PxetuiServer:
             for e in self.events()
         )
 
+    def dnsmasq_pid(self) -> int | None:
+        """The pid of the engine's dnsmasq (from its latest ``running`` service event)."""
+        pid = None
+        for e in self.events():
+            service = e.get("kind") == "service" and e.get("service") == "dhcp"
+            if service and e.get("state") == "running" and isinstance(e.get("pid"), int):
+                pid = e["pid"]
+        return pid
+
     def stop(self) -> int | None:
         return self.proc.stop() if self.proc else None
 

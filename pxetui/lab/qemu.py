@@ -29,6 +29,10 @@ FIRMWARES: tuple[Firmware, ...] = ("bios", "uefi", "s390x")
 
 OVMF_CODE = Path("/usr/share/OVMF/OVMF_CODE_4M.fd")
 OVMF_VARS = Path("/usr/share/OVMF/OVMF_VARS_4M.fd")
+OVMF_CODE_SECURE = Path("/usr/share/OVMF/OVMF_CODE_4M.ms.fd")
+"""OVMF built with Secure Boot (SMM); with the vars below it is enforcing."""
+OVMF_VARS_MS = Path("/usr/share/OVMF/OVMF_VARS_4M.ms.fd")
+"""Variables with Microsoft's keys enrolled and Secure Boot on (Debian's ``ovmf``)."""
 
 FAILURES = (
     "No bootable device",
@@ -60,6 +64,11 @@ class VmSpec:
     tap: str = "tap0"
     memory_mb: int = 512
     uuid: UUID | None = None
+    secure_boot: bool = False
+    """UEFI only: OVMF with Microsoft's keys enrolled, so unsigned loaders are refused."""
+    dead_nic: MacAddress | None = None
+    """A first NIC ahead of the booting one, on a link nothing else is on (a QEMU hub port
+    of its own: no tap, no traffic leaves QEMU), like a multi-NIC host's unplugged port."""
 
 
 def qemu_argv(spec: VmSpec, vars_file: Path | None = None) -> list[str]:
@@ -67,10 +76,19 @@ def qemu_argv(spec: VmSpec, vars_file: Path | None = None) -> list[str]:
     netdev = f"tap,id=n0,ifname={spec.tap},script=no,downscript=no"
     common = ["-nographic", "-serial", "stdio", "-monitor", "none", "-no-reboot"]
     uuid = ["-uuid", str(spec.uuid)] if spec.uuid else []
+    if spec.firmware != "s390x" and spec.dead_nic is not None:
+        # Listed first, so it is the first NIC on the PCI bus (and in iPXE, net0).
+        dead = [
+            *("-netdev", "hubport,id=n9,hubid=9"),
+            *("-device", f"virtio-net-pci,netdev=n9,mac={spec.dead_nic.colon}"),
+        ]
+    else:
+        dead = []
     if spec.firmware == "bios":
         return [
             "qemu-system-x86_64",
             *("-accel", "tcg", "-machine", "pc", "-m", str(spec.memory_mb), "-boot", "n"),
+            *dead,
             *("-netdev", netdev),
             *("-device", f"virtio-net-pci,netdev=n0,mac={spec.mac.colon}"),
             *uuid,
@@ -79,11 +97,16 @@ def qemu_argv(spec: VmSpec, vars_file: Path | None = None) -> list[str]:
     if spec.firmware == "uefi":
         if vars_file is None:
             raise ValueError("UEFI needs a writable OVMF vars file")
+        machine = "q35,smm=on" if spec.secure_boot else "q35"
+        code = OVMF_CODE_SECURE if spec.secure_boot else OVMF_CODE
+        secure = ["-global", "driver=cfi.pflash01,property=secure,value=on"]
         return [
             "qemu-system-x86_64",
-            *("-accel", "tcg", "-machine", "q35", "-m", str(max(spec.memory_mb, 1024))),
-            *("-drive", f"if=pflash,format=raw,unit=0,readonly=on,file={OVMF_CODE}"),
+            *("-accel", "tcg", "-machine", machine, "-m", str(max(spec.memory_mb, 1024))),
+            *(secure if spec.secure_boot else []),
+            *("-drive", f"if=pflash,format=raw,unit=0,readonly=on,file={code}"),
             *("-drive", f"if=pflash,format=raw,unit=1,file={vars_file}"),
+            *dead,
             *("-netdev", netdev),
             *("-device", f"virtio-net-pci,netdev=n0,mac={spec.mac.colon},bootindex=1,romfile="),
             *uuid,
@@ -99,10 +122,11 @@ def qemu_argv(spec: VmSpec, vars_file: Path | None = None) -> list[str]:
     ]
 
 
-def fresh_ovmf_vars(dest: Path) -> Path:
-    """A private copy of OVMF's variable store (each VM writes its own)."""
+def fresh_ovmf_vars(dest: Path, secure_boot: bool = False) -> Path:
+    """A private copy of OVMF's variable store (each VM writes its own); with
+    *secure_boot*, the one with Microsoft's keys enrolled and Secure Boot enforcing."""
     dest.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(OVMF_VARS, dest)
+    shutil.copyfile(OVMF_VARS_MS if secure_boot else OVMF_VARS, dest)
     return dest
 
 
@@ -148,13 +172,16 @@ async def run_vm(
     settle: str | None = None,
     settle_timeout: float = 15.0,
     on_line: LineSink | None = None,
+    linger: float = 0.0,
 ) -> BootResult:
     """Start QEMU, watch its serial output, stop it; always bounded by *timeout*.
 
     The first line containing one of *expect* ends the wait as ``expected`` (the time is
     recorded), one of *failures* as ``failure``. After an expected match the console is read
     on until *settle* appears or QEMU exits (the guest prints its cmdline, then powers off),
-    at most *settle_timeout* seconds more. QEMU is always stopped before returning.
+    at most *settle_timeout* seconds more. With *linger*, the console is read for exactly
+    that long after the match instead (what the firmware does next: a retry, a fallback),
+    unless QEMU exits first. QEMU is always stopped before returning.
     """
     cmd = netns_command(netns, argv) if netns else argv
     start = time.monotonic()
@@ -179,7 +206,10 @@ async def run_vm(
                     result.outcome, result.matched = "expected", needle
                     result.seconds = time.monotonic() - start
                     settling = True
-                    deadline = min(deadline + settle_timeout, time.monotonic() + settle_timeout)
+                    if linger > 0:
+                        deadline = time.monotonic() + linger
+                    else:
+                        deadline = min(deadline + settle_timeout, time.monotonic() + settle_timeout)
                     break
             else:
                 for needle in failures:
@@ -187,6 +217,8 @@ async def run_vm(
                         result.outcome, result.matched = "failure", needle
                         result.seconds = time.monotonic() - start
                         return True
+        if linger > 0:
+            return False
         return bool(settling and (settle is None or settle in line))
 
     try:

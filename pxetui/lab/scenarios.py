@@ -20,6 +20,10 @@ DhcpMode = Literal["proxy", "full"]
 
 BIOS_MAC = MacAddress.parse("52:54:00:e2:e0:01")
 UNKNOWN_MAC = MacAddress.parse("52:54:00:e2:e0:99")
+MULTI_NIC_MAC = MacAddress.parse("52:54:00:e2:e0:21")
+"""The multi-NIC host of the lab profile (``lab-multi``), by its first NIC's MAC …"""
+MULTI_NIC_SECOND = MacAddress.parse("52:54:00:e2:e0:22")
+"""… and its second NIC (``macs:``), the one that boots."""
 S390X_MAC = MacAddress.parse("52:54:00:e2:e3:90")
 
 X86_ARGS = "console=ttyS0,115200 panic=-1 quiet"
@@ -43,6 +47,10 @@ class Scenario:
     timeout: float = 120.0
     external_dhcp: bool = False
     """pxetui runs with ``dhcp.mode: off``; a DHCP-only dnsmasq points the firmware at it."""
+    secure_boot: bool = False
+    """UEFI with Secure Boot enforcing (Microsoft's keys): unsigned loaders are refused."""
+    dead_nic: MacAddress | None = None
+    """A first NIC on a link of its own ahead of the booting one (a multi-NIC host)."""
 
     @property
     def arch(self) -> GuestArch:
