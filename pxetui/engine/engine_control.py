@@ -83,9 +83,9 @@ class EngineControl:
         if op == "explain":
             return _explain(engine, args)
         if op == "history":
-            limit = int(args.get("limit", 100))
+            limit = _count(args, "limit", 100, HISTORY_MAX)
             engine.history.flush()  # rows still waiting for their batch
-            return engine.db.history(_mac(args), max(1, min(limit, HISTORY_MAX)))
+            return engine.db.history(_mac(args), limit)
         if op == "reload":
             profile = await engine.reload_profile()
             return {
@@ -111,6 +111,16 @@ def _flag(args: dict[str, Any], key: str) -> bool:
     if not isinstance(value, bool):
         raise ValueError(f"{key} must be true or false")
     return value
+
+
+def _count(args: dict[str, Any], key: str, default: int, most: int) -> int:
+    """A whole number 1..*most* (a larger one is clamped: "give me everything")."""
+    value = args.get(key, default)
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{key} must be a whole number from 1 to {most}")
+    return min(value, most)
 
 
 def _text(args: dict[str, Any], key: str) -> str:

@@ -31,11 +31,18 @@ from pxetui.engine.control.protocol import (
     ok_reply,
     parse_request,
 )
+from pxetui.engine.limits import LimitNotice
 
 log = logging.getLogger(__name__)
 # A subscriber whose socket buffer stays full this long has stopped reading: drop it.
 DRAIN_TIMEOUT_S = 10.0
 WRITE_BATCH = 512
+# Bytes waiting in our buffer for one subscriber beyond its snapshot: more is a reader that
+# cannot keep up, dropped at once rather than grown without bound.
+WRITE_BUFFER_MAX = 8 << 20
+BACKLOG = 512  # 200 UIs and scripts connecting at once must not be refused
+READ_CHUNK = 64 << 10
+LINGER_S = 2.0  # after refusing an oversize line, how long its rest is read and dropped
 
 
 class ControlHandler(Protocol):
@@ -63,12 +70,21 @@ class ControlServer:
         *,
         mode: int = 0o600,
         depth: int = DEFAULT_DEPTH,
+        drain_timeout: float = DRAIN_TIMEOUT_S,
+        write_buffer_max: int = WRITE_BUFFER_MAX,
     ) -> None:
         self.path = path
         self._handler = handler
         self._bus = bus
         self._mode = mode
         self._depth = depth
+        self._drain_timeout = drain_timeout
+        self._write_buffer_max = write_buffer_max
+        self._too_slow = LimitNotice(
+            bus.publish,
+            "control subscriber dropped: it stopped reading or could not keep up "
+            '(it got {"error": "too slow"})',
+        )
         self._server: asyncio.AbstractServer | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._writers: set[asyncio.StreamWriter] = set()
@@ -86,11 +102,16 @@ class ControlServer:
             sock.bind(str(self.path))
             os.chmod(self.path, self._mode)
             self._server = await asyncio.start_unix_server(
-                self._serve, sock=sock, limit=MAX_LINE + 1
+                self._serve, sock=sock, limit=MAX_LINE + 1, backlog=BACKLOG
             )
         except BaseException:
             sock.close()
             raise
+
+    @property
+    def connections(self) -> int:
+        """Open client connections (requests and subscriptions)."""
+        return len(self._writers)
 
     async def stop(self) -> None:
         if self._server is not None:
@@ -128,8 +149,14 @@ class ControlServer:
             try:
                 line = await reader.readline()
             except ValueError:  # longer than the stream limit
-                writer.write(encode(error_reply(None, "request too long")))
+                writer.write(
+                    encode(error_reply(None, f"request too long (at most {MAX_LINE} bytes)"))
+                )
                 await writer.drain()
+                # Closing with the rest of the line unread would reset the connection
+                # before the client read why: swallow what it still sends, for a while.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(_discard(reader), LINGER_S)
                 return
             if not line:
                 return
@@ -169,10 +196,14 @@ class ControlServer:
         # Snapshot and subscription in the same loop step: no event is missed or doubled.
         snapshot = self._handler.snapshot()
         unsubscribe = self._bus.subscribe(queue.put)
-        eof = asyncio.ensure_future(reader.read())  # the client hanging up ends the stream
+        # The client hanging up ends the stream; whatever it sends meanwhile is read and
+        # thrown away in small chunks (reader.read() would buffer it all).
+        eof = asyncio.ensure_future(_discard(reader))
         try:
-            writer.write(encode(ok_reply(request_id, snapshot)))
-            await writer.drain()
+            first = encode(ok_reply(request_id, snapshot))
+            writer.write(first)
+            if not await self._drained(writer):
+                return await self._drop(writer)
             while not eof.done():
                 getter = asyncio.ensure_future(queue.get())
                 done, _ = await asyncio.wait({getter, eof}, return_when=asyncio.FIRST_COMPLETED)
@@ -181,9 +212,7 @@ class ControlServer:
                     return
                 event = getter.result()
                 if event is None:
-                    writer.write(encode({"error": TOO_SLOW}))
-                    await asyncio.wait_for(writer.drain(), 2.0)
-                    return
+                    return await self._drop(writer)
                 # Everything already queued goes out in one write: one loop turn per event
                 # would let a burst outrun the subscriber.
                 lines = [encode({"event": _event_dict(event)})]
@@ -193,14 +222,40 @@ class ControlServer:
                         break
                     lines.append(encode({"event": _event_dict(more)}))
                 writer.write(b"".join(lines))
-                try:
-                    await asyncio.wait_for(writer.drain(), DRAIN_TIMEOUT_S)
-                except TimeoutError:
-                    log.warning("dropping a control subscriber that stopped reading")
-                    return
+                if writer.transport.get_write_buffer_size() > self._write_buffer_max:
+                    return await self._drop(writer)
+                if not await self._drained(writer):
+                    return await self._drop(writer)
         finally:
             unsubscribe()
             eof.cancel()
+
+    async def _drained(self, writer: asyncio.StreamWriter) -> bool:
+        """False if the subscriber's socket stayed full for the drain timeout."""
+        try:
+            await asyncio.wait_for(writer.drain(), self._drain_timeout)
+        except TimeoutError:
+            return False
+        return True
+
+    async def _drop(self, writer: asyncio.StreamWriter) -> None:
+        """The final ``{"error": "too slow"}`` line, then the connection goes.
+
+        A reader that resumes gets everything buffered and then that line; one that never
+        reads is cut off after a short wait, and its buffer is freed with it.
+        """
+        self._too_slow.hit()
+        writer.write(encode({"error": TOO_SLOW}))
+        try:
+            await asyncio.wait_for(writer.drain(), 2.0)
+        except (TimeoutError, ConnectionError):
+            writer.transport.abort()
+
+
+async def _discard(reader: asyncio.StreamReader) -> None:
+    """Read until EOF, keeping nothing (a subscriber has nothing more to say)."""
+    while await reader.read(READ_CHUNK):
+        pass
 
 
 def _event_dict(event: Event) -> dict[str, Any]:
