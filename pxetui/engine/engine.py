@@ -215,7 +215,16 @@ class Engine:
             why = "; ".join(holders) or str(exc.strerror or exc)
             raise EngineError(f"cannot serve files: {why}") from exc
         self.ctx = self._render_context()
-        self.files = BootFileWriter(BootFileStore(tftp_root), self.ctx, self.bus.publish)
+        store = BootFileStore(tftp_root)
+        stale = store.remove_stale_temps()  # a kill -9 in the middle of a write
+        if stale:
+            self.bus.publish(
+                EngineMessage(
+                    text=f"removed {len(stale)} temp file(s) an interrupted write left in "
+                    f"{tftp_root}: {', '.join(stale[:5])}{' …' if len(stale) > 5 else ''}"
+                )
+            )
+        self.files = BootFileWriter(store, self.ctx, self.bus.publish)
         for line in install_loaders(tftp_root):
             if line.startswith("missing"):
                 self.bus.publish(EngineMessage(level="warning", text=f"loader {line}"))

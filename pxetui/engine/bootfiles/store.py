@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import stat
 import tempfile
 from collections.abc import Mapping
@@ -23,6 +24,11 @@ from pxetui.core.render import BootFiles
 
 FILE_MODE = 0o644
 DIR_MODE = 0o755
+# _write's temp names: tempfile.mkstemp(prefix=".<name>.", suffix=".tmp") → 8 random chars
+_TEMP = re.compile(r"\.(?P<name>.+)\.[a-z0-9_]{8}\.tmp")
+
+
+_ANY_MAC = MacAddress.parse("00:00:00:00:00:00")
 
 
 class StoreError(ValueError):
@@ -138,6 +144,28 @@ class BootFileStore:
         for rel, data in files.items():
             self._write(rel, bytes(data))
         return list(files)
+
+    def remove_stale_temps(self) -> list[str]:
+        """Delete temp files a killed engine left mid-write; the paths removed.
+
+        Only names of our own temp pattern (``.<name>.XXXXXXXX.tmp``), only regular files,
+        only in the directories the store writes (the root and the per-MAC config dirs).
+        """
+        dirs = {PurePosixPath(rel).parent for rel in per_mac_paths(_ANY_MAC)}
+        removed: list[str] = []
+        for rel_dir in sorted(dirs | {PurePosixPath(".")}):
+            directory = self._real_root / rel_dir
+            try:
+                entries = list(os.scandir(directory))
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+            for entry in entries:
+                if not _TEMP.fullmatch(entry.name) or not entry.is_file(follow_symlinks=False):
+                    continue
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(entry.path)
+                    removed.append(str(rel_dir / entry.name) if str(rel_dir) != "." else entry.name)
+        return removed
 
     # --- reading -------------------------------------------------------------------------
 
