@@ -15,6 +15,7 @@ from collections.abc import Sequence
 # Modules under pxetui.cli, in the order their commands appear in --help.
 COMMAND_MODULES: tuple[str, ...] = (
     "tui",
+    "init",
     "serve",
     "status",
     "assign",

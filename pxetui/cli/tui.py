@@ -18,14 +18,13 @@ from pathlib import Path
 
 from pxetui.cli.control_target import (
     PROFILE_ENV,
-    SOCKET_NAME,
     TargetError,
     add_target_args,
+    profile_socket,
     socket_path,
+    the_running_service,
 )
 from pxetui.core.profile.errors import ProfileError
-from pxetui.core.profile.loader import load_profile
-from pxetui.engine.runtime_paths import profile_state_dir
 
 ENGINE_LOG = "engine.log"
 START_TIMEOUT = 20.0
@@ -45,14 +44,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="attach the console to a running engine",
         description="Attach the console to a running engine's control socket.",
     )
-    add_target_args(attach)
+    add_target_args(attach, positional_name=True)
     attach.set_defaults(func=run_attach)
 
 
 def socket_for(profile_path: Path) -> Path:
-    """Where the engine serving *profile_path* listens (the same rule as ``serve``)."""
-    profile = load_profile(profile_path)
-    return profile_state_dir(profile.state_dir, profile_path, profile.name) / SOCKET_NAME
+    """Where the engine serving *profile_path* listens: its service's socket, or its state dir's."""
+    return profile_socket(profile_path)
 
 
 def engine_answers(path: Path, timeout: float = 1.0) -> bool:
@@ -113,8 +111,14 @@ def run_tui(args: argparse.Namespace) -> int:
 
     profile_path = _profile_arg(args)
     if profile_path is None:
-        print(f"pxetui: give --profile FILE (or set ${PROFILE_ENV})", file=sys.stderr)
-        return 2
+        # Plain `pxetui` on a boot server: the one pxetui@NAME service running here.
+        try:
+            control = the_running_service()
+        except TargetError as exc:
+            print(f"pxetui: {exc}", file=sys.stderr)
+            return 2
+        PxeConsole(EngineLink(control)).run()
+        return 0
     try:
         control = socket_for(profile_path)
     except ProfileError as exc:

@@ -4,6 +4,13 @@ Root engines use ``/run/pxetui/<profile>`` (systemd's RuntimeDirectory, gone at 
 ``--state-dir /var/lib/pxetui/<profile>`` or the profile's ``state_dir`` to keep assignments
 across reboots); a user's engine uses ``$XDG_RUNTIME_DIR/pxetui/<profile>``. The profile's
 interface gives our address when the profile does not name one.
+
+The ``pxetui@NAME`` service (the unit ``pxetui init`` writes) keeps its state in
+``/var/lib/pxetui/NAME`` (StateDirectory) and its control socket in ``/run/pxetui/NAME``
+(RuntimeDirectory): :func:`service_socket` and :func:`service_state_dir` are those paths, and
+:func:`find_socket` is the one lookup every client (console, ``status``, ``assign``, ``web``)
+uses, so a console started for ``/etc/pxetui/NAME.yaml`` attaches to the running service
+instead of starting a second engine.
 """
 
 from __future__ import annotations
@@ -12,16 +19,69 @@ import fcntl
 import os
 import re
 import socket
+import stat
 from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
 
 import psutil
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]")
+SERVICE_RUNTIME_DIR = Path("/run/pxetui")
+SERVICE_STATE_DIR = Path("/var/lib/pxetui")
+SOCKET_NAME = "control.sock"
+
+
+def safe_name(profile_name: str) -> str:
+    """The profile name as one path component (what the unit's ``%i`` is)."""
+    return _SAFE.sub("_", profile_name) or "pxetui"
+
+
+def service_socket(profile_name: str) -> Path:
+    """The control socket of the ``pxetui@NAME`` service (its RuntimeDirectory)."""
+    return SERVICE_RUNTIME_DIR / safe_name(profile_name) / SOCKET_NAME
+
+
+def service_state_dir(profile_name: str) -> Path:
+    """The ``pxetui@NAME`` service's state (its StateDirectory): database, history, lock."""
+    return SERVICE_STATE_DIR / safe_name(profile_name)
+
+
+def running_services() -> list[tuple[str, Path]]:
+    """``(name, socket)`` of every service-style socket under ``/run/pxetui``, by name."""
+    try:
+        dirs = sorted(SERVICE_RUNTIME_DIR.iterdir())
+    except OSError:
+        return []
+    found = []
+    for directory in dirs:
+        sock = directory / SOCKET_NAME
+        try:
+            if directory.is_dir() and stat.S_ISSOCK(sock.stat().st_mode):
+                found.append((directory.name, sock))
+        except OSError:
+            continue
+    return found
+
+
+def find_socket(names: tuple[str, ...], state_dir: Path) -> Path:
+    """Where clients look for the engine serving a profile.
+
+    The service's socket when it exists (``pxetui@NAME``, NAME being the profile's name or
+    its file's stem), else the socket in the profile's own state dir (an engine started by
+    ``pxetui serve`` or the console).
+    """
+    for name in names:
+        service = service_socket(name)
+        try:
+            if stat.S_ISSOCK(service.stat().st_mode):
+                return service
+        except OSError:
+            continue
+    return state_dir / SOCKET_NAME
 
 
 def default_state_dir(profile_name: str) -> Path:
-    name = _SAFE.sub("_", profile_name) or "pxetui"
+    name = safe_name(profile_name)
     if os.geteuid() == 0:
         return Path("/run/pxetui") / name
     runtime = os.environ.get("XDG_RUNTIME_DIR")
@@ -32,7 +92,7 @@ def default_state_dir(profile_name: str) -> Path:
 
 def default_socket(profile_name: str, state_dir: Path | None = None) -> Path:
     """The control socket clients look for when given no ``--socket``."""
-    return (state_dir or default_state_dir(profile_name)) / "control.sock"
+    return (state_dir or default_state_dir(profile_name)) / SOCKET_NAME
 
 
 def interface_address(interface: str) -> tuple[IPv4Address, IPv4Network] | None:
