@@ -11,6 +11,7 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,6 +19,7 @@ from pxetui.lab.lan import start_lan_dhcp
 from pxetui.lab.netns import LabNetwork, create_lab_network, remove_stale
 from pxetui.lab.process import LabProcess
 from pxetui.lab.tree import build_guest_files
+from tests.e2e.stories import Story, open_story
 
 PREFIX = "pxg-"
 
@@ -74,3 +76,23 @@ def isolated_net() -> Iterator[LabNetwork]:
         yield net
     finally:
         net.teardown()
+
+
+@pytest.fixture
+def story_factory(tmp_path: Path) -> Iterator[Any]:
+    """Open a boot story (namespaces, LAN server, engine): ``story_factory(name, scenario,
+    net_kind="proxy"|"proxy-no-ra"|"isolated", assign=True, once=False)``. Every story
+    opened is captured (with ``PXETUI_CAPTURE_STORIES=1``) and torn down, also on failure."""
+    _require_lab()
+    opened: list[Story] = []
+
+    def start(name: str, scenario: Any, **kw: Any) -> Story:
+        story = open_story(name, scenario, tmp_path / name, prefix=PREFIX, **kw)
+        opened.append(story)
+        return story
+
+    try:
+        yield start
+    finally:
+        for story in opened:
+            story.close()
