@@ -16,8 +16,10 @@ from urllib.parse import urlsplit
 from pxetui.core import layout
 from pxetui.core.profile.model import (
     CentosEntry,
+    ChainEntry,
     LinuxEntry,
     LiveEntry,
+    MenuEntry,
     Profile,
 )
 
@@ -52,12 +54,24 @@ def normalize(path: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class EntryFiles:
-    """The files one boot entry needs delivered before the kernel runs."""
+    """What one boot entry is, as the tracker needs it: the files it must deliver before
+    the kernel runs, its architecture, and for a menu its items, default and timeout."""
 
     kind: str = "linux"
     kernel: str | None = None
     initrds: tuple[str, ...] = ()
     image: str | None = None
+    arch: str = "any"
+    items: tuple[str, ...] = ()
+    default: str | None = None
+    timeout: int = 0
+    external: bool = False
+    """Its kernel/initrds/image (or chain URL) come from elsewhere: pxetui cannot see them."""
+
+    @property
+    def silent(self) -> bool:
+        """Choosing it makes no request pxetui sees (local disk, someone else's server)."""
+        return self.kind == "local" or self.external
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,11 +100,27 @@ class StageMap:
                 kernel = add(entry.kernel, "kernel", name)
                 initrds = tuple(add(i, "initrd", name) for i in entry.initrds)
                 image = None
+                locations = [entry.kernel, *entry.initrds]
                 if isinstance(entry, LiveEntry):
                     image = add(entry.image, "root_image", name)
-                entries[name] = EntryFiles(entry.kind, kernel, initrds, image)
+                    locations.append(entry.image)
+                external = any(_elsewhere(loc, profile) for loc in locations)
+                entries[name] = EntryFiles(
+                    entry.kind, kernel, initrds, image, entry.arch, external=external
+                )
+            elif isinstance(entry, MenuEntry):
+                entries[name] = EntryFiles(
+                    "menu",
+                    arch=entry.arch,
+                    items=entry.items,
+                    default=entry.default or entry.items[0],
+                    timeout=entry.timeout,
+                )
+            elif isinstance(entry, ChainEntry):
+                external = _elsewhere(entry.url, profile)
+                entries[name] = EntryFiles("chain", arch=entry.arch, external=external)
             else:
-                entries[name] = EntryFiles(entry.kind)
+                entries[name] = EntryFiles(entry.kind, arch=entry.arch)
         entries.setdefault("local", EntryFiles("local"))
         return cls({k: (s, frozenset(e)) for k, (s, e) in files.items()}, entries)
 
@@ -112,6 +142,18 @@ class StageMap:
         if entry is None:
             return None
         return self.entries.get(entry)
+
+
+def _elsewhere(location: str, profile: Profile) -> bool:
+    """A URL that is not our own HTTP base: fetched from a server pxetui does not see."""
+    if "://" not in location:
+        return False
+    base = profile.http.base_url
+    if base and location.startswith(base.rstrip("/") + "/"):
+        return False
+    host = urlsplit(location).hostname or ""
+    server = profile.network.server
+    return not (server is not None and host == str(server)) and "{" not in host
 
 
 def classify_by_name(name: str) -> Stage:
@@ -143,3 +185,30 @@ def delivered(needs: EntryFiles, done: Iterable[str]) -> bool:
     if needs.image is not None:
         required.add(needs.image)
     return required <= finished
+
+
+def once_refusal(stages: StageMap, entry: str) -> str | None:
+    """Why a one-shot of *entry* could never complete, or ``None`` if pxetui can tell.
+
+    ``once`` ends when the tracker sees the boot end (README, "The boot model"). It cannot
+    for an entry whose files come from a server pxetui does not see, nor for a menu that
+    waits for a person (timeout 0) when one of its items makes no request pxetui sees.
+    """
+    needs = stages.needs(entry)
+    if needs is None:
+        return None
+    if needs.kind == "menu":
+        silent = [i for i in needs.items if (n := stages.needs(i)) is not None and n.silent]
+        if silent and needs.timeout <= 0:
+            return (
+                f"once cannot end for menu '{entry}': it waits for a choice (timeout 0) and "
+                f"choosing {', '.join(silent)} makes no request pxetui sees; "
+                "give the menu a timeout or drop once"
+            )
+        return None
+    if needs.external:
+        return (
+            f"once cannot end for entry '{entry}': its files come from a server pxetui does "
+            "not see, so pxetui cannot tell that it booted; serve them here or drop once"
+        )
+    return None

@@ -1,34 +1,25 @@
-"""One client's boot as the operator sees it: the shape the control API and the TUI show.
+"""One machine as the operator sees it: who it is, what it is assigned, and its recent boots.
 
-:meth:`ClientState.to_dict` is a documented contract (README, "Control API"): UIs replace a
-row with it on every ``ClientUpdated`` event.
+A machine is one row even with several NICs (the profile host's ``macs:``): ``mac`` is the
+host's MAC, ``macs`` every NIC seen or declared, and each boot says which NIC it came from.
+:meth:`ClientState.to_dict` is the documented contract (README, "Control API"): ``status``,
+the table row and the detail screen all read it, so they cannot disagree. The top-level
+``phase``/``phases``/``hints``/``transfers``/``outcome`` are the latest boot's.
 """
 
 from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from pxetui.core.arch import arch_name
-from pxetui.core.client_hints import Hints
+from pxetui.core.boot import PHASES, RANK, Boot, Phase, TransferView
 from pxetui.core.mac import MacAddress
 
-TRANSFER_RING = 8
-Phase = Literal[
-    "discovered", "offered", "loader", "config", "kernel", "initrd", "root_image", "handed_over"
-]
-PHASES: tuple[Phase, ...] = (
-    "discovered",
-    "offered",
-    "loader",
-    "config",
-    "kernel",
-    "initrd",
-    "root_image",
-    "handed_over",
-)
-RANK = {p: i for i, p in enumerate(PHASES)}
+BOOTS_KEPT = 8
+
+__all__ = ["BOOTS_KEPT", "PHASES", "RANK", "ClientState", "Phase", "TransferView", "arch_label"]
 
 
 def arch_label(arch: int | None) -> str:
@@ -37,91 +28,76 @@ def arch_label(arch: int | None) -> str:
 
 
 @dataclass(slots=True)
-class TransferView:
-    """One transfer as a client row shows it."""
-
-    transfer_id: str
-    proto: str
-    filename: str
-    bytes: int = 0
-    size: int | None = None
-    rate_bps: float = 0.0
-    state: Literal["running", "done", "failed", "probe"] = "running"
-    started: float = 0.0
-    finished: float | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "transfer_id": self.transfer_id,
-            "proto": self.proto,
-            "filename": self.filename,
-            "bytes": self.bytes,
-            "size": self.size,
-            "rate_bps": self.rate_bps,
-            "state": self.state,
-            "started": self.started,
-            "finished": self.finished,
-        }
-
-
-@dataclass(slots=True)
 class ClientState:
-    """Everything the tracker knows about one MAC; :meth:`to_dict` is the documented shape."""
+    """Everything the tracker knows about one machine."""
 
     mac: MacAddress
     first_seen: float
     last_seen: float
     hostname: str | None = None
     ip: str | None = None
-    arch: str = ""
-    arch_code: int | None = None
-    firmware: str = ""
     vendor_class: str = ""
     entry: str | None = None
     once: bool = False
-    phase: Phase = "discovered"
-    phases: dict[str, float] = field(default_factory=dict)
-    last_error: str | None = None
-    hints: Hints = field(default_factory=Hints)
-    transfers: deque[TransferView] = field(default_factory=lambda: deque(maxlen=TRANSFER_RING))
-    # Bookkeeping for the current boot (reset when the firmware starts over).
-    finished_files: set[str] = field(default_factory=set)
-    misses: list[str] = field(default_factory=list)
+    macs: list[MacAddress] = field(default_factory=list)
+    boots: deque[Boot] = field(default_factory=lambda: deque(maxlen=BOOTS_KEPT))
+    boots_started: int = 0
     last_dhcp: float = 0.0
-    ipxe_loaded_at: float | None = None
 
-    def to_dict(self) -> dict[str, Any]:
+    @property
+    def boot(self) -> Boot | None:
+        """The latest boot (the one the row shows), if any."""
+        return self.boots[-1] if self.boots else None
+
+    @property
+    def phase(self) -> Phase:
+        return self.boots[-1].phase if self.boots else "discovered"
+
+    def new_boot(self, nic: MacAddress, ts: float) -> Boot:
+        """Start the next boot with the current assignment; older boots stay as history."""
+        self.boots_started += 1
+        boot = Boot(
+            n=self.boots_started,
+            started=ts,
+            nic=nic,
+            entry=self.entry,
+            once=self.once,
+            last_event=ts,
+        )
+        boot.phases["discovered"] = ts
+        if nic not in self.macs:
+            self.macs.append(nic)
+        self.boots.append(boot)
+        return boot
+
+    def to_dict(self, full: bool = False) -> dict[str, Any]:
+        """The documented client shape. ``full`` includes every boot's DHCP steps and
+        transfers; without it only the latest boot carries them (per-change updates)."""
+        boot = self.boot
+        latest = boot.to_dict() if boot is not None else None
         return {
             "mac": self.mac.colon,
+            "macs": [m.colon for m in self.macs] or [self.mac.colon],
+            "nic": boot.nic.colon if boot is not None else self.mac.colon,
             "hostname": self.hostname,
             "ip": self.ip,
-            "arch": self.arch,
-            "arch_code": self.arch_code,
-            "firmware": self.firmware,
+            "arch": boot.arch if boot is not None else "",
+            "arch_code": boot.arch_code if boot is not None else None,
+            "firmware": boot.firmware if boot is not None else "",
             "vendor_class": self.vendor_class,
             "entry": self.entry,
             "once": self.once,
+            "boot_entry": boot.entry if boot is not None else None,
             "phase": self.phase,
-            "phases": dict(self.phases),
+            "phases": dict(boot.phases) if boot is not None else {},
+            "outcome": boot.outcome if boot is not None else "running",
+            "menu_item": boot.menu_item if boot is not None else None,
             "first_seen": self.first_seen,
             "last_seen": self.last_seen,
-            "last_error": self.last_error,
-            "hints": list(self.hints),
-            "transfers": [t.to_dict() for t in self.transfers],
+            "last_error": boot.last_error if boot is not None else None,
+            "hints": latest["hints"] if latest is not None else [],
+            "transfers": latest["transfers"] if latest is not None else [],
+            "boots": [
+                latest if b is boot else b.to_dict(full=full) for b in self.boots
+            ],
         }
-
-    def reach(self, phase: Phase, ts: float) -> None:
-        """Record *phase* (first time per boot) and move ``phase`` forward, never back."""
-        self.phases.setdefault(phase, ts)
-        if RANK[phase] > RANK[self.phase]:
-            self.phase = phase
-
-    def new_boot(self, ts: float) -> None:
-        """The firmware started over: forget the previous boot's progress, keep history."""
-        self.phase = "discovered"
-        self.phases = {"discovered": ts}
-        self.last_error = None
-        self.hints = Hints()
-        self.finished_files = set()
-        self.misses = []
-        self.ipxe_loaded_at = None

@@ -1,9 +1,11 @@
-"""Per-client boot state, folded from DHCP and file-transfer events.
+"""Per-machine boots, folded from DHCP and file-transfer events.
 
 The operator's question is "where is machine X in its boot, and if it is stuck, why?". DHCP
 events name a MAC; TFTP/HTTP events only an IP (see :mod:`pxetui.core.correlate`). The
-tracker folds both into one :class:`ClientState` per MAC: the furthest phase of the current
-boot with a timestamp per phase, the last error, recent transfers, and hints in words.
+tracker folds both into one :class:`ClientState` per machine (all NICs of a profile host fold
+into the host's row) holding its recent :class:`~pxetui.core.boot.Boot` records. When a boot
+starts and ends is decided by :mod:`pxetui.core.boot_rules`; the hints' words live in
+:mod:`pxetui.core.hints`.
 
 Pure: time comes from the events (and from :meth:`ClientTracker.tick`), the only outside
 knowledge is an optional ``neighbor`` lookup (the kernel's ARP table) the engine injects.
@@ -13,22 +15,14 @@ from __future__ import annotations
 
 import re
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
-from pxetui.core import layout
-from pxetui.core.arch import FW_EDK2, FW_EDK2_HTTP, FW_PXE_ROM, FW_S390_CCW
-from pxetui.core.boot_stage import Stage, StageMap, delivered, normalize
-from pxetui.core.client_hints import (
-    BIG_OVER_TFTP,
-    IPXE_SILENT_S,
-    LOADER_WAIT_S,
-    big_over_tftp_hint,
-    ipxe_silent_hint,
-    miss_then_default_hint,
-    no_loader_hint,
-    size_probe_hint,
-)
-from pxetui.core.client_state import RANK, ClientState, Phase, TransferView, arch_label
+from pxetui.core import boot_rules as rules
+from pxetui.core import hints
+from pxetui.core.arch import FW_GRUB, FW_IPXE, FW_LINUX, FW_S390_CCW
+from pxetui.core.boot import ENDED, Boot, DhcpStep, Outcome, TransferView
+from pxetui.core.boot_stage import EntryFiles, Stage, StageMap, delivered, normalize
+from pxetui.core.client_state import ClientState, arch_label
 from pxetui.core.correlate import Pending, correlate
 from pxetui.core.events import (
     DhcpEvent,
@@ -43,31 +37,22 @@ from pxetui.core.events import (
     TransferStarted,
 )
 from pxetui.core.mac import MacAddress
+from pxetui.core.tracker_ticks import tick_boot
 
 _FileEvent = TransferEvent | FileNotFound | RequestRefused
 
-_STAGE_PHASE: dict[Stage, Phase] = {
-    "loader": "loader",
-    "config": "config",
-    "kernel": "kernel",
-    "initrd": "initrd",
-    "root_image": "root_image",
-}
 _UNMATCHED_PER_IP = 16
 _TRANSFERS_REMEMBERED = 4096
-STALE_AFTER_S = 300.0
+_MISSES_KEPT = 16
 MAX_CLIENTS = 5000
 _HOSTNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9.-]{0,62}")
-_DEFAULT_CONFIGS = frozenset(
-    {layout.PXELINUX_DEFAULT, layout.IPXE_DEFAULT, layout.GRUB_DEFAULT, layout.S390X_DEFAULT}
-)
-_DISPATCHERS = frozenset({layout.BOOT_IPXE, layout.GRUB_DISPATCHER})
-_IPXE_LOADERS = frozenset({layout.UNDIONLY, layout.IPXE_EFI})
-_BOOT_FIRMWARE = frozenset({FW_PXE_ROM, FW_EDK2, FW_EDK2_HTTP, FW_S390_CCW, "UEFI PXE"})
+_ROLE = {"loader": "loader", "kernel": "kernel", "initrd": "initrd", "root_image": "root image"}
+# Hints whose condition is "nothing was fetched": any request ends them.
+_WAITING = ("ra_wait", "no_loader_fetch", "loader_silent", "dhcp_race_lost")
 
 
 class ClientTracker:
-    """Folds events into :class:`ClientState` per MAC; tells the caller which MACs changed."""
+    """Folds events into :class:`ClientState` per machine; tells the caller what changed."""
 
     def __init__(
         self,
@@ -82,13 +67,15 @@ class ClientTracker:
         self._transfer_mac: dict[str, MacAddress] = {}
         self._unmatched: dict[str, deque[_FileEvent]] = {}
         self._assigned: dict[MacAddress, tuple[str | None, bool, str | None]] = {}
+        self._nic_host: dict[MacAddress, MacAddress] = {}
         self._default: str | None = None
         self.max_clients = MAX_CLIENTS
 
     # --- queries -------------------------------------------------------------------------
 
     def get(self, mac: MacAddress) -> ClientState | None:
-        return self._clients.get(mac)
+        """The machine *mac* belongs to (any of its NICs)."""
+        return self._clients.get(self._nic_host.get(mac, mac))
 
     def clients(self) -> list[ClientState]:
         return sorted(self._clients.values(), key=lambda c: c.first_seen)
@@ -99,13 +86,17 @@ class ClientTracker:
     def mac_for_ip(self, ip: str) -> MacAddress | None:
         return self._ip_mac.get(ip)
 
-    def boot_delivered(self, mac: MacAddress) -> bool:
-        """Were the assigned entry's kernel + initrds (or root image) fully sent this boot?"""
-        client = self._clients.get(mac)
-        if client is None:
-            return False
-        needs = self._stages.needs(client.entry)
-        return needs is not None and delivered(needs, client.finished_files)
+    def boot_completed(self, mac: MacAddress) -> bool:
+        """Did the latest boot of a one-shot assignment end (handed over or local)?"""
+        client = self.get(mac)
+        boot = client.boot if client is not None else None
+        return (
+            client is not None
+            and boot is not None
+            and boot.once
+            and boot.outcome in ENDED
+            and boot.entry == client.entry
+        )
 
     # --- configuration -------------------------------------------------------------------
 
@@ -113,12 +104,15 @@ class ClientTracker:
         """Mark transfers still shown as running as failed (their server went away)."""
         changed: set[MacAddress] = set()
         for client in self._clients.values():
-            for view in client.transfers:
+            boot = client.boot
+            if boot is None:
+                continue
+            for view in boot.transfers:
                 if view.state == "running":
                     view.state = "failed"
                     changed.add(client.mac)
             if client.mac in changed:
-                client.last_error = reason
+                boot.last_error = reason
         return changed
 
     def set_stages(self, stages: StageMap) -> None:
@@ -135,6 +129,25 @@ class ClientTracker:
                 changed.add(client.mac)
         return changed
 
+    def set_nics(self, host: MacAddress, nics: Iterable[MacAddress]) -> set[MacAddress]:
+        """*nics* are other NICs of the machine *host*: their events fold into its row."""
+        changed: set[MacAddress] = set()
+        for nic, owner in list(self._nic_host.items()):
+            if owner == host:
+                del self._nic_host[nic]
+        for nic in nics:
+            if nic == host:
+                continue
+            self._nic_host[nic] = host
+            stray = self._clients.pop(nic, None)
+            if stray is not None:  # seen before the profile said whose NIC it is
+                self._merge(host, stray)
+                changed.add(host)
+            for ip, mac in list(self._ip_mac.items()):
+                if mac == nic:
+                    self._ip_mac[ip] = host
+        return changed
+
     def clear_assignment(self, mac: MacAddress) -> bool:
         """*mac* lost its assignment and boots the default again."""
         self._assigned.pop(mac, None)
@@ -146,7 +159,7 @@ class ClientTracker:
 
     def set_hostname(self, mac: MacAddress, hostname: str) -> bool:
         """A name learnt elsewhere (reverse DNS); the profile's hostname wins over it."""
-        client = self._clients.get(mac)
+        client = self.get(mac)
         if client is None or client.hostname:
             return False
         client.hostname = hostname
@@ -155,24 +168,27 @@ class ClientTracker:
     def set_assignment(
         self, mac: MacAddress, entry: str | None, once: bool, hostname: str | None = None
     ) -> bool:
-        """The engine's view of what *mac* boots; returns True if a known client changed."""
+        """The engine's view of what *mac* boots; returns True if a known client changed.
+
+        A running boot that has not read its config yet boots the new assignment; one that
+        has keeps what its files said (a one-shot completes only for what it really booted).
+        """
         self._assigned[mac] = (entry, once, hostname)
         client = self._clients.get(mac)
         if client is None:
             return False
         before = (client.entry, client.once, client.hostname)
-        if (client.entry, client.once) != (entry, once):
-            # Delivery counts from the assignment on: files sent for the previous entry
-            # must not complete a new one-shot.
-            client.finished_files = set()
         client.entry, client.once = entry, once
         client.hostname = hostname or client.hostname
+        boot = client.boot
+        if boot is not None and boot.active and boot.config_at is None:
+            boot.entry, boot.once = entry, once
         return before != (client.entry, client.once, client.hostname)
 
     # --- folding -------------------------------------------------------------------------
 
     def apply(self, event: Event) -> set[MacAddress]:
-        """Fold one event; return the MACs whose state changed."""
+        """Fold one event; return the MACs (rows) whose state changed."""
         if isinstance(event, DhcpEvent):
             return self._dhcp(event)
         if isinstance(event, TransferEvent | FileNotFound | RequestRefused):
@@ -180,28 +196,18 @@ class ClientTracker:
         return set()
 
     def tick(self, now: float) -> set[MacAddress]:
-        """Time-based hints: silence after iPXE loaded, an offer never followed by a fetch."""
+        """Time-based facts: waits that became hints, menus that timed out, stalled boots."""
         changed: set[MacAddress] = set()
         for client in self._clients.values():
-            if now - client.last_seen > STALE_AFTER_S:
-                continue  # a machine gone for a while (or replayed from history): no new hints
-            if (
-                client.ipxe_loaded_at is not None
-                and now - client.ipxe_loaded_at >= IPXE_SILENT_S
-                and 0 < client.last_dhcp < client.ipxe_loaded_at  # we do see its DHCP
-                and client.phase == "loader"  # and it fetched nothing since
-                and client.hints.add(ipxe_silent_hint())
-            ):
-                changed.add(client.mac)
-            offered = client.phases.get("offered")
-            if (
-                client.phase == "offered"
-                and offered is not None
-                and now - offered >= LOADER_WAIT_S
-                and client.hints.add(no_loader_hint())
-            ):
+            boot = client.boot
+            if boot is not None and boot.active and tick_boot(boot, self._stages, now):
                 changed.add(client.mac)
         return changed
+
+    # --- clients and boots ---------------------------------------------------------------
+
+    def _row(self, mac: MacAddress) -> MacAddress:
+        return self._nic_host.get(mac, mac)
 
     def _client(self, mac: MacAddress, ts: float) -> ClientState:
         client = self._clients.get(mac)
@@ -209,7 +215,7 @@ class ClientTracker:
             entry, once, hostname = self._assigned.get(mac, (self._default, False, None))
             client = ClientState(mac=mac, first_seen=ts, last_seen=ts, entry=entry, once=once)
             client.hostname = hostname
-            client.phases["discovered"] = ts
+            client.macs.append(mac)
             if len(self._clients) >= self.max_clients:  # runs for days: forget the stalest
                 stalest = min(self._clients.values(), key=lambda c: c.last_seen)
                 del self._clients[stalest.mac]
@@ -217,12 +223,133 @@ class ClientTracker:
         client.last_seen = max(client.last_seen, ts)
         return client
 
-    def _learn_ip(self, mac: MacAddress, ip: str) -> set[MacAddress]:
-        """Pair *ip* with *mac*, then replay transfers that came from it before we knew."""
+    def _merge(self, host: MacAddress, stray: ClientState) -> None:
+        client = self._client(host, stray.first_seen)
+        client.first_seen = min(client.first_seen, stray.first_seen)
+        client.last_seen = max(client.last_seen, stray.last_seen)
+        for nic in stray.macs:
+            if nic not in client.macs:
+                client.macs.append(nic)
+        boots = sorted([*client.boots, *stray.boots], key=lambda b: b.started)
+        client.boots.clear()
+        for n, boot in enumerate(boots[-client.boots.maxlen :] if client.boots.maxlen else boots):
+            boot.n = n + 1
+            client.boots.append(boot)
+        client.boots_started = len(client.boots)
+        client.ip = client.ip or stray.ip
+
+    def _start_boot(self, client: ClientState, nic: MacAddress, ts: float) -> Boot:
+        """Close the running boot (if any) and start the next one."""
+        carried: hints.Hint | None = None
+        prev = client.boot
+        if prev is not None and prev.active:
+            refused = rules.loader_refused_by(prev, ts, hints.LOADER_REFUSED_S)
+            if refused is not None:
+                carried = hints.loader_refused(refused[0], refused[1], ts, prev.firmware)
+                prev.add_hint(carried)
+            failed = any(h.severity == "error" for h in prev.hints.values())
+            stalled = ts - prev.last_event >= rules.STALL_S
+            outcome: Outcome = "failed" if failed else "stalled" if stalled else "superseded"
+            prev.end(outcome, ts, f"boot #{prev.n + 1} started at {hints.clock(ts)}")
+        boot = client.new_boot(nic, ts)
+        if carried is not None:  # holds until this boot gets past its loader
+            boot.add_hint(carried)
+        return boot
+
+    def _needs(self, boot: Boot) -> EntryFiles | None:
+        return self._stages.needs(boot.entry)
+
+    # --- DHCP ----------------------------------------------------------------------------
+
+    def _dhcp(self, event: DhcpEvent) -> set[MacAddress]:
+        if event.mac is None:
+            return set()
+        nic, ts = event.mac, event.ts
+        row = self._row(nic)
+        client = self._client(row, ts)
+        msg = event.msg_type.upper()
+        ipxe = event.user_class == "iPXE" or event.firmware == FW_IPXE
+        firmware = FW_IPXE if ipxe else event.firmware
+        # Boot firmware starting over means a new boot; the booted OS's own DHCP client
+        # (udhcpc in an initrd, dhclient) does not.
+        from_firmware = firmware != FW_LINUX and (
+            event.vendor_class.startswith(("PXEClient", "HTTPClient"))
+            or event.arch is not None
+            or bool(firmware)
+        )
+        asks = msg == "DHCPDISCOVER" or (msg == "PXE" and not event.ip)
+        boot = client.boot
+        if from_firmware and (
+            boot is None or (asks and rules.dhcp_starts_boot(boot, nic, firmware, ts))
+        ):
+            boot = self._start_boot(client, nic, ts)
+        client.last_dhcp = ts
+        if event.vendor_class:
+            client.vendor_class = event.vendor_class
+        if msg == "DHCPACK" and event.ip:
+            client.ip = event.ip
+        if msg == "DHCPACK" and not client.hostname and _HOSTNAME.fullmatch(event.text):
+            client.hostname = event.text  # dnsmasq logs the name the client sent (option 12)
+        changed = {row}
+        if event.ip and msg in ("DHCPOFFER", "DHCPACK", "DHCPREQUEST", "PXE"):
+            changed |= self._learn_ip(row, event.ip, shown=msg != "DHCPOFFER")
+        if boot is None:
+            return changed
+        boot.last_event = max(boot.last_event, ts)
+        boot.dhcp.append(_step(event, msg, firmware))
+        if from_firmware:
+            boot.saw_firmware(firmware)
+            if event.arch is not None:
+                boot.arch, boot.arch_code = arch_label(event.arch), event.arch
+                self._check_arch(boot, ts)
+        if from_firmware or boot.active:  # not the booted OS's own DHCP client
+            self._exchange(boot, event, msg, firmware, nic, ts)
+        return changed
+
+    def _exchange(
+        self, boot: Boot, event: DhcpEvent, msg: str, firmware: str, nic: MacAddress, ts: float
+    ) -> None:
+        """The boot's DHCP exchange: asked, answered, taken (or taken elsewhere)."""
+        if msg in ("DHCPDISCOVER", "DHCPREQUEST", "PXE"):
+            boot.reach("discovered", ts)
+        if msg in ("DHCPOFFER", "DHCPACK", "PXE"):
+            boot.reach("offered", ts)
+            boot.answered_at = ts
+            if firmware == FW_IPXE:
+                boot.ipxe_dhcp_at = ts
+                boot.ipxe_nics.add(nic)
+                boot.clear("loader_silent")  # the loader we sent is alive
+        if msg == "DHCPOFFER":
+            boot.offered_at = boot.offered_at or ts
+            boot.offered_ip = event.ip or boot.offered_ip
+        elif msg in ("DHCPACK", "PXE"):
+            boot.accepted_at = ts
+            boot.clear("dhcp_race_lost")
+        elif msg == "DHCPREQUEST" and event.ip and boot.offered_ip and event.ip != boot.offered_ip:
+            boot.requested_other = event.ip
+        if msg == "DHCPNAK":
+            boot.last_error = f"DHCPNAK {event.text}".strip()
+        elif msg == "DHCPDISCOVER" and "no address" in event.text.lower():
+            boot.last_error = f"no address for it: {event.text}"
+
+    def _check_arch(self, boot: Boot, ts: float) -> None:
+        needs = self._needs(boot)
+        if needs is not None and rules.arch_mismatch(needs.arch, boot.arch_code):
+            code = boot.arch_code if boot.arch_code is not None else -1
+            boot.add_hint(hints.wrong_arch(boot.arch, code, boot.entry or "", needs.arch, ts))
+        else:
+            boot.clear("wrong_arch")
+
+    def _learn_ip(self, mac: MacAddress, ip: str, shown: bool = True) -> set[MacAddress]:
+        """Pair *ip* with *mac*, then replay transfers that came from it before we knew.
+
+        An offered address pairs for correlation but is not shown as the client's address
+        until the client takes it (a client may take another server's offer).
+        """
         old = self._ip_mac.get(ip)
         self._ip_mac[ip] = mac
         client = self._clients.get(mac)
-        if client is not None:
+        if client is not None and shown:
             client.ip = ip
         changed: set[MacAddress] = set()
         backlog = self._unmatched.pop(ip, None)
@@ -231,53 +358,7 @@ class ClientTracker:
                 changed |= self._file_event(event)
         return changed
 
-    def _dhcp(self, event: DhcpEvent) -> set[MacAddress]:
-        if event.mac is None:
-            return set()
-        mac, ts = event.mac, event.ts
-        is_new = mac not in self._clients
-        client = self._client(mac, ts)
-        msg = event.msg_type.upper()
-        ipxe = event.user_class == "iPXE" or event.firmware == "iPXE"
-        # Boot firmware starting over means a new boot; the booted OS's own DHCP client
-        # (udhcpc in an initrd, dhclient) does not.
-        from_firmware = (
-            event.vendor_class.startswith("PXEClient")
-            or event.arch is not None
-            or event.firmware in _BOOT_FIRMWARE
-        )
-        client_asks = msg in ("DHCPDISCOVER", "DHCPREQUEST") or (msg == "PXE" and not event.ip)
-        if (
-            not is_new
-            and client_asks
-            and from_firmware
-            and not ipxe
-            and RANK[client.phase] >= RANK["loader"]
-        ):
-            client.new_boot(ts)
-        client.last_dhcp = ts
-        if event.vendor_class:
-            client.vendor_class = event.vendor_class
-        if event.arch is not None:
-            client.arch, client.arch_code = arch_label(event.arch), event.arch
-        if ipxe:
-            client.firmware = "iPXE"
-        elif event.firmware and client.firmware != "iPXE":
-            client.firmware = event.firmware
-        if msg in ("DHCPDISCOVER", "DHCPREQUEST", "PXE"):
-            client.reach("discovered", ts)
-        if msg in ("DHCPOFFER", "DHCPACK", "PXE"):
-            client.reach("offered", ts)
-        if msg == "DHCPNAK":
-            client.last_error = f"DHCPNAK {event.text}".strip()
-        elif msg == "DHCPDISCOVER" and "no address" in event.text.lower():
-            client.last_error = f"no address for it: {event.text}"
-        elif msg == "DHCPACK" and not client.hostname and _HOSTNAME.fullmatch(event.text):
-            client.hostname = event.text  # dnsmasq logs the name the client sent (option 12)
-        changed = {mac}
-        if event.ip and msg in ("DHCPOFFER", "DHCPACK", "DHCPREQUEST", "PXE"):
-            changed |= self._learn_ip(mac, event.ip)
-        return changed
+    # --- files ---------------------------------------------------------------------------
 
     def _pending(self) -> list[Pending]:
         return [
@@ -286,7 +367,7 @@ class ClientTracker:
             if c.ip is None and c.last_dhcp > 0
         ]
 
-    def _resolve(self, event: TransferEvent | FileNotFound | RequestRefused) -> MacAddress | None:
+    def _resolve(self, event: _FileEvent) -> MacAddress | None:
         if isinstance(event, TransferEvent):
             known = self._transfer_mac.get(event.transfer_id)
             if known is not None:
@@ -299,9 +380,9 @@ class ClientTracker:
         verdict = correlate(
             event.client_ip, event.filename, event.ts, known=ip_map, pending=self._pending()
         )
-        return verdict.mac
+        return None if verdict.mac is None else self._row(verdict.mac)
 
-    def _file_event(self, event: TransferEvent | FileNotFound | RequestRefused) -> set[MacAddress]:
+    def _file_event(self, event: _FileEvent) -> set[MacAddress]:
         mac = self._resolve(event)
         if mac is None:
             backlog = self._unmatched.setdefault(event.client_ip, deque(maxlen=_UNMATCHED_PER_IP))
@@ -312,76 +393,188 @@ class ClientTracker:
         client = self._client(mac, event.ts)
         if self._ip_mac.get(event.client_ip) != mac:
             changed |= self._learn_ip(mac, event.client_ip)
+        name = normalize(event.filename)
+        stage = self._stages.classify(name)
+        boot = self._boot_for_request(client, event, name, stage)
+        boot.last_event = max(boot.last_event, event.ts)
         if isinstance(event, TransferEvent):
             self._transfer_mac[event.transfer_id] = mac
             if len(self._transfer_mac) > _TRANSFERS_REMEMBERED:  # runs for days: stay bounded
                 del self._transfer_mac[next(iter(self._transfer_mac))]
-            self._transfer(client, event)
+            self._transfer(client, boot, event, name, stage)
         elif isinstance(event, FileNotFound):
-            self._miss(client, event)
+            self._miss(boot, event, name, stage)
         else:
-            client.last_error = f"refused {event.filename}: {event.reason}"
+            self._refused(boot, event, name)
         return changed
 
-    def _transfer(self, client: ClientState, event: TransferEvent) -> None:
-        view = next((t for t in client.transfers if t.transfer_id == event.transfer_id), None)
+    def _boot_for_request(
+        self, client: ClientState, event: _FileEvent, name: str, stage: Stage
+    ) -> Boot:
+        boot = client.boot
+        opening = not isinstance(event, TransferProgress | TransferFinished | TransferFailed)
+        if boot is None or (
+            opening
+            and rules.fetch_starts_boot(
+                boot, name, stage, isinstance(event, SizeProbe), event.ts
+            )
+        ):
+            boot = self._start_boot(client, boot.nic if boot else client.mac, event.ts)
+        if opening:
+            boot.last_fetch = event.ts
+            for code in _WAITING:
+                boot.clear(code)
+        return boot
+
+    def _transfer(
+        self, client: ClientState, boot: Boot, event: TransferEvent, name: str, stage: Stage
+    ) -> None:
+        view = next((t for t in boot.transfers if t.transfer_id == event.transfer_id), None)
         if view is None:
             view = TransferView(event.transfer_id, event.proto, event.filename, started=event.ts)
-            client.transfers.append(view)
-        name = normalize(event.filename)
-        stage = self._stages.classify(name)
+            boot.transfers.append(view)
         if isinstance(event, TransferStarted):
             view.size = event.size
-            phase = _STAGE_PHASE.get(stage)
-            if phase is not None:
-                client.reach(phase, event.ts)
-            big = event.size is not None and event.size >= BIG_OVER_TFTP
-            if big and event.proto == "tftp" and stage in ("kernel", "initrd", "root_image"):
-                client.hints.add(big_over_tftp_hint(event.filename, event.size or 0))
+            self._started(client, boot, event, name, stage)
         elif isinstance(event, TransferProgress):
             view.bytes, view.rate_bps = event.bytes_sent, event.rate_bps
             view.size = event.size if event.size is not None else view.size
         elif isinstance(event, SizeProbe):
             view.state, view.size, view.finished = "probe", event.size, event.ts
-            client.hints.add(size_probe_hint(event.filename))
+            boot.add_hint(hints.size_probe(event.filename, event.ts))
         elif isinstance(event, TransferFinished):
             view.state, view.bytes, view.finished = "done", event.bytes_sent, event.ts
             view.rate_bps = event.bytes_sent / event.seconds if event.seconds > 0 else 0.0
-            self._finished(client, name, stage, event.ts)
+            self._finished(boot, name, stage, event.ts)
         elif isinstance(event, TransferFailed):
             view.state, view.bytes, view.finished = "failed", event.bytes_sent, event.ts
-            client.last_error = f"{event.filename}: {event.reason}"
+            boot.last_error = f"{event.filename}: {event.reason}"
 
-    def _finished(self, client: ClientState, name: str, stage: Stage, ts: float) -> None:
-        client.finished_files.add(name)
-        phase = _STAGE_PHASE.get(stage)
-        if phase is not None:
-            client.reach(phase, ts)
-        if name in _IPXE_LOADERS:
-            client.ipxe_loaded_at = ts
-        if stage == "config" and name in _DEFAULT_CONFIGS and client.misses:
-            own = [m for m in client.misses if client.mac.hexhyp in m]
-            client.hints.add(miss_then_default_hint((own or client.misses)[0], name))
-        if self._handed_over(client, name, stage):
-            client.reach("handed_over", ts)
+    def _started(
+        self, client: ClientState, boot: Boot, event: TransferStarted, name: str, stage: Stage
+    ) -> None:
+        for code in ("file_missing", "file_unreadable"):
+            hint = boot.hints.get(code)
+            if hint is not None and name in hint.evidence:
+                boot.clear(code)  # it is there now
+        if stage == "loader":
+            boot.reach("loader", event.ts)
+            boot.first_loader = boot.first_loader or name
+            boot.loaders.add(name)
+            if boot.loaders - {boot.first_loader}:
+                boot.clear("loader_refused")  # the firmware ran what we sent
+        elif stage == "config":
+            boot.reach("config", event.ts)
+            boot.clear("loader_refused")
+            if boot.config_at is None:
+                boot.config_at, boot.first_config = event.ts, name
+            if name not in rules.DISPATCHERS:
+                # The files decide what this boot is: the MAC's file, or the default's.
+                default = name in rules.DEFAULT_CONFIGS
+                boot.entry = self._default if default else client.entry
+                boot.once = False if default else client.once
+                self._check_arch(boot, event.ts)
+        elif stage in ("kernel", "initrd", "root_image"):
+            boot.reach(stage, event.ts)
+            if stage == "root_image":
+                boot.clear("no_root_image")
+            self._choose_menu_item(boot, name, event.ts)
+        big = event.size is not None and event.size >= hints.BIG_OVER_TFTP
+        heavy = big and event.proto == "tftp" and stage in ("kernel", "initrd", "root_image")
+        if heavy and FW_S390_CCW not in boot.firmwares:  # s390x firmware has no other way
+            size = event.size or 0
+            boot.add_hint(hints.big_over_tftp(event.filename, size, event.ts, _chain(boot)))
 
-    def _handed_over(self, client: ClientState, name: str, stage: Stage) -> bool:
-        """Kernel + initrds (+ image) delivered, or a local entry's config was read."""
-        needs = self._stages.needs(client.entry)
-        if needs is None:
-            return False
-        if needs.kind == "local":
-            return stage == "config" and name not in _DISPATCHERS
-        return delivered(needs, client.finished_files)
+    def _choose_menu_item(self, boot: Boot, name: str, ts: float) -> None:
+        needs = self._needs(boot)
+        if needs is None or needs.kind != "menu" or boot.menu_item is not None:
+            return
+        candidates = [i for i in needs.items if i in self._stages.entries_using(name)]
+        if len(candidates) > 1 and needs.default in candidates:
+            opened = boot.menu_at if boot.menu_at is not None else ts
+            if ts - opened >= needs.timeout - 0.5 or not needs.timeout:
+                candidates = [needs.default]  # after the timeout: the default
+        if candidates:
+            boot.menu_item = " | ".join(candidates) if len(candidates) > 1 else candidates[0]
 
-    def _miss(self, client: ClientState, event: FileNotFound) -> None:
-        name = normalize(event.filename)
-        stage = self._stages.classify(name)
-        if stage == "config":
-            # A config miss is the firmware's normal search trail, remembered for hints.
-            if name not in _DEFAULT_CONFIGS and len(client.misses) < 16:
-                client.misses.append(name)
+    def _finished(self, boot: Boot, name: str, stage: Stage, ts: float) -> None:
+        boot.finished.add(name)
+        if stage == "loader":
+            boot.loader_done = (name, ts)
+            if name in rules.IPXE_LOADERS:
+                boot.ipxe_loaded_at = ts
+        if stage == "config" and boot.misses:
+            own = [m for m in boot.misses if boot.nic.hexhyp in m]
+            if name in rules.DEFAULT_CONFIGS:
+                boot.add_hint(hints.default_config((own or boot.misses)[0], name, ts))
             else:
-                client.last_error = f"{name} not found (no default config)"
-        else:
-            client.last_error = f"{event.proto} {name}: not found"
+                boot.add_hint(hints.lookup_trail(boot.misses, name, ts))
+        self._check_end(boot, name, stage, ts)
+
+    def _check_end(self, boot: Boot, name: str, stage: Stage, ts: float) -> None:
+        needs = self._needs(boot)
+        if needs is None or not boot.active:
+            return
+        own_config = stage == "config" and name not in rules.DISPATCHERS
+        if needs.kind == "local" and own_config:
+            boot.end("local", ts, f"{name} read: boot from the local disk")
+        elif needs.kind == "chain" and own_config:
+            boot.end("handed_over", ts, f"{name} read: chained to the entry's URL")
+        elif needs.kind == "menu":
+            if own_config and boot.menu_at is None:
+                boot.menu_at = ts
+            item = boot.menu_item.split(" | ")[0] if boot.menu_item else None
+            item_needs = self._stages.needs(item)
+            if item_needs is not None and delivered(item_needs, boot.finished):
+                boot.end("handed_over", ts, f"menu item {boot.menu_item}: kernel and initrds sent")
+        elif needs.kernel is not None:
+            if delivered(needs, boot.finished):
+                what = "kernel, initrds and root image" if needs.image else "kernel and initrds"
+                boot.end("handed_over", ts, f"{what} sent")
+            elif needs.image and delivered(_without_image(needs), boot.finished):
+                boot.delivered_at = boot.delivered_at or ts
+
+    def _miss(self, boot: Boot, event: FileNotFound, name: str, stage: Stage) -> None:
+        if rules.is_probe_miss(name, stage):
+            if len(boot.misses) < _MISSES_KEPT and stage == "config":
+                boot.misses.append(name)
+            return  # the loader's normal search trail, not an error
+        boot.transfers.append(_instant(event, "missing"))
+        if stage == "config":
+            boot.last_error = f"{name} not found (no default config)"
+            return
+        boot.last_error = f"{event.proto} {name}: not found"
+        if stage in _ROLE:
+            boot.add_hint(hints.file_missing(event.proto, name, event.ts, _ROLE[stage]))
+
+    def _refused(self, boot: Boot, event: RequestRefused, name: str) -> None:
+        boot.last_error = f"refused {event.filename}: {event.reason}"
+        boot.transfers.append(_instant(event, "refused"))
+        if "readable" in event.reason:
+            boot.add_hint(hints.file_unreadable(event.proto, name, event.ts))
+
+
+def _step(event: DhcpEvent, msg: str, firmware: str) -> DhcpStep:
+    assert event.mac is not None
+    return DhcpStep(event.ts, msg, event.mac, event.ip, firmware)
+
+
+def _instant(event: FileNotFound | RequestRefused, state: str) -> TransferView:
+    """A request answered at once with an error, shown among the boot's transfers."""
+    view = TransferView(f"{state}-{event.ts}", event.proto, event.filename, started=event.ts)
+    view.state, view.finished = state, event.ts  # type: ignore[assignment]
+    return view
+
+
+def _without_image(needs: EntryFiles) -> EntryFiles:
+    return EntryFiles(kind=needs.kind, kernel=needs.kernel, initrds=needs.initrds)
+
+
+def _chain(boot: Boot) -> str:
+    """Which loader chain a boot went through, for advice that fits it."""
+    if any("shim" in name for name in boot.loaders):
+        return "shim"
+    if FW_GRUB in boot.firmwares or any(n.startswith("grub") for n in boot.loaders):
+        return "grub"
+    return "pxelinux"
+

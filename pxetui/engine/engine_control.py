@@ -51,7 +51,7 @@ class EngineControl:
                 "interface": profile.network.interface,
             },
             "services": {name: event_to_dict(ev) for name, ev in sorted(engine.services.items())},
-            "clients": [client.to_dict() for client in engine.tracker.clients()],
+            "clients": [client.to_dict(full=True) for client in engine.tracker.clients()],
             "entries": entries,
             "assignments": assignment_table(profile, engine.db.assignments()),
             "unknown": effective.unknown,
@@ -136,7 +136,8 @@ def _explain(engine: Engine, args: dict[str, Any]) -> Any:
     client = engine.tracker.get(mac)
     if client is not None and (arch is None or not str(arch).strip().isdigit()):
         # UIs pass the row's arch label ("UEFI x64"); the tracker knows option 93 itself.
-        arch = client.arch_code if client.arch_code is not None else arch
+        code = client.boot.arch_code if client.boot is not None else None
+        arch = code if code is not None else arch
     steps = explain(
         mac,
         ip=args.get("ip"),

@@ -33,7 +33,9 @@ def test_profile_entries_name_kernels_initrds_and_images() -> None:
     assert stages.classify("images/centos/initrd.img") == "initrd"
     assert stages.classify("live/fs.sqsh") == "root_image"
     assert stages.entries_using("k") == frozenset({"live"})
-    assert stages.needs("menu") == EntryFiles("menu")
+    assert stages.needs("menu") == EntryFiles(
+        "menu", items=("centos", "live"), default="centos", timeout=10
+    )
     assert stages.needs("local") == EntryFiles("local")
     assert stages.needs("nope") is None
 
@@ -56,3 +58,21 @@ def test_delivery_needs_kernel_every_initrd_and_the_image() -> None:
     assert not delivered(live, {"k", "i1", "fs"})
     assert delivered(live, {"k", "i1", "i2", "fs", "extra"})
     assert not delivered(EntryFiles("local"), {"k"})
+
+
+def test_entries_served_elsewhere_are_silent_to_the_tracker() -> None:
+    """A kernel on someone else's server (or local) makes no request pxetui sees."""
+    profile = Profile.model_validate(
+        {
+            "network": {"server": "10.0.0.1"},
+            "entries": {
+                "ours": {"kind": "linux", "kernel": "http://{server}:8080/k"},
+                "ours2": {"kind": "linux", "kernel": "http://10.0.0.1:8080/k"},
+                "theirs": {"kind": "linux", "kernel": "http://mirror.example/k"},
+                "chain": {"kind": "chain", "url": "http://boot.example/x.ipxe"},
+            },
+        }
+    )
+    stages = StageMap.from_profile(profile)
+    silent = {n for n, e in stages.entries.items() if e.silent}
+    assert silent == {"theirs", "chain", "local"}

@@ -91,9 +91,11 @@ def test_a_captured_pxelinux_boot_without_a_per_mac_file_is_tracked_and_explaine
     for event in dnsmasq_events() + tftpy_events():
         tracker.apply(event)
     state = tracker.get(MAC)
-    assert state is not None
-    assert (state.ip, state.arch, state.firmware) == ("10.250.77.129", "BIOS", "iPXE")
-    assert list(state.phases) == [
+    assert state is not None and len(state.boots) == 1
+    boot = state.boots[0]
+    assert (state.ip, boot.arch, boot.firmware) == ("10.250.77.129", "BIOS", "iPXE")
+    assert (boot.outcome, boot.entry) == ("handed_over", "e2e")
+    assert list(boot.phases) == [
         "discovered",
         "offered",
         "loader",
@@ -102,14 +104,11 @@ def test_a_captured_pxelinux_boot_without_a_per_mac_file_is_tracked_and_explaine
         "initrd",
         "handed_over",
     ]
-    assert state.last_error is None
-    assert any(
-        h.startswith(
-            "asked for pxelinux.cfg/01-52-54-00-e2-e0-01 and got not found, then "
-            "pxelinux.cfg/default"
-        )
-        for h in state.hints
-    ), list(state.hints)
-    done = [t.filename for t in state.transfers if t.state == "done"]
+    assert boot.last_error is None
+    assert set(boot.hints) == {"default_config"}, boot.hints
+    evidence = boot.hints["default_config"].evidence
+    assert evidence.startswith("asked for pxelinux.cfg/01-52-54-00-e2-e0-01 (not found)")
+    assert "then got pxelinux.cfg/default" in evidence
+    done = [t.filename for t in boot.transfers if t.state == "done"]
     assert done[-3:] == ["pxelinux.cfg/default", "e2e/vmlinuz", "e2e/initrd.gz"]
-    assert state.transfers[-2].bytes == 8247232
+    assert boot.transfers[-2].bytes == 8247232

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pxetui.core.boot_stage import StageMap, once_refusal
 from pxetui.core.mac import MacAddress
 from pxetui.core.profile.model import (
     CentosEntry,
@@ -97,8 +98,12 @@ class _Audit:
 
     def hosts(self) -> None:
         dhcp = self.profile.network.dhcp
+        stages = StageMap.from_profile(self.profile)
         for mac, host in self.profile.hosts.items():
             where = ("hosts", self.key(mac))
+            refusal = once_refusal(stages, host.entry) if host.once else None
+            if refusal is not None:
+                self.add((*where, "once"), refusal)
             loader = host.loader or self.profile.loader
             if host.arch == "s390x" and dhcp.mode == "proxy" and mac not in dhcp.s390x_addresses:
                 self.add(

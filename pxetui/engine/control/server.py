@@ -13,13 +13,13 @@ import asyncio
 import contextlib
 import errno
 import logging
-import os
 import socket
 from pathlib import Path
 from typing import Any, Protocol
 
-from pxetui.core.events import Event, event_to_dict
+from pxetui.core.events import EngineMessage, Event, event_to_dict
 from pxetui.engine.bus import EventBus
+from pxetui.engine.control.access import apply_access, describe_change, peer_of
 from pxetui.engine.control.fanout import DEFAULT_DEPTH, SubscriberQueue
 from pxetui.engine.control.protocol import (
     MAX_LINE,
@@ -100,13 +100,15 @@ class ControlServer:
         try:
             # chmod between bind and listen: no client can connect before the mode is set.
             sock.bind(str(self.path))
-            os.chmod(self.path, self._mode)
+            # 0660 + group when the operators' group exists, else 0600 (access.py says why).
+            level, access = apply_access(self.path, self._mode)
             self._server = await asyncio.start_unix_server(
                 self._serve, sock=sock, limit=MAX_LINE + 1, backlog=BACKLOG
             )
         except BaseException:
             sock.close()
             raise
+        self._bus.publish(EngineMessage(level=level, text=access))
 
     @property
     def connections(self) -> int:
@@ -145,6 +147,7 @@ class ControlServer:
                 await writer.wait_closed()
 
     async def _requests(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        peer = peer_of(writer.get_extra_info("socket"))  # the kernel's word: who is connected
         while True:
             try:
                 line = await reader.readline()
@@ -172,6 +175,9 @@ class ControlServer:
                 await self._stream(request.id, reader, writer)
                 return
             reply = await self._answer(request.id, request.op, request.args)
+            change = describe_change(peer, request.op, request.args) if reply.get("ok") else None
+            if change:  # who assigned, unassigned or reloaded what: in the log and the console
+                self._bus.publish(EngineMessage(text=change))
             writer.write(encode(reply))
             await writer.drain()
             if request.op == "stop" and reply.get("ok"):
