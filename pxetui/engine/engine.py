@@ -23,7 +23,7 @@ from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pxetui.core.boot_stage import StageMap
+from pxetui.core.boot_stage import StageMap, once_refusal
 from pxetui.core.events import (
     AssignmentChanged,
     ClientUpdated,
@@ -153,6 +153,7 @@ class Engine:
         effective = self.effective()
         for mac, host in effective.hosts.items():
             self.tracker.set_assignment(mac, host.entry, host.once, host.hostname)
+            self.tracker.set_nics(mac, host.macs)
         for mac in self.db.macs_with_history()[:REPLAY_CLIENTS]:
             for data in self.db.history(mac, REPLAY_EVENTS):
                 try:
@@ -275,6 +276,9 @@ class Engine:
 
     async def assign(self, mac: MacAddress, entry: str, *, once: bool = False) -> tuple[str, ...]:
         check_entry(self.profile, entry)
+        refusal = once_refusal(StageMap.from_profile(self.profile), entry) if once else None
+        if refusal is not None:
+            raise ValueError(refusal)
         self.db.assign(mac, entry, once=once)
         self.bus.publish(AssignmentChanged(mac=mac, entry=entry, once=once, reason="operator"))
         files = self._write_host(mac)
@@ -358,10 +362,12 @@ class Engine:
         host = effective.hosts.get(mac)
         if host is None:
             changed = self.tracker.clear_assignment(mac)
+            merged = self.tracker.set_nics(mac, ())
         else:
             changed = self.tracker.set_assignment(mac, host.entry, host.once, host.hostname)
-        if changed:
-            self._mark({mac})
+            merged = self.tracker.set_nics(mac, host.macs)
+        if changed or merged:
+            self._mark({mac} | merged)
         return written
 
     def preview(
@@ -402,11 +408,11 @@ class Engine:
             self.history.record(event, self.tracker)
 
     def _maybe_complete_once(self, mac: MacAddress) -> None:
-        """A one-shot whose kernel and initrds (or image) were delivered boots local next."""
+        """A one-shot whose boot ended (handed over, or local) boots local next."""
         client = self.tracker.get(mac)
         if client is None or not client.once or mac in self._completing:
             return
-        if not self.tracker.boot_delivered(mac):
+        if not self.tracker.boot_completed(mac):
             return
         self._completing.add(mac)
         asyncio.get_running_loop().call_soon(self._complete_once, mac, client.entry or "")
@@ -420,7 +426,7 @@ class Engine:
             self.bus.publish(AssignmentChanged(mac=mac, entry="local", once=False, reason="once"))
             self._write_host(mac)
             self.bus.publish(
-                EngineMessage(text=f"{mac}: one-shot boot of {entry!r} delivered, now local boot")
+                EngineMessage(text=f"{mac}: one-shot boot of {entry!r} done, now local boot")
             )
         finally:
             self._completing.discard(mac)
@@ -431,7 +437,10 @@ class Engine:
     async def _ticker(self) -> None:
         while True:
             await asyncio.sleep(TICK_S)
-            self._mark(self.tracker.tick(time.time()))
+            changed = self.tracker.tick(time.time())
+            self._mark(changed)
+            for mac in changed:  # a menu that timed out to its local item ends a one-shot
+                self._maybe_complete_once(mac)
 
     # --- helpers -------------------------------------------------------------------------
 
