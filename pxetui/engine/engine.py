@@ -40,11 +40,12 @@ from pxetui.core.mac import MacAddress
 from pxetui.core.profile.errors import ProfileError
 from pxetui.core.profile.loader import load_profile
 from pxetui.core.profile.model import Profile
-from pxetui.core.render import BootFiles, RenderContext
+from pxetui.core.render import BootFiles, RenderContext, RenderError, render_host
 from pxetui.core.tracker import ClientTracker
 from pxetui.engine.assignments import check_entry, effective_profile
 from pxetui.engine.batching import ClientUpdateCoalescer, HistoryBatcher
 from pxetui.engine.bootfiles import BootFileStore, install_loaders
+from pxetui.engine.bootfiles.store import write_error
 from pxetui.engine.bus import EventBus
 from pxetui.engine.control.protocol import ControlError
 from pxetui.engine.control.recent import RecentEvents
@@ -55,7 +56,7 @@ from pxetui.engine.http import HttpFileServer, HttpLimits
 from pxetui.engine.limits import raise_fd_limit
 from pxetui.engine.names import ClientNamer, ReverseNames
 from pxetui.engine.neighbors import neighbor_mac
-from pxetui.engine.persist import EngineDatabase
+from pxetui.engine.persist import EngineDatabase, StoredAssignment
 from pxetui.engine.runtime_paths import (
     StateDirBusyError,
     interface_address,
@@ -279,26 +280,71 @@ class Engine:
         refusal = once_refusal(StageMap.from_profile(self.profile), entry) if once else None
         if refusal is not None:
             raise ValueError(refusal)
-        self.db.assign(mac, entry, once=once)
+        # One transaction: the files first (all or none), then the database; a failure
+        # leaves both as they were and says why, so `status` and the disk always agree.
+        stored = dict(self.db.assignments())
+        old = stored.get(mac)
+        hostname = old.hostname if old is not None else None
+        stored[mac] = StoredAssignment(mac, entry, once, hostname, "operator", time.time())
+        files = self._checked_write(mac, self._effective_from(stored))
+        try:
+            self.db.assign(mac, entry, once=once)
+        except sqlite3.Error as exc:
+            raise self._db_failed(mac, exc) from exc
         self.bus.publish(AssignmentChanged(mac=mac, entry=entry, once=once, reason="operator"))
-        files = self._write_host(mac)
         await self._reconfigure_dhcp()
         return files
 
     async def unassign(self, mac: MacAddress) -> bool:
-        removed = self.db.unassign(mac)
-        if removed:
-            self.bus.publish(AssignmentChanged(mac=mac, entry=None, reason="operator"))
-            self._write_host(mac)
-            await self._reconfigure_dhcp()
+        stored = dict(self.db.assignments())
+        if stored.pop(mac, None) is None:
+            return False
+        self._checked_write(mac, self._effective_from(stored))
+        try:
+            removed = self.db.unassign(mac)
+        except sqlite3.Error as exc:
+            raise self._db_failed(mac, exc) from exc
+        self.bus.publish(AssignmentChanged(mac=mac, entry=None, reason="operator"))
+        await self._reconfigure_dhcp()
         return removed
 
     async def set_default(self, entry: str) -> None:
         check_entry(self.profile, entry)
-        self.db.set_setting(DEFAULT_KEY, entry)
+        assert self.files is not None
+        effective = effective_profile(self.profile, self.db.assignments(), entry)
+        try:
+            self.files.write_defaults(effective)
+        except OSError as exc:
+            raise ControlError(write_error(exc, self.profile.tftp.root)) from exc
+        try:
+            self.db.set_setting(DEFAULT_KEY, entry)
+        except sqlite3.Error as exc:
+            self._write_defaults()
+            raise ControlError(f"default not saved: state database {self.db.path}: {exc}") from exc
         self._mark(self.tracker.set_default(entry))
-        self._write_defaults()
         self.bus.publish(EngineMessage(text=f"unknown clients now boot {entry!r}"))
+
+    def _effective_from(self, stored: dict[MacAddress, StoredAssignment]) -> Profile:
+        return effective_profile(self.profile, stored, self.db.setting(DEFAULT_KEY))
+
+    def _checked_write(self, mac: MacAddress, effective: Profile) -> tuple[str, ...]:
+        """Render and write *mac*'s files for *effective*, or raise with the reason."""
+        assert self.ctx is not None
+        if mac in effective.hosts:
+            try:
+                render_host(effective, self.ctx, mac)
+            except RenderError as exc:
+                raise ControlError(f"{mac}: {exc}") from exc
+        try:
+            return self._write_host(mac, effective)
+        except OSError as exc:
+            raise ControlError(write_error(exc, self.profile.tftp.root)) from exc
+
+    def _db_failed(self, mac: MacAddress, exc: sqlite3.Error) -> ControlError:
+        """The files were written but the database refused: put the files back."""
+        with contextlib.suppress(OSError):
+            self._write_host(mac)
+        return ControlError(f"not saved, boot files restored: state database {self.db.path}: {exc}")
 
     async def reload_profile(self) -> Profile:
         """Load the profile file again; a bad one is rejected and the old one keeps serving."""

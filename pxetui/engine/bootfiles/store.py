@@ -5,12 +5,15 @@ must see the old file or the new one, never half of either. So every file is wri
 temp file in the same directory, fsynced, chmod 0644 (the TFTP server serves only
 world-readable files) and ``os.replace``d over the old name. A host's files are exactly the
 per-MAC names in :mod:`pxetui.core.layout`; applying a new set removes the ones the new set
-lacks, so a host moved from an s390x entry to an x86 one never keeps a stale config.
+lacks, so a host moved from an s390x entry to an x86 one never keeps a stale config. A set is
+all or none: every temp file is written before the first rename, so a full disk leaves the
+old set whole (the engine commits its database only after that).
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import re
 import stat
@@ -24,7 +27,7 @@ from pxetui.core.render import BootFiles
 
 FILE_MODE = 0o644
 DIR_MODE = 0o755
-# _write's temp names: tempfile.mkstemp(prefix=".<name>.", suffix=".tmp") → 8 random chars
+# write_temp's names: tempfile.mkstemp(prefix=".<name>.", suffix=".tmp") → 8 random chars
 _TEMP = re.compile(r"\.(?P<name>.+)\.[a-z0-9_]{8}\.tmp")
 
 
@@ -85,25 +88,34 @@ class BootFileStore:
 
     # --- writing -------------------------------------------------------------------------
 
-    def _write(self, rel: str, data: bytes) -> None:
+    def _stage(self, rel: str, data: bytes) -> tuple[Path, str] | None:
+        """Write *data* to a temp file beside *rel*'s target: (target, temp), or None if the
+        target already holds exactly these bytes. Nothing visible changes yet."""
         target = self.path_for(rel)
         if _unchanged(target, data):
-            return  # already exactly these bytes, world-readable: no rewrite, no fsync
+            return None  # already exactly these bytes, world-readable: no rewrite, no fsync
         target.parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
         target = self.path_for(rel)  # re-check: the directories now exist
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        return target, write_temp(target, data)
+
+    def _write_all(self, files: Mapping[str, bytes]) -> None:
+        """All of *files* or none: every temp file is written and fsynced before the first
+        rename, so a full disk or a refused write leaves the old files all in place."""
+        staged: list[tuple[Path, str]] = []
         try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fchmod(handle.fileno(), FILE_MODE)
-                os.fsync(handle.fileno())
-            os.replace(tmp, target)
+            for rel, data in files.items():
+                step = self._stage(rel, bytes(data))
+                if step is not None:
+                    staged.append(step)
         except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
+            for _, tmp in staged:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(tmp)
             raise
-        _fsync_dir(target.parent)
+        for target, tmp in staged:  # renames need no space: this part does not fail on ENOSPC
+            os.replace(tmp, target)
+        for directory in sorted({target.parent for target, _ in staged}):
+            _fsync_dir(directory)
 
     def _unlink(self, rel: str) -> bool:
         target = self.path_for(rel)
@@ -126,10 +138,8 @@ class BootFileStore:
             raise StoreError(f"not boot files of {mac}: {', '.join(map(repr, foreign))}")
         for rel in files:  # validate every path before touching anything
             self.path_for(rel)
-        written: list[str] = []
-        for rel, data in files.items():
-            self._write(rel, bytes(data))
-            written.append(rel)
+        self._write_all(files)
+        written = list(files)
         removed = [rel for rel in allowed if rel not in files and self._unlink(rel)]
         return written, removed
 
@@ -141,8 +151,7 @@ class BootFileStore:
         """Write the entry points and unknown-client files (``render_defaults``)."""
         for rel in files:
             self.path_for(rel)
-        for rel, data in files.items():
-            self._write(rel, bytes(data))
+        self._write_all(files)
         return list(files)
 
     def remove_stale_temps(self) -> list[str]:
@@ -176,6 +185,35 @@ class BootFileStore:
             with contextlib.suppress(FileNotFoundError, StoreError):
                 found[rel] = self.path_for(rel).read_bytes()
         return BootFiles(found)
+
+
+def write_temp(target: Path, data: bytes) -> str:
+    """*data* in a fsynced, world-readable temp file next to *target*; its path.
+
+    The one place boot-file bytes hit the disk (tests inject ENOSPC here)."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fchmod(handle.fileno(), FILE_MODE)
+            os.fsync(handle.fileno())
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    return tmp
+
+
+def write_error(exc: OSError, root: Path) -> str:
+    """The operator's sentence for a failed boot-file write."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return f"TFTP root is full: {root}"
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return f"permission denied: {exc.filename or root}"
+    if exc.errno == errno.EROFS:
+        return f"TFTP root is read-only: {root}"
+    return f"cannot write boot files under {root}: {exc.strerror or exc}"
 
 
 def _unchanged(target: Path, data: bytes) -> bool:
