@@ -53,7 +53,7 @@ from pxetui.engine.dhcp_service import DhcpService
 from pxetui.engine.dnsmasq.preflight import PortNeed, PreflightError, port_holders
 from pxetui.engine.host_files import BootFileWriter
 from pxetui.engine.http import HttpFileServer, HttpLimits
-from pxetui.engine.limits import raise_fd_limit
+from pxetui.engine.limits import LimitNotice, raise_fd_limit
 from pxetui.engine.names import ClientNamer, ReverseNames
 from pxetui.engine.neighbors import neighbor_mac
 from pxetui.engine.persist import EngineDatabase, StoredAssignment
@@ -111,7 +111,15 @@ class Engine:
         self.recent = RecentEvents()  # first subscriber: the snapshot's recent_events
         self.bus.subscribe(self.recent.add)
         self.tracker = ClientTracker(StageMap.from_profile(profile), neighbor=neighbor_mac)
-        self.db = EngineDatabase(self.state_dir / "pxetui.db")
+        limits = profile.limits
+        self.db = EngineDatabase(
+            self.state_dir / "pxetui.db",
+            history_rows=limits.history_rows,
+            history_age_s=limits.history_days * 86400,
+            on_prune=LimitNotice(
+                self.bus.publish, "history pruned (limits.history_rows, limits.history_days)"
+            ).hit,
+        )
         self.services: dict[str, ServiceEvent] = {}
         self.addresses: Addresses | None = None
         self.ctx: RenderContext | None = None

@@ -70,7 +70,7 @@ class LimitNotice:
         self._suppressed = 0
         self.hits = 0
 
-    def hit(self) -> None:
+    def hit(self, detail: str = "") -> None:
         self.hits += 1
         now = self._clock()
         if self._last is not None and now - self._last < self._interval:
@@ -78,4 +78,5 @@ class LimitNotice:
             return
         extra = f" ({self._suppressed} more since the last notice)" if self._suppressed else ""
         self._last, self._suppressed = now, 0
-        self._publish(EngineMessage(level="warning", text=f"limit: {self._text}{extra}"))
+        said = f"{self._text}: {detail}" if detail else self._text
+        self._publish(EngineMessage(level="warning", text=f"limit: {said}{extra}"))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,10 @@ from pxetui.core.events import Event, event_to_dict
 from pxetui.core.mac import MacAddress
 
 HISTORY_PER_MAC = 500
+HISTORY_ROWS = 200_000  # in all: ~265 B each, ~50 MB of history at most
+HISTORY_AGE_S = 30 * 86400.0
+PRUNE_EVERY_ROWS = 1000  # the global bounds are enforced after this many new rows …
+PRUNE_EVERY_S = 60.0  # … or this long, whichever comes first
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS assignments (
     mac      TEXT PRIMARY KEY,
@@ -42,6 +47,7 @@ CREATE TABLE IF NOT EXISTS history (
     data     TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS history_mac ON history (mac, id);
+CREATE INDEX IF NOT EXISTS history_ts ON history (ts);
 CREATE TABLE IF NOT EXISTS settings (
     key      TEXT PRIMARY KEY,
     value    TEXT NOT NULL
@@ -64,9 +70,25 @@ class StoredAssignment:
 class EngineDatabase:
     """The engine's SQLite file: assignments, one-shot records, settings, history."""
 
-    def __init__(self, path: Path, *, history_per_mac: int = HISTORY_PER_MAC) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        history_per_mac: int = HISTORY_PER_MAC,
+        history_rows: int = HISTORY_ROWS,
+        history_age_s: float = HISTORY_AGE_S,
+        prune_every_rows: int | None = None,
+        on_prune: Callable[[str], None] | None = None,
+    ) -> None:
         self.path = path
         self._history_limit = history_per_mac
+        self.history_rows = history_rows
+        self.history_age_s = history_age_s
+        # at most ~10% over the bound between two prunes
+        self._prune_every = prune_every_rows or max(10, min(PRUNE_EVERY_ROWS, history_rows // 10))
+        self._since_prune = 0
+        self._last_prune = 0.0
+        self.on_prune = on_prune  # told, in words, what a global bound removed
         self._db: sqlite3.Connection | None = None
 
     def open(self) -> None:
@@ -79,6 +101,7 @@ class EngineDatabase:
         db.executescript(_SCHEMA)
         self.path.chmod(0o600)
         self._db = db
+        self.prune()  # a restart after a month away starts within the bounds
 
     def close(self) -> None:
         if self._db is not None:
@@ -226,6 +249,55 @@ class EngineDatabase:
                 )
             )
         self._tx(statements)
+        self._since_prune += len(items)
+        if (
+            self._since_prune >= self._prune_every
+            or time.monotonic() - self._last_prune >= PRUNE_EVERY_S
+        ):
+            self.prune()
+
+    def prune(self, now: float | None = None) -> int:
+        """Enforce the global bounds: rows older than the age go, then the oldest rows over
+        the row bound — first those of MACs that never sent DHCP (a made-up per-MAC file
+        name, a stranger's 404), then anyone's. The number of rows deleted."""
+        self._since_prune, self._last_prune = 0, time.monotonic()
+        now = time.time() if now is None else now
+        db = self.db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            aged = db.execute(
+                "DELETE FROM history WHERE ts < ?", (now - self.history_age_s,)
+            ).rowcount
+            (count,) = db.execute("SELECT COUNT(*) FROM history").fetchone()
+            excess = max(0, int(count) - self.history_rows)
+            strangers = 0
+            if excess:
+                strangers = db.execute(
+                    "DELETE FROM history WHERE id IN (SELECT id FROM history WHERE mac NOT IN "
+                    "(SELECT DISTINCT mac FROM history WHERE kind = 'dhcp') ORDER BY id LIMIT ?)",
+                    (excess,),
+                ).rowcount
+            oldest = 0
+            if excess - strangers > 0:
+                oldest = db.execute(
+                    "DELETE FROM history WHERE id IN (SELECT id FROM history ORDER BY id LIMIT ?)",
+                    (excess - strangers,),
+                ).rowcount
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+        if (aged or strangers or oldest) and self.on_prune is not None:
+            self.on_prune(
+                f"{aged} older than {self.history_age_s / 86400:g} days, "
+                f"{strangers + oldest} over {self.history_rows} rows "
+                f"({strangers} of MACs never seen in DHCP)"
+            )
+        return aged + strangers + oldest
+
+    def history_count(self) -> int:
+        (count,) = self.db.execute("SELECT COUNT(*) FROM history").fetchone()
+        return int(count)
 
     def macs_with_history(self) -> list[MacAddress]:
         """Every MAC that has history, most recently active first."""
