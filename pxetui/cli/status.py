@@ -10,6 +10,7 @@ import time
 from typing import Any
 
 from pxetui.cli.control_target import TargetError, add_target_args, socket_path
+from pxetui.core.boot_text import boot_line, hint_lines, hints_of, phase_cell
 from pxetui.core.profile.errors import ProfileError
 from pxetui.engine.control.client import ControlClient
 from pxetui.engine.control.protocol import ControlError
@@ -99,12 +100,18 @@ def render_state(state: dict[str, Any], now: float | None = None) -> str:
         who = c.get("hostname") or ""
         lines.append(
             f"  {c.get('mac')} {who:<12} {c.get('ip') or '-':<15} {c.get('arch') or '-':<10} "
-            f"{c.get('firmware') or '-':<8} {c.get('entry') or '-':<12} {c.get('phase'):<12} "
+            f"{c.get('firmware') or '-':<8} {c.get('entry') or '-':<12} {phase_cell(c):<12} "
             f"{_ago(c.get('last_seen'), now)}"
         )
+        boots = [b for b in c.get("boots") or [] if isinstance(b, dict)]
+        if boots:
+            nics = len(c.get("macs") or [])
+            lines.append(f"      boot {boot_line(boots[-1], nics)}")
+            if len(boots) > 1:
+                lines.append(f"      ({len(boots) - 1} earlier boots: pxetui status --json)")
         if c.get("last_error"):
             lines.append(f"      error: {c['last_error']}")
-        lines += [f"      hint: {h}" for h in c.get("hints", [])]
+        lines += [f"      {line}" for h in hints_of(c) for line in hint_lines(h)]
     assignments = state.get("assignments", {})
     lines += ["", f"assignments ({len(assignments)}):"]
     for mac, a in assignments.items():

@@ -43,6 +43,7 @@ class ClientState:
     boots: deque[Boot] = field(default_factory=lambda: deque(maxlen=BOOTS_KEPT))
     boots_started: int = 0
     last_dhcp: float = 0.0
+    last_nic: MacAddress | None = None
 
     @property
     def boot(self) -> Boot | None:

@@ -280,10 +280,12 @@ class ClientTracker:
         asks = msg == "DHCPDISCOVER" or (msg == "PXE" and not event.ip)
         boot = client.boot
         if from_firmware and (
-            boot is None or (asks and rules.dhcp_starts_boot(boot, nic, firmware, ts))
+            boot is None
+            or not boot.active  # firmware talking again after the boot ended
+            or (asks and rules.dhcp_starts_boot(boot, nic, firmware, ts))
         ):
             boot = self._start_boot(client, nic, ts)
-        client.last_dhcp = ts
+        client.last_dhcp, client.last_nic = ts, nic
         if event.vendor_class:
             client.vendor_class = event.vendor_class
         if msg == "DHCPACK" and event.ip:
@@ -419,7 +421,7 @@ class ClientTracker:
                 boot, name, stage, isinstance(event, SizeProbe), event.ts
             )
         ):
-            boot = self._start_boot(client, boot.nic if boot else client.mac, event.ts)
+            boot = self._start_boot(client, client.last_nic or client.mac, event.ts)
         if opening:
             boot.last_fetch = event.ts
             for code in _WAITING:

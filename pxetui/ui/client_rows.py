@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from pxetui.core.boot_text import phase_cell
 from pxetui.core.sanitize import clean
 from pxetui.ui.event_text import human_bytes
 
@@ -161,7 +162,7 @@ def row_cells(state: dict[str, Any]) -> tuple[str, ...]:
         arch_name(state.get("arch")),
         _safe(state.get("firmware"), 20),
         _safe(entry, 40),
-        _safe(state.get("phase"), 20),
+        phase_cell(state),
         progress_text(state),
         seen_text(state.get("last_seen")),
     )

@@ -23,6 +23,7 @@ from pxetui.core.events import (
     ServiceEvent,
     event_to_dict,
 )
+from pxetui.core import hints
 from pxetui.core.mac import MacAddress
 
 T0 = 1_763_800_000.0  # a fixed "now" so snapshots do not change with the clock
@@ -46,7 +47,10 @@ def client_state(i: int, phase: str = "kernel", ts: float = T0) -> dict[str, Any
         "first_seen": ts - 9.5,
         "last_seen": ts,
         "last_error": "",
-        "hints": [] if i % 5 else ["iPXE waited 14 s in Configuring: no IPv6 RA on this LAN?"],
+        "hints": [] if i % 5 else [hints.ra_wait(ts - 8.0).to_dict()],
+        "outcome": "running",
+        "nic": mac.colon,
+        "macs": [mac.colon],
         "transfers": [
             {
                 "transfer_id": f"t{i}-1",
@@ -74,6 +78,41 @@ def client_state(i: int, phase: str = "kernel", ts: float = T0) -> dict[str, Any
     }
 
 
+def with_boots(state: dict[str, Any]) -> dict[str, Any]:
+    """The client's ``boots``: an earlier one handed over, and the running one it shows."""
+    ts = float(state["last_seen"])
+    latest = {
+        "n": 2,
+        "started": ts - 9.5,
+        "ended": None,
+        "nic": state["mac"],
+        "firmware": state["firmware"],
+        "firmwares": [state["firmware"]],
+        "arch": state["arch"],
+        "entry": state["entry"],
+        "once": state["once"],
+        "phase": state["phase"],
+        "phases": state["phases"],
+        "outcome": "running",
+        "end_evidence": "",
+        "menu_item": None,
+        "last_error": None,
+        "hints": state["hints"],
+        "cleared_hints": [],
+    }
+    earlier = {
+        **latest,
+        "n": 1,
+        "started": ts - 300.0,
+        "ended": ts - 280.0,
+        "outcome": "handed_over",
+        "phase": "handed_over",
+        "end_evidence": "kernel and initrds sent",
+        "hints": [],
+    }
+    return {**state, "boots": [earlier, latest]}
+
+
 def snapshot(n_clients: int = 6) -> dict[str, Any]:
     services = {
         "dhcp": event_to_dict(
@@ -92,7 +131,7 @@ def snapshot(n_clients: int = 6) -> dict[str, Any]:
             ServiceEvent(service="http", state="running", address="127.0.0.1:8080", ts=T0)
         ),
     }
-    clients = [client_state(i) for i in range(n_clients)]
+    clients = [with_boots(client_state(i)) for i in range(n_clients)]
     first = MacAddress.parse(client_state(0)["mac"])
     recent: list[Event] = [
         ServiceEvent(service="tftp", state="running", address="127.0.0.1:6969", ts=T0 - 60),

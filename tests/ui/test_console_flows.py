@@ -164,7 +164,9 @@ async def test_detail_shows_timeline_explainer_and_hints(replay: ReplayEngine) -
         await wait_for(pilot, lambda: isinstance(app.screen, ClientDetailScreen))
         explain = app.screen.query_one("#detail-explain")
         await wait_for(pilot, lambda: "=> wins" in str(explain.render()))
-        assert "IPv6" in str(app.screen.query_one("#detail-hints").render())
+        hints_box = str(app.screen.query_one("#detail-hints").render())
+        assert "router advertisement" in hints_box and "seen: iPXE got our DHCP answer" in hints_box
+        assert "#1 " in str(app.screen.query_one("#detail-boots").render())
         assert app.screen.query_one("#detail-timeline").row_count == 4  # type: ignore[attr-defined]
         explain_req = next(r for r in replay.requests if r["op"] == "explain")
         assert explain_req["mac"] == MAC0.colon and explain_req["ip"] == "10.250.0.2"

@@ -1,6 +1,9 @@
-"""One client in depth: who it is, its phase timeline, what its firmware will ask for.
+"""One client in depth: who it is, its boots, the latest boot's timeline and hints, what its
+firmware will ask for.
 
-The timeline comes from the tracker's ``phases`` (phase → first time seen), the lookup
+Boots, outcome and hints are worded by :mod:`pxetui.core.boot_text`, exactly as ``pxetui
+status`` words them. The timeline comes from the latest boot's ``phases`` (phase → first
+time seen), the lookup
 explainer from the engine's ``explain`` op (the core explainer: every file this firmware will
 request, in order, and which one wins), hints from the tracker, history from the engine's
 store. The screen re-reads the client's state twice a second while open.
@@ -18,6 +21,7 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
+from pxetui.core.boot_text import boot_line, hint_lines, hints_of, phase_cell
 from pxetui.core.events import event_from_dict
 from pxetui.core.mac import MacAddress
 from pxetui.core.sanitize import clean
@@ -43,8 +47,11 @@ def timeline(phases: dict[str, Any]) -> list[tuple[str, float, float, float | No
 
 def identity_text(state: dict[str, Any]) -> Text:
     """The who-is-it block: one ``label: value`` line each, all sanitised."""
+    nics = [str(m) for m in state.get("macs") or []]
+    several = len(nics) > 1
     rows = [
         ("MAC", state.get("mac")),
+        *([("NICs", f"{', '.join(nics)}; booted from {state.get('nic')}")] if several else []),
         ("Host name", state.get("hostname")),
         ("IP", state.get("ip")),
         ("Arch", arch_name(state.get("arch"))),
@@ -55,7 +62,7 @@ def identity_text(state: dict[str, Any]) -> Text:
             f"{state.get('entry') or '(unknown-client entry)'}"
             + (" (once)" if state.get("once") else ""),
         ),
-        ("Phase", state.get("phase")),
+        ("Phase", phase_cell(state)),
         ("First seen", clock(state["first_seen"]) if state.get("first_seen") else ""),
         ("Last seen", clock(state["last_seen"]) if state.get("last_seen") else ""),
         ("Last error", state.get("last_error")),
@@ -64,6 +71,40 @@ def identity_text(state: dict[str, Any]) -> Text:
     for label, value in rows:
         text.append(f"{label + ':':<14}", style="bold")
         text.append(clean(str(value or "-"), 160) + "\n")
+    text.rstrip()
+    return text
+
+
+def hints_text(state: dict[str, Any]) -> Text:
+    """The latest boot's hints that hold now, each with what was seen and likely causes."""
+    hints = hints_of(state)
+    if not hints:
+        return Text("(none hold now)")
+    styles = {"error": "bold red", "warn": "bold yellow", "info": "bold"}
+    text = Text()
+    for hint in hints:
+        first, *rest = hint_lines(hint)
+        text.append(first + "\n", style=styles.get(str(hint.get("severity")), ""))
+        for line in rest:
+            text.append(line + "\n", style="dim" if line.lstrip().startswith("seen:") else "")
+    text.rstrip()
+    return text
+
+
+def boots_text(state: dict[str, Any]) -> Text:
+    """Every boot kept, newest first, one line each (with the hints that applied to it)."""
+    boots = [b for b in state.get("boots") or [] if isinstance(b, dict)]
+    if not boots:
+        return Text("(no boot seen yet)")
+    nics = len(state.get("macs") or [])
+    text = Text()
+    for boot in reversed(boots):
+        text.append(boot_line(boot, nics) + "\n", style="bold" if boot is boots[-1] else "")
+        cleared = [h for h in boot.get("cleared_hints") or [] if isinstance(h, dict)]
+        applied = [*hints_of(boot), *cleared]
+        codes = sorted({str(h.get("code")) for h in applied if h.get("severity") != "info"})
+        if codes:
+            text.append(f"    hints: {', '.join(codes)}\n", style="dim")
     text.rstrip()
     return text
 
@@ -127,14 +168,16 @@ class ClientDetailScreen(Screen[None]):
                 id="detail-timeline", cursor_type="none", show_cursor=False
             )
             yield timeline_table
-            yield Static("asking the engine…", id="detail-explain", classes="detail-section")
             yield Static(id="detail-hints", classes="detail-section")
+            yield Static(id="detail-boots", classes="detail-section")
+            yield Static("asking the engine…", id="detail-explain", classes="detail-section")
             yield Static("loading…", id="detail-history", classes="detail-section")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#detail-identity").border_title = f"client {self.mac.colon}"
-        self.query_one("#detail-timeline").border_title = "phase timeline"
+        self.query_one("#detail-timeline").border_title = "latest boot: phase timeline"
+        self.query_one("#detail-boots").border_title = "boots (newest first)"
         self.query_one("#detail-explain").border_title = "lookup explainer"
         self.query_one("#detail-hints").border_title = "hints"
         self.query_one("#detail-history").border_title = "history"
@@ -160,9 +203,8 @@ class ClientDetailScreen(Screen[None]):
                 f"+{since:.1f} s",
                 f"{took:.1f} s" if took is not None else "(now)",
             )
-        hints = [clean(str(h), 300) for h in state.get("hints") or []]
-        hint_text = Text("\n".join(f"* {h}" for h in hints) if hints else "(none)")
-        self.query_one("#detail-hints", Static).update(hint_text)
+        self.query_one("#detail-hints", Static).update(hints_text(state))
+        self.query_one("#detail-boots", Static).update(boots_text(state))
 
     @work(exclusive=True, group="explain", exit_on_error=False)
     async def action_refresh_lookup(self) -> None:
