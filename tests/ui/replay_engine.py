@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from pxetui.core import hints
 from pxetui.core.events import (
     AssignmentChanged,
     ClientUpdated,
@@ -23,7 +24,6 @@ from pxetui.core.events import (
     ServiceEvent,
     event_to_dict,
 )
-from pxetui.core import hints
 from pxetui.core.mac import MacAddress
 
 T0 = 1_763_800_000.0  # a fixed "now" so snapshots do not change with the clock
