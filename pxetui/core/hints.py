@@ -276,7 +276,7 @@ def file_unreadable(proto: str, name: str, ts: float) -> Hint:
         "file_unreadable",
         ts,
         f"{proto.upper()} request for {name} at {clock(ts)}: refused, not world-readable",
-        text=f"{name} is not readable",
+        text=f"{name} is not world-readable (chmod 0644 {name})",
         causes=(f"its mode: `chmod 0644 {name}` (pxetui serves world-readable files only)",),
     )
 

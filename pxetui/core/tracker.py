@@ -281,7 +281,9 @@ class ClientTracker:
         boot = client.boot
         if from_firmware and (
             boot is None
-            or not boot.active  # firmware talking again after the boot ended
+            # firmware talking again after the boot ended (dnsmasq's lines arrive batched,
+            # so one from before the end can come after it: that one is not a new boot)
+            or (not boot.active and ts > (boot.ended or 0.0))
             or (asks and rules.dhcp_starts_boot(boot, nic, firmware, ts))
         ):
             boot = self._start_boot(client, nic, ts)
