@@ -16,7 +16,7 @@ from pathlib import Path
 import psutil
 
 from pxetui.core.profile import Profile, ProfileError, load_profile
-from pxetui.core.profile.audit import audit_profile
+from pxetui.core.profile.audit import profile_problems
 from pxetui.core.render import RenderContext
 
 PLACEHOLDER_SERVER = IPv4Address("192.0.2.1")  # TEST-NET-1: never a real lab address
@@ -69,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"{args.profile}: {len(exc.errors)} problem(s)", file=sys.stderr)
         return 1
     ctx, source = context_for(profile, args.server)
-    problems = audit_profile(profile, ctx)
+    problems = profile_problems(profile, ctx.server)  # what the engine refuses, too
     for line in problems:
         print(line)
     if problems:

@@ -37,8 +37,8 @@ from pxetui.core.events import (
     event_from_dict,
 )
 from pxetui.core.mac import MacAddress
+from pxetui.core.profile.audit import load_checked, profile_problems
 from pxetui.core.profile.errors import ProfileError
-from pxetui.core.profile.loader import load_profile
 from pxetui.core.profile.model import Profile
 from pxetui.core.render import BootFiles, RenderContext, RenderError, render_host
 from pxetui.core.tracker import ClientTracker
@@ -74,6 +74,7 @@ TICK_S = 1.0
 DEFAULT_KEY = "unknown"
 REPLAY_CLIENTS = 500  # client rows rebuilt from history at start
 REPLAY_EVENTS = 200  # per client
+PROFILE_LOAD_BUDGET_S = 30.0  # a reload that takes longer is rejected (the file is bounded too)
 
 
 class EngineError(RuntimeError):
@@ -153,6 +154,13 @@ class Engine:
         except sqlite3.Error as exc:
             raise EngineError(f"state database {self.db.path} is unusable: {exc}") from exc
         self.addresses = self._resolve_addresses()
+        problems = profile_problems(self.profile, self.addresses.server)
+        if problems:  # the one validation: what `pxetui check` rejects, the engine refuses
+            where = self.profile_path or self.profile.name
+            raise EngineError(
+                f"profile {where} has {len(problems)} problem(s) (as `pxetui check` reports); "
+                "not starting:\n" + "\n".join(problems)
+            )
         self.bus.subscribe(self._on_event)
         self.tracker.set_default(self.effective().unknown)  # the profile's, or set_default's
         self._replay_history()
@@ -360,8 +368,21 @@ class Engine:
             text = "no profile file to reload (ad-hoc mode): nothing changed"
             self.bus.publish(EngineMessage(level="warning", text=text))
             raise ControlError(text)
+        assert self.addresses is not None
+        # Off the event loop, within a time budget: TFTP, HTTP and control keep answering
+        # while a (size-bounded) profile is parsed and its files are checked.
         try:
-            new = load_profile(self.profile_path)
+            new = await asyncio.wait_for(
+                asyncio.to_thread(load_checked, self.profile_path, self.addresses.server),
+                PROFILE_LOAD_BUDGET_S,
+            )
+        except TimeoutError:
+            exc: Exception = ProfileError(
+                [f"{self.profile_path}: loading took longer than {PROFILE_LOAD_BUDGET_S:g} s"]
+            )
+            text = f"profile {self.profile_path} rejected, still serving the previous one:\n{exc}"
+            self.bus.publish(EngineMessage(level="error", text=text))
+            raise ControlError(text) from None
         except (ProfileError, OSError) as exc:
             text = f"profile {self.profile_path} rejected, still serving the previous one:\n{exc}"
             self.bus.publish(EngineMessage(level="error", text=text))

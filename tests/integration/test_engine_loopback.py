@@ -302,6 +302,9 @@ async def test_a_held_tftp_port_is_reported_with_its_holder(tmp_path: Path) -> N
         assert (await asyncio.wait_for(holder.stdout.readline(), 30)).strip() == b"bound"
         (tmp_path / "ports").write_text(f"{port} {free_port(socket.SOCK_STREAM)}")
         (tmp_path / "lab.yaml").write_text(profile_text(tmp_path))
+        (tmp_path / "tftp" / "images").mkdir(parents=True)  # a profile `check` accepts
+        (tmp_path / "tftp" / "images" / "vmlinuz").write_bytes(b"K")
+        (tmp_path / "tftp" / "images" / "initrd.img").write_bytes(b"I")
         eng = Engine(load_profile(tmp_path / "lab.yaml"), profile_path=tmp_path / "lab.yaml")
         await eng.setup()
         try:
@@ -387,6 +390,7 @@ async def test_transfers_served_by_a_tftp_worker_process_are_tracked(tmp_path: P
     images = tmp_path / "tftp" / "images"
     images.mkdir(parents=True)
     (images / "vmlinuz").write_bytes(b"K" * 300_000)
+    (images / "initrd.img").write_bytes(b"I" * 1000)  # a profile `check` accepts
     eng = Engine(
         load_profile(tmp_path / "lab.yaml"), profile_path=tmp_path / "lab.yaml", tftp_workers=2
     )

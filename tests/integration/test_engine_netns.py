@@ -45,6 +45,8 @@ def profile_yaml(lab: EngineLab, mode: str, broken: bool = False) -> str:
         f"    range: [{lab.addr(100)}, {lab.addr(150)}]\n"
         if mode == "full"
         else f"    subnet: 10.254.{lab.octet}.0/24\n"
+        # s390x firmware ignores proxyDHCP: `check` (and so the engine) wants its lease here
+        f'    s390x_addresses: {{"52:54:00:fe:00:1f": {lab.addr(60)}}}\n'
     )
     kind = "linucks" if broken else "linux"
     return (

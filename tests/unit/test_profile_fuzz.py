@@ -76,7 +76,7 @@ def test_self_referencing_alias_is_an_error_not_a_crash() -> None:
     with pytest.raises(ProfileError) as caught:
         load_profile_text("name: x\nhosts: &a [*a]\n", "fuzz.yaml")
     assert caught.value.errors == [
-        "fuzz.yaml:2: aliases make the profile cyclic, too deep or too large; write it out"
+        "fuzz.yaml:2: an alias refers to a node that contains it (cyclic); write it out"
     ]
 
 

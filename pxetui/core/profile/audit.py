@@ -8,10 +8,14 @@ check`` runs these before an operator finds out from a machine that does not boo
 
 from __future__ import annotations
 
+import stat
+from ipaddress import IPv4Address
 from pathlib import Path
 
 from pxetui.core.boot_stage import StageMap, once_refusal
 from pxetui.core.mac import MacAddress
+from pxetui.core.profile.errors import ProfileError
+from pxetui.core.profile.loader import load_profile
 from pxetui.core.profile.model import (
     CentosEntry,
     Entry,
@@ -61,6 +65,13 @@ class _Audit:
             elif not (target.is_dir() if is_dir else target.is_file()):
                 kind = "directory" if is_dir else "file"
                 self.add(path, f"{kind} {rel} not found under the {label} root ({root})")
+            elif not is_dir and not _world_readable(target):
+                # The file servers send only world-readable files (paths.py): it would 403.
+                self.add(
+                    path,
+                    f"file {rel} under the {label} root is not world-readable, so it would "
+                    f"not be served (chmod o+r {target})",
+                )
 
     def files(self) -> None:
         # Kernels and initrds go over TFTP (pxelinux, GRUB, s390x) and HTTP (iPXE).
@@ -143,6 +154,34 @@ def _host_keys(profile: Profile) -> dict[MacAddress, str]:
             except ValueError:
                 continue
     return keys
+
+
+def _world_readable(target: Path) -> bool:
+    try:
+        return bool(target.stat().st_mode & stat.S_IROTH)
+    except OSError:
+        return False
+
+
+def profile_problems(profile: Profile, server: IPv4Address) -> list[str]:
+    """Everything ``pxetui check`` rejects, for *server*'s address.
+
+    The one validation: ``check``, the engine at start and at reload (SIGHUP, the
+    console's entries editor) all call this, so none accepts what another refuses.
+    """
+    return audit_profile(profile, RenderContext.for_profile(profile, server=server))
+
+
+def load_checked(path: Path, server: IPv4Address) -> Profile:
+    """Load *path* and refuse it, with every reason, if ``pxetui check`` would.
+
+    Blocking (file I/O, YAML, stat of every kernel): the engine runs it in a thread.
+    """
+    profile = load_profile(path)
+    problems = profile_problems(profile, server)
+    if problems:
+        raise ProfileError(problems)
+    return profile
 
 
 def audit_profile(profile: Profile, ctx: RenderContext) -> list[str]:

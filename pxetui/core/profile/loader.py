@@ -10,6 +10,7 @@ strings, and remembers the line of every key for the error messages.
 from __future__ import annotations
 
 import difflib
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,10 @@ YamlPath = tuple[str, ...]
 # exponentially ("billion laughs"). No real profile comes near these bounds.
 MAX_NODES = 200_000
 MAX_DEPTH = 40
+# Checked before parsing: a 50 MB profile took 40 s and 3.9 GB to compose. Real labs are
+# kilobytes; PXETUI_PROFILE_MAX_BYTES raises the bound for an unusual one.
+MAX_BYTES = 4 << 20
+MAX_BYTES_ENV = "PXETUI_PROFILE_MAX_BYTES"
 # libyaml's parser when present: ~10x faster on big labs, same nodes and line marks.
 _YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _BOOL_WORDS = {"true", "false"}
@@ -42,13 +47,24 @@ class _Builder:
         self._constructor = yaml.constructor.SafeConstructor()
         self._nodes = 0
         self._open: set[int] = set()
+        self._built: set[int] = set()  # collections seen: a second visit is an alias
+        self._aliased = False
 
     def build(self, node: yaml.Node, path: YamlPath) -> Any:
         self._nodes += 1
-        if self._nodes > MAX_NODES or len(path) > MAX_DEPTH or id(node) in self._open:
-            raise _TooBig(node.start_mark.line + 1)
+        line = node.start_mark.line + 1
+        if id(node) in self._open:
+            raise _TooBig(line, "an alias refers to a node that contains it (cyclic); write it out")
+        if len(path) > MAX_DEPTH:
+            raise _TooBig(line, f"nested deeper than {MAX_DEPTH} levels (too deep)")
+        if self._nodes > MAX_NODES:
+            how = " once its aliases are expanded" if self._aliased else ""
+            raise _TooBig(line, f"the profile has more than {MAX_NODES} values{how} (too large)")
         if not isinstance(node, yaml.MappingNode | yaml.SequenceNode):
             return self._scalar(node)
+        if id(node) in self._built:
+            self._aliased = True
+        self._built.add(id(node))
         self._open.add(id(node))
         try:
             return self._collection(node, path)
@@ -100,25 +116,48 @@ class _Builder:
 
 
 class _TooBig(Exception):
-    """The node graph is cyclic, too deep or too large (alias expansion)."""
+    """The node graph is cyclic, too deep or too large; *why* says which, in words."""
 
-    def __init__(self, line: int) -> None:
+    def __init__(self, line: int, why: str) -> None:
         self.line = line
+        self.why = why
 
 
 def _dotted(path: YamlPath) -> str:
     return ".".join(path)
 
 
-def load_profile(path: Path) -> Profile:
+def max_profile_bytes() -> int:
+    """The profile size bound: ``$PXETUI_PROFILE_MAX_BYTES``, else :data:`MAX_BYTES`."""
+    try:
+        return max(1, int(os.environ.get(MAX_BYTES_ENV, MAX_BYTES)))
+    except ValueError:
+        return MAX_BYTES
+
+
+def load_profile(path: Path, *, max_bytes: int | None = None) -> Profile:
     """Load and validate the profile at *path*; relative paths resolve against its directory.
 
     Raises :class:`ProfileError` listing every problem, each ``file:line: field: message``.
+    A file over *max_bytes* (default :func:`max_profile_bytes`) is refused before parsing.
     """
+    limit = max_profile_bytes() if max_bytes is None else max_bytes
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        with path.open("rb") as handle:
+            raw = handle.read(limit + 1)
+    except OSError as exc:
         raise ProfileError([f"{path}: cannot read profile: {exc}"]) from exc
+    if len(raw) > limit:
+        raise ProfileError(
+            [
+                f"{path}: the profile is larger than {limit} bytes, the limit "
+                f"(real profiles are kilobytes; raise it with {MAX_BYTES_ENV})"
+            ]
+        )
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ProfileError([f"{path}: cannot read profile: not UTF-8: {exc}"]) from exc
     return load_profile_text(text, str(path), base_dir=path.parent)
 
 
@@ -136,8 +175,7 @@ def load_profile_text(text: str, filename: str, base_dir: Path | None = None) ->
     try:
         data: Any = {} if node is None else builder.build(node, ())
     except _TooBig as exc:
-        message = "aliases make the profile cyclic, too deep or too large; write it out"
-        raise ProfileError([f"{filename}:{exc.line}: {message}"]) from None
+        raise ProfileError([f"{filename}:{exc.line}: {exc.why}"]) from None
     if not isinstance(data, dict):
         raise ProfileError([f"{filename}:1: the profile must be a mapping of settings"])
     problems: list[tuple[int, str]] = list(builder.errors)
