@@ -109,7 +109,9 @@ def prepare_lab_dir(
     """Write ``workdir/lab.yaml`` (the asset, with *overrides* merged in) and its tree.
 
     Returns the profile path. *overrides* are merged key by key into the YAML mapping
-    (nested mappings recursively), e.g. ``{"loader": "pxelinux"}``.
+    (nested mappings recursively), e.g. ``{"loader": "pxelinux"}``. The guest files of
+    every architecture the profile's entries name are placed too, not only *arches*: the
+    engine refuses a profile whose kernels are missing, as ``pxetui check`` does.
     """
     data = yaml.safe_load(LAB_PROFILE.read_text())
     _merge(data, dict(overrides or {}))
@@ -118,12 +120,26 @@ def prepare_lab_dir(
     for name, src in LOADERS.items():
         if src.exists():
             _place(src, root / name, link=False)
-    for arch in arches:
+    wanted = list(dict.fromkeys([*arches, *_entry_arches(data)]))
+    for arch in wanted:
         for name, path in build_guest_files(arch, cache, say).items():
             _place(path, root / "lab" / name)
     profile = workdir / "lab.yaml"
     profile.write_text(yaml.safe_dump(data, sort_keys=False))
     return profile
+
+
+def _entry_arches(data: Mapping[str, Any]) -> list[GuestArch]:
+    """The guest architectures whose files the profile's entries name (``lab/…-s390x``)."""
+    out: list[GuestArch] = []
+    for entry in (data.get("entries") or {}).values():
+        if isinstance(entry, Mapping):
+            arch = entry.get("arch")
+            if arch == "x86":
+                out.append("amd64")
+            elif arch == "s390x":
+                out.append("s390x")
+    return out
 
 
 def _merge(base: dict[str, Any], extra: Mapping[str, Any]) -> None:

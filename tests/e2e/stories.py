@@ -136,7 +136,7 @@ class Story:
                 else:
                     check(client)
                     return client
-            except (AssertionError, KeyError, IndexError, TypeError) as exc:
+            except (AssertionError, KeyError, IndexError, TypeError, ValueError) as exc:
                 error = f"{type(exc).__name__}: {exc}"
             if time.monotonic() >= deadline:
                 break
@@ -258,10 +258,13 @@ def open_story(
 # --- reading a client row ------------------------------------------------------------------
 
 
-def boots(client: Client) -> list[dict[str, Any]]:
-    """The client's boots, oldest first (asserting the field is a list)."""
+def boots(client: Client, count: int | None = None) -> list[dict[str, Any]]:
+    """The client's boots, oldest first; with *count*, asserts there are that many."""
     value = client["boots"]
     assert isinstance(value, list), f"boots is {type(value).__name__}"
+    if count is not None:
+        summary = [(b.get("n"), b.get("entry"), b.get("outcome")) for b in value]
+        assert len(value) == count, f"{len(value)} boots, not {count}: {summary}"
     return value
 
 
