@@ -85,6 +85,7 @@ hosts:
 FILES = [
     ("lab/vmlinuz-amd64", 2_400_000),
     ("lab/initrd-amd64.gz", 900_000),
+    ("lab/root.squashfs", 4_096),
     ("centos8/vmlinuz", 1_200_000),
     ("centos8/initrd.img", 3_000_000),
 ]
