@@ -76,7 +76,13 @@ def run(args: argparse.Namespace) -> int:
         print(f"{args.profile}: {len(problems)} problem(s)", file=sys.stderr)
         return 1
     print(
-        f"{args.profile}: OK ({len(profile.entries)} entries, {len(profile.hosts)} hosts, "
+        f"{args.profile}: OK ({counted(len(profile.entries), 'entry', 'entries')}, "
+        f"{counted(len(profile.hosts), 'host')}, "
         f"server {ctx.server} from {source}, unknown clients get '{profile.unknown}')"
     )
     return 0
+
+
+def counted(n: int, one: str, many: str | None = None) -> str:
+    """``1 host``, ``2 hosts``, ``1 entry``, ``0 entries``."""
+    return f"{n} {one if n == 1 else (many or one + 's')}"

@@ -7,7 +7,10 @@ the palette commands and the quit question (leave the engine serving, or stop it
 from __future__ import annotations
 
 import gc
+import os
+import tempfile
 from collections.abc import Iterable
+from pathlib import Path
 
 from textual import work
 from textual.app import App, SystemCommand
@@ -78,6 +81,24 @@ class PxeConsole(App[QuitChoice]):
                 return screen
         return None
 
+    def deliver_screenshot(
+        self,
+        filename: str | None = None,
+        path: str | None = None,
+        time_format: str | None = None,
+    ) -> str | None:
+        """The palette's Screenshot: in a browser it downloads; in a terminal it is saved
+        where the operator is (a boot server has no ``~/Downloads``) and the path shown."""
+        if self.is_web:
+            return super().deliver_screenshot(filename, path, time_format)
+        try:
+            saved = self.save_screenshot(filename, path or str(screenshot_dir()), time_format)
+        except OSError as exc:
+            self.notify(str(exc), title="screenshot failed", severity="error")
+            return None
+        self.notify(saved, title="screenshot saved", timeout=10)
+        return None
+
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
             self.push_screen("help")
@@ -106,3 +127,9 @@ class PxeConsole(App[QuitChoice]):
         main = self.main_screen
         if main is not None:
             main.stop_following()
+
+
+def screenshot_dir() -> Path:
+    """The working directory when we may write there, else the temporary directory."""
+    cwd = Path.cwd()
+    return cwd if os.access(cwd, os.W_OK) else Path(tempfile.gettempdir())

@@ -266,3 +266,19 @@ def test_unit_exec_start_serves_and_the_console_lookup_finds_it(
             out, _ = engine.communicate(timeout=10)
     assert engine.returncode == 0, out.decode(errors="replace")[-2000:]
     assert not (runtime_dir / "control.sock").exists()
+
+
+def test_check_counts_one_entry_and_one_host_in_the_singular(tmp_path: Path) -> None:
+    """``1 entry, 1 host``, not ``1 entries, 1 hosts``."""
+    assert loopback_init(tmp_path, "lab").returncode == 0
+    profile = tmp_path / "etc" / "lab.yaml"
+    profile.write_text(
+        profile.read_text()
+        .replace("entries: {}", "entries:\n  disk:\n    kind: local\n")
+        .replace("hosts: {}", "hosts:\n  52:54:00:aa:bb:02:\n    entry: disk\n")
+    )
+    check = subprocess.run(
+        [*PXETUI, "check", "--profile", str(profile)], capture_output=True, text=True, timeout=60
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert "OK (1 entry, 1 host, " in check.stdout

@@ -261,11 +261,19 @@ def check_ports(
     """Raise :class:`PreflightError` naming every process that holds a port we need."""
     problems = port_holders(needs, ignore_pids=ignore_pids, interface=interface)
     if problems:
-        raise PreflightError(
-            "; ".join(problems)
-            + ". Stop that service (another DHCP/TFTP server on the same network silently "
-            "splits the clients) or move pxetui to another interface/namespace."
+        dhcp = any(p.startswith("UDP port 67 ") for p in problems)
+        # Never advise stopping a DHCP server: it hands out the LAN's addresses.
+        advice = (
+            ". A DHCP server on this machine holds port 67: keep it. Either set "
+            "`dhcp.mode: off` and point that server's PXE options (next-server, boot file) "
+            "at pxetui, or serve from another interface or machine: proxy mode coexists "
+            "with the LAN's DHCP server elsewhere on the network (it only adds boot "
+            "information), and `dhcp.mode: full` belongs on an isolated lab network."
+            if dhcp
+            else ". Another server holds it: give pxetui another port in the profile "
+            "(tftp.port / http.port) or interface, or stop that server if it is yours."
         )
+        raise PreflightError("; ".join(problems) + advice)
 
 
 # --- orphans ------------------------------------------------------------------------------
