@@ -28,6 +28,8 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import psutil
+
 from pxetui.core.events import Event, RawLogEvent, ServiceEvent, ServiceState
 from pxetui.core.sanitize import clean
 from pxetui.engine.dnsmasq.config import PID_FILE
@@ -47,6 +49,11 @@ from pxetui.engine.dnsmasq.preflight import (
 log = logging.getLogger(__name__)
 
 BACKOFF: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 30.0)
+# A SIGSTOPped (or ptrace-stopped) dnsmasq answers nothing yet looks alive: its process
+# state is polled this often, reported at once, and it is killed and restarted after this.
+LIVENESS_INTERVAL = 2.0
+HUNG_AFTER = 10.0
+_STOPPED = frozenset({psutil.STATUS_STOPPED, psutil.STATUS_TRACING_STOP})
 STABLE_AFTER = 60.0
 TAIL_LINES = 20
 _PR_SET_PDEATHSIG = 1
@@ -101,6 +108,8 @@ class DnsmasqSupervisor:
         stable_after: float = STABLE_AFTER,
         start_timeout: float = 10.0,
         stop_timeout: float = 5.0,
+        liveness_interval: float = LIVENESS_INTERVAL,
+        hung_after: float = HUNG_AFTER,
     ) -> None:
         self._args = list(args)
         self._publish = publish
@@ -114,6 +123,8 @@ class DnsmasqSupervisor:
         self._stable_after = stable_after
         self._start_timeout = start_timeout
         self._stop_timeout = stop_timeout
+        self._liveness_interval = liveness_interval
+        self._hung_after = hung_after
         self._proc: asyncio.subprocess.Process | None = None
         self._task: asyncio.Task[None] | None = None
         self._tail: deque[str] = deque(maxlen=TAIL_LINES)
@@ -335,11 +346,25 @@ class DnsmasqSupervisor:
         """Wait for the child to die; report, back off, restart — until stop()."""
         while True:
             started = time.monotonic()
-            code = await _exited(proc)
+            code, hung = await self._exit_or_hang(proc)
             await self._drain(proc, pump)
             if self._stopping:
                 return
-            if self._reconfiguring:
+            if hung:
+                delay = self._backoff[min(self._failures, len(self._backoff) - 1)]
+                self._failures += 1
+                self.restarts += 1
+                self._emit_state(
+                    "restarting", pid=proc.pid, message=f"{hung}; restarting in {delay:g} s"
+                )
+                self._wake.clear()
+                if self._stopping:
+                    return
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), delay)
+                if self._stopping:
+                    return
+            elif self._reconfiguring:
                 self._reconfiguring = False
                 self._emit_state("restarting", message="configuration changed: restarting")
             else:
@@ -374,11 +399,60 @@ class DnsmasqSupervisor:
                 self._tail.append(f"(no 'started' line within {self._start_timeout:g} s)")
                 await self._terminate(proc)
 
+    async def _exit_or_hang(self, proc: asyncio.subprocess.Process) -> tuple[int, str]:
+        """The child's exit status, and why we killed it if it hung ("" if it just died)."""
+        exited = asyncio.ensure_future(_exited(proc))
+        watch = asyncio.ensure_future(self._watch(proc))
+        try:
+            await asyncio.wait({exited, watch}, return_when=asyncio.FIRST_COMPLETED)
+            if exited.done():
+                return exited.result(), ""
+            hung = watch.result()
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()  # SIGKILL ends a stopped process too
+            return await exited, hung
+        finally:
+            watch.cancel()
+            exited.cancel()
+
+    async def _watch(self, proc: asyncio.subprocess.Process) -> str:
+        """Return a reason once the child has stayed stopped for ``hung_after``.
+
+        A stop is reported at once (state ``failed``); a resume before the bound is
+        reported too (``running``). Never returns while the child runs normally.
+        """
+        stopped_since: float | None = None
+        while proc.returncode is None:
+            await asyncio.sleep(self._liveness_interval)
+            try:
+                status = psutil.Process(proc.pid).status()
+            except psutil.Error:
+                continue  # exiting: _exited() tells
+            if status not in _STOPPED:
+                if stopped_since is not None:
+                    stopped_since = None
+                    self._emit_state("running", pid=proc.pid, message="dnsmasq resumed")
+                continue
+            now = time.monotonic()
+            if stopped_since is None:
+                stopped_since = now
+                self._emit_state(
+                    "failed",
+                    pid=proc.pid,
+                    message=f"dnsmasq is not running (process state {status!r}, e.g. "
+                    f"SIGSTOP): no DHCP answers; it is restarted in {self._hung_after:g} s "
+                    "unless it resumes",
+                )
+            elif now - stopped_since >= self._hung_after:
+                return f"dnsmasq was stopped (state {status!r}) for {self._hung_after:g} s: killed"
+        return ""
+
     async def _terminate(self, proc: asyncio.subprocess.Process | None) -> None:
         if proc is None or proc.returncode is not None:
             return
         with contextlib.suppress(ProcessLookupError):
             proc.send_signal(signal.SIGTERM)
+            proc.send_signal(signal.SIGCONT)  # a stopped child acts on SIGTERM only once resumed
         try:
             await asyncio.wait_for(_exited(proc), self._stop_timeout)
         except TimeoutError:
