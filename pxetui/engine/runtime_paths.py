@@ -64,13 +64,17 @@ def running_services() -> list[tuple[str, Path]]:
 
 
 def find_socket(names: tuple[str, ...], state_dir: Path) -> Path:
-    """Where clients look for the engine serving a profile.
+    """Where clients look for the engine serving a profile whose state dir is *state_dir*.
 
-    The service's socket when it exists (``pxetui@NAME``, NAME being the profile's name or
-    its file's stem), else the socket in the profile's own state dir (an engine started by
-    ``pxetui serve`` or the console).
+    A profile that keeps its state where the ``pxetui@NAME`` service does (``pxetui init``
+    writes ``state_dir: /var/lib/pxetui/NAME``; NAME is the profile's name or its file's
+    stem) is served by that service when its socket exists: one state dir, one engine (the
+    lock). Otherwise the socket in the state dir (``pxetui serve`` or the console's engine).
+    A profile that merely shares a service's name is not mistaken for it.
     """
     for name in names:
+        if state_dir != service_state_dir(name):
+            continue
         service = service_socket(name)
         try:
             if stat.S_ISSOCK(service.stat().st_mode):

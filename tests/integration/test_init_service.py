@@ -232,6 +232,11 @@ def test_unit_exec_start_serves_and_the_console_lookup_finds_it(
         state = wait_for_status(["--profile", str(profile)])
         assert socket_for(profile) == control
         assert service_target(name) == control
+        # Another profile that only shares the name keeps its own engine's socket.
+        namesake = tmp_path / "elsewhere" / f"{name}.yaml"
+        namesake.parent.mkdir()
+        namesake.write_text(f"name: {name}\nnetwork:\n  server: 127.0.0.1\n")
+        assert socket_for(namesake) == namesake.parent / "state" / "control.sock"
         served = state["profile"]
         assert isinstance(served, dict)
         assert (served["name"], served["path"]) == (name, str(profile))
@@ -282,3 +287,45 @@ def test_check_counts_one_entry_and_one_host_in_the_singular(tmp_path: Path) -> 
     )
     assert check.returncode == 0, check.stdout + check.stderr
     assert "OK (1 entry, 1 host, " in check.stdout
+
+
+def test_init_on_a_terminal_asks_what_the_flags_did_not_say(tmp_path: Path) -> None:
+    """stdin a tty: name, interface and DHCP mode are asked; Enter takes the default."""
+    import pty
+    import select
+
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen(
+        [*PXETUI, "init", "--etc-dir", str(tmp_path / "etc"), "--srv-dir", str(tmp_path / "srv"),
+         "--unit-dir", str(tmp_path / "unit"), "--tftp-port", "16969", "--http-port", "18080"],
+        stdin=follower,
+        stdout=follower,
+        stderr=follower,
+    )
+    os.close(follower)
+    seen = b""
+    answers = [(b"service name", b"desk\n"), (b"interface", b"lo\n"), (b"DHCP mode", b"\n")]
+    deadline = time.monotonic() + 60
+    try:
+        while answers and time.monotonic() < deadline:
+            if not select.select([leader], [], [], 1.0)[0]:
+                continue
+            try:
+                seen += os.read(leader, 4096)
+            except OSError:  # EIO: init exited
+                break
+            prompt, answer = answers[0]
+            if prompt in seen:
+                os.write(leader, answer)
+                seen = b""
+                answers.pop(0)
+        assert not answers, seen.decode(errors="replace")
+        assert proc.wait(60) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+        os.close(leader)
+    written = (tmp_path / "etc" / "desk.yaml").read_text()
+    assert "name: desk" in written and "interface: lo" in written
+    assert "mode: proxy" in written  # Enter took the default
