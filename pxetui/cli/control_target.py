@@ -74,7 +74,7 @@ def the_running_service() -> Path:
         names = ", ".join(name for name, _ in services)
         raise TargetError(f"several engines run here ({names}): name one, e.g. pxetui attach NAME")
     raise TargetError(
-        f"no pxetui service runs here: give NAME, --socket PATH or --profile FILE "
+        f"no pxetui service runs here: give --socket PATH or --profile FILE "
         f"(or set ${SOCKET_ENV}); `pxetui init` sets a service up"
     )
 
