@@ -15,6 +15,7 @@ import aiohttp
 import pytest
 import tftpy
 
+from pxetui.core.boot import TRANSFERS_PER_BOOT
 from pxetui.core.events import AssignmentChanged, EngineMessage, Event, TransferFinished
 from pxetui.core.mac import MacAddress
 from pxetui.core.profile.loader import load_profile
@@ -135,7 +136,11 @@ async def test_one_shot_turns_into_local_boot_after_kernel_and_initrd(
     assert "images/vmlinuz" not in after
     state = await client.request("state")
     row = next(c for c in state["clients"] if c["mac"] == MAC.colon)
-    assert row["phases"].keys() >= {"config", "kernel", "initrd", "handed_over"}
+    # Two boots: the one-shot (handed over), then the re-read script: a local boot.
+    first, second = row["boots"]
+    assert first["phases"].keys() >= {"config", "kernel", "initrd", "handed_over"}
+    assert (first["entry"], first["once"], first["outcome"]) == ("centos", True, "handed_over")
+    assert (second["entry"], second["outcome"]) == ("local", "local")
     assert row["ip"] == "127.0.0.1"
     assert state["assignments"][MAC.colon] == {
         "entry": "local",
@@ -281,7 +286,7 @@ async def test_client_updates_are_coalesced_to_about_ten_per_second(engine: Engi
                 updates.append(event)
     assert 1 <= len(updates) <= elapsed * 10 + 3, (len(updates), elapsed)
     last = updates[-1].state
-    assert last["mac"] == MAC.colon and len(last["transfers"]) == 8  # the ring keeps 8
+    assert last["mac"] == MAC.colon and len(last["transfers"]) == TRANSFERS_PER_BOOT  # a ring
     assert all(t["state"] == "done" for t in last["transfers"])
     await client.close()
 
@@ -347,7 +352,8 @@ async def test_a_restarted_engine_rebuilds_its_client_table_from_history(
     try:
         row = again.tracker.get(MAC)
         assert row is not None and row.ip == "127.0.0.1" and row.phase == "kernel"
-        assert [t.filename.lstrip("/") for t in row.transfers] == [
+        assert row.boot is not None
+        assert [t.filename.lstrip("/") for t in row.boot.transfers] == [
             "ipxe/52-54-00-fe-01-01.ipxe",
             "images/vmlinuz",
         ]
@@ -403,13 +409,14 @@ async def test_transfers_served_by_a_tftp_worker_process_are_tracked(tmp_path: P
             await tftp_get(eng, "images/vmlinuz", tmp_path / f"k{i}")
         for _ in range(100):
             row = eng.tracker.get(MAC)
-            if row is not None and sum(t.state == "done" for t in row.transfers) == 4:
+            boot = row.boot if row is not None else None
+            if boot is not None and sum(t.state == "done" for t in boot.transfers) == 4:
                 break
             await asyncio.sleep(0.05)
-        assert row is not None and [t.state for t in row.transfers] == ["done"] * 4
+        assert boot is not None and [t.state for t in boot.transfers] == ["done"] * 4
         # Two processes report independently: the rows' order across workers is not defined.
-        kernels = [t for t in row.transfers if t.filename == "images/vmlinuz"]
-        assert len(kernels) == 3 and all(t.bytes == 300_000 for t in kernels), row.transfers
+        kernels = [t for t in boot.transfers if t.filename == "images/vmlinuz"]
+        assert len(kernels) == 3 and all(t.bytes == 300_000 for t in kernels), boot.transfers
     finally:
         await eng.stop()
 
