@@ -48,6 +48,8 @@ def dhcp_starts_boot(boot: Boot, nic: MacAddress, firmware: str, ts: float) -> b
         return True
     if RANK[boot.phase] <= RANK["offered"]:
         return False  # still in the exchange: retries, proxyDHCP's second step
+    if boot.last_fetch is not None and ts < boot.last_fetch:
+        return False  # logged before a request this boot already made (dnsmasq batches)
     if firmware == FW_IPXE:
         ours = boot.ipxe_loaded_at is not None or FW_IPXE in boot.firmwares
         if nic not in boot.ipxe_nics and ours:

@@ -323,6 +323,7 @@ class ClientTracker:
                 boot.ipxe_dhcp_at = ts
                 boot.ipxe_nics.add(nic)
                 boot.clear("loader_silent")  # the loader we sent is alive
+                boot.clear("loader_refused")
         if msg == "DHCPOFFER":
             boot.offered_at = boot.offered_at or ts
             boot.offered_ip = event.ip or boot.offered_ip

@@ -59,9 +59,12 @@ def _loader_silence(boot: Boot, now: float) -> bool:
         return False
     name, done = boot.loader_done
     quiet_since_loader = (boot.last_fetch or 0.0) <= done and (boot.ipxe_dhcp_at or 0.0) < done
-    if quiet_since_loader and now - done >= hints.LOADER_SILENT_S:
-        return boot.add_hint(hints.loader_silent(name, done))
-    return False
+    if not quiet_since_loader or now - done < hints.LOADER_SILENT_S:
+        return False
+    if boot.arch_code is not None and boot.arch_code >= 6:  # UEFI: Secure Boot said no
+        first = boot.firmwares[0] if boot.firmwares else ""
+        return boot.add_hint(hints.loader_not_run(name, done, first))
+    return boot.add_hint(hints.loader_silent(name, done))
 
 
 def _root_image_wait(boot: Boot, stages: StageMap, now: float) -> bool:

@@ -31,6 +31,7 @@ def test_every_hint_names_evidence_and_causes() -> None:
         hints.no_loader_fetch(1.0, 10.0),
         hints.loader_refused("ipxe.efi", 1.0, 4.0, "EDK2"),
         hints.loader_silent("ipxe.efi", 1.0),
+        hints.loader_not_run("ipxe.efi", 1.0, "EDK2"),
         hints.file_missing("tftp", "k", 1.0, "kernel"),
         hints.file_unreadable("tftp", "i", 1.0),
         hints.no_root_image("root.squashfs", 1.0),

@@ -402,18 +402,30 @@ def test_a_loader_the_firmware_refuses_is_named_without_advising_ipxe() -> None:
     assert "ra_wait" not in second.hints and "loader_silent" not in second.hints
 
 
-def test_a_loader_followed_by_silence_is_not_blamed_on_ipv6() -> None:
-    """ipxe.efi sent, then nothing at all: the loader-silent hint, no RA guess."""
+def test_a_uefi_loader_that_never_runs_is_refused_not_an_ipv6_wait() -> None:
+    """ipxe.efi sent, then nothing at all (OVMF said Access Denied): refused, no RA guess."""
     tracker = ClientTracker()
     edk2_dhcp(tracker, 10.0)
     fetch(tracker, "ipxe.efi", 11.0)
     tracker.tick(25.0)
-    assert "loader_silent" not in codes(tracker)
-    tracker.tick(32.0)
+    assert codes(tracker) == set()
+    tracker.tick(27.0)
+    assert codes(tracker) == {"loader_refused"}
+    hint = boot_of(tracker).hints["loader_refused"]
+    assert "did not run ipxe.efi" in hint.text and "EDK2 downloaded ipxe.efi" in hint.evidence
+    assert "Secure Boot" in hint.causes[0]
+    edk2_dhcp(tracker, 33.0, ipxe=True)  # it was alive after all
+    assert codes(tracker) == set()
+
+
+def test_a_bios_loader_followed_by_silence_is_named_without_secure_boot() -> None:
+    """undionly.kpxe from a PXE ROM, then nothing: the loader-silent hint (no Secure Boot)."""
+    tracker = ClientTracker()
+    proxy_bios_dhcp(tracker, 10.0)
+    fetch(tracker, "undionly.kpxe", 11.0)
+    tracker.tick(27.0)
     assert codes(tracker) == {"loader_silent"}
     assert not any("IPv6" in c for c in boot_of(tracker).hints["loader_silent"].causes)
-    edk2_dhcp(tracker, 33.0, ipxe=True)  # it was alive after all
-    assert "loader_silent" not in codes(tracker)
 
 
 def test_a_missing_kernel_is_named_and_the_boot_fails() -> None:
