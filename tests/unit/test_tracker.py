@@ -827,3 +827,47 @@ def test_any_event_sequence_folds_without_raising(events: list[Any], now: float)
         assert all(b["outcome"] != "running" for b in data["boots"][:-1])
 
 
+
+
+def s390x_dhcp(tracker: ClientTracker, ts: float) -> None:
+    """The s390-ccw firmware's full-DHCP exchange with us (it cannot use proxyDHCP)."""
+    s390 = {"mac": MAC, "arch": 31, "firmware": "s390-ccw"}
+    tracker.apply(DhcpEvent(ts=ts, msg_type="DHCPDISCOVER", **s390))  # type: ignore[arg-type]
+    tracker.apply(DhcpEvent(ts=ts + 0.1, msg_type="DHCPOFFER", ip=IP, **s390))  # type: ignore[arg-type]
+    tracker.apply(DhcpEvent(ts=ts + 0.2, msg_type="DHCPREQUEST", ip=IP, **s390))  # type: ignore[arg-type]
+    tracker.apply(DhcpEvent(ts=ts + 0.3, msg_type="DHCPACK", ip=IP, **s390))  # type: ignore[arg-type]
+
+
+def test_s390x_firmware_booting_twice_is_two_boots_with_no_race_hint() -> None:
+    """s390-ccw took our offer: config file, kernel, initrd; its next DISCOVER is boot #2."""
+    profile = Profile.model_validate(
+        {"entries": {"z": {"kind": "linux", "arch": "s390x", "kernel": "z/k", "initrds": ["z/i"]}}}
+    )
+    tracker = ClientTracker(StageMap.from_profile(profile))
+    tracker.set_assignment(MAC, "z", once=False)
+    for start in (10.0, 40.0):
+        s390x_dhcp(tracker, start)
+        fetch(tracker, "s390x/52-54-00-e2-e0-01", start + 1)
+        fetch(tracker, "z/k", start + 2, size=20_000_000)
+        fetch(tracker, "z/i", start + 3)
+        tracker.tick(start + 9)
+    state = tracker.get(MAC)
+    assert state is not None and [b.outcome for b in state.boots] == ["handed_over"] * 2
+    assert all(b.firmwares == ["s390-ccw"] and not b.hints for b in state.boots)
+    assert state.ip == IP
+
+
+def test_grub_asking_for_dhcp_after_we_sent_it_stays_in_the_boot() -> None:
+    """shim → GRUB, whose own DHCP (vendor GRUBClient) is part of the same boot."""
+    tracker = ClientTracker()
+    edk2_dhcp(tracker, 10.0)
+    fetch(tracker, "shimx64.efi", 11.0)
+    fetch(tracker, "grubx64.efi", 12.0)
+    fetch(tracker, "grub/grub.cfg", 13.0)
+    tracker.apply(
+        DhcpEvent(ts=14.0, msg_type="DHCPDISCOVER", mac=MAC, vendor_class="GRUBClient",
+                  firmware="GRUB", arch=7)
+    )  # fmt: skip
+    state = tracker.get(MAC)
+    assert state is not None and len(state.boots) == 1
+    assert state.boots[0].firmwares == ["EDK2", "GRUB"]
