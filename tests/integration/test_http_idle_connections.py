@@ -42,7 +42,7 @@ http:
   bind: 127.0.0.1
 state_dir: state
 limits:
-  http_idle_timeout: 1.5
+  http_idle_timeout: {idle_timeout}
 """
 
 
@@ -119,7 +119,9 @@ async def test_idle_flood_leaves_tftp_and_http_serving(tmp_path: Path) -> None:
         pytest.skip(f"this test process needs {IDLE + 200} fds, hard limit is {hard}")
     resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, IDLE + 200), hard))
     tftp_port, http_port = _free_port(socket.SOCK_DGRAM), _free_port(socket.SOCK_STREAM)
-    (tmp_path / "lab.yaml").write_text(PROFILE.format(tftp_port=tftp_port, http_port=http_port))
+    (tmp_path / "lab.yaml").write_text(
+        PROFILE.format(tftp_port=tftp_port, http_port=http_port, idle_timeout=1.5)
+    )
     (tmp_path / "tftp").mkdir()
     payload = bytes(range(256)) * 400
     (tmp_path / "tftp" / "file.bin").write_bytes(payload)
@@ -177,3 +179,52 @@ async def test_idle_flood_leaves_tftp_and_http_serving(tmp_path: Path) -> None:
     assert b"Traceback" not in err, err.decode(errors="replace")[-2000:]
     notices = [e for e in events if "HTTP connection cap reached" in str(e.get("text", ""))]
     assert 1 <= len(notices) <= 5, notices
+
+
+async def test_at_the_cap_an_idle_connection_makes_room_for_a_request(tmp_path: Path) -> None:
+    """Cap full of silent sockets, long idle timeout: a GET is served at once, not reset."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < IDLE + 200:
+        pytest.skip(f"this test process needs {IDLE + 200} fds, hard limit is {hard}")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, IDLE + 200), hard))
+    tftp_port, http_port = _free_port(socket.SOCK_DGRAM), _free_port(socket.SOCK_STREAM)
+    (tmp_path / "lab.yaml").write_text(
+        PROFILE.format(tftp_port=tftp_port, http_port=http_port, idle_timeout=120)
+    )
+    (tmp_path / "tftp").mkdir()
+    (tmp_path / "tftp" / "file.bin").write_bytes(b"k" * 5000)
+    (tmp_path / "tftp" / "file.bin").chmod(0o644)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "pxetui",
+        "serve",
+        "--profile",
+        str(tmp_path / "lab.yaml"),
+        "--log-format",
+        "json",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+        cwd=REPO,
+        preexec_fn=_pin_fd_limit,
+    )
+    events: list[dict[str, Any]] = []
+    reader = asyncio.create_task(_events(proc, events))
+    idle: list[socket.socket] = []
+    try:
+        await _until(events, lambda e: "HTTP takes at most" in str(e.get("text", "")), 30)
+        idle = await asyncio.to_thread(_open_idle, http_port, IDLE)
+        url = f"http://127.0.0.1:{http_port}/file.bin"
+        for _ in range(3):  # each one (a new connection each time) gets in at once
+            async with (
+                aiohttp.ClientSession() as session,
+                session.get(url, timeout=aiohttp.ClientTimeout(total=10)) as resp,
+            ):
+                assert resp.status == 200 and await resp.read() == b"k" * 5000
+    finally:
+        for sock in idle:
+            sock.close()
+        if proc.returncode is None:
+            proc.terminate()
+        await asyncio.wait_for(proc.wait(), 20)
+        await asyncio.wait_for(reader, 5)

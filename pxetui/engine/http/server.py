@@ -14,8 +14,9 @@ and has no progress hook, so one handler serves every GET/HEAD:
 * everything that is not GET or HEAD → 405 (read-only);
 * bounded: a connection that sends no complete request head within ``idle_timeout`` of its
   connect (or its last response) is closed, and at most ``max_connections`` are open at once
-  (the rest are reset on accept), so silent sockets cannot take the fds TFTP needs. Each limit
-  hit is one rate-limited warning, never a traceback per connection.
+  (at the cap the oldest idle connection is closed to make room; if every one is busy the
+  newcomer is reset), so silent sockets can take neither the fds TFTP needs nor HTTP itself.
+  Each limit hit is one rate-limited warning, never a traceback per connection.
 """
 
 from __future__ import annotations
@@ -69,6 +70,26 @@ class _Refused(asyncio.Protocol):
         transport.abort()
 
 
+EVICT_SCAN = 64  # connections looked at (oldest first) for an idle one to close
+
+
+def _evict_idle(server: web.Server) -> bool:
+    """Close the oldest connection that is not serving a request; False if none is idle.
+
+    At the cap, silent sockets must not lock out a firmware that wants its kernel now:
+    a connection waiting for a request (idle, slow headers, keep-alive) makes room.
+    """
+    for handler in server.connections[:EVICT_SCAN]:
+        if handler.transport is None:  # closed already, not yet gone from the list
+            continue
+        busy = getattr(handler, "_current_request", None) is not None
+        if busy or getattr(handler, "_messages", None):
+            continue
+        handler.force_close()
+        return True
+    return False
+
+
 class _CappedSite(web.BaseSite):
     """aiohttp's TCPSite with a connection cap in the protocol factory."""
 
@@ -108,7 +129,8 @@ class _CappedSite(web.BaseSite):
             nonlocal pending
             if len(server.connections) + pending >= self._cap:
                 self._on_refused()
-                return _Refused()
+                if not _evict_idle(server):
+                    return _Refused()  # every connection is busy sending: the newcomer waits
             pending += 1
             # two hops: the transport schedules connection_made right after this returns
             loop.call_soon(loop.call_soon, settled)
@@ -135,7 +157,9 @@ class HttpFileServer:
         self.limits = limits or HttpLimits()
         self.connection_cap = 0
         self._refused = LimitNotice(
-            publish, "HTTP connection cap reached, new connections reset (limits.http_connections)"
+            publish,
+            "HTTP connection cap reached: the oldest idle connection makes room, or the new "
+            "one is reset if all are busy (limits.http_connections)",
         )
         self.host = host
         self._requested_port = port
