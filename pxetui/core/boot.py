@@ -3,17 +3,18 @@
 A client (:class:`pxetui.core.client_state.ClientState`) keeps its recent boots, oldest first;
 the newest is the one the table row shows. When a boot starts and ends is decided by the
 tracker's rules (README, "The boot model"); this module is only the record and its JSON
-shape (:meth:`Boot.to_dict`, part of the documented client shape).
+shape (:meth:`Boot.row`, part of the documented client shape in :mod:`pxetui.core.wire`).
 """
 
 from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
 from pxetui.core.hints import Hint
 from pxetui.core.mac import MacAddress
+from pxetui.core.wire import BootRow, DhcpStepRow, TransferRow
 
 Phase = Literal[
     "discovered", "offered", "loader", "config", "kernel", "initrd", "root_image", "handed_over"
@@ -53,18 +54,18 @@ class TransferView:
     started: float = 0.0
     finished: float | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "transfer_id": self.transfer_id,
-            "proto": self.proto,
-            "filename": self.filename,
-            "bytes": self.bytes,
-            "size": self.size,
-            "rate_bps": self.rate_bps,
-            "state": self.state,
-            "started": self.started,
-            "finished": self.finished,
-        }
+    def row(self) -> TransferRow:
+        return TransferRow(
+            self.transfer_id,
+            self.proto,
+            self.filename,
+            self.bytes,
+            self.size,
+            self.rate_bps,
+            self.state,
+            self.started,
+            self.finished,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,14 +78,8 @@ class DhcpStep:
     ip: str | None
     firmware: str
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "ts": self.ts,
-            "msg_type": self.msg_type,
-            "nic": self.nic.colon,
-            "ip": self.ip,
-            "firmware": self.firmware,
-        }
+    def row(self) -> DhcpStepRow:
+        return DhcpStepRow(self.ts, self.msg_type, self.nic.colon, self.ip, self.firmware)
 
 
 @dataclass(slots=True)
@@ -180,30 +175,29 @@ class Boot:
         if name and (not self.firmwares or self.firmwares[-1] != name) and len(self.firmwares) < 8:
             self.firmwares.append(name)
 
-    def to_dict(self, full: bool = True) -> dict[str, Any]:
-        """The documented boot shape; ``full=False`` leaves out the DHCP steps and transfers
+    def row(self, full: bool = True) -> BootRow:
+        """The boot on the wire; ``full=False`` leaves out the DHCP steps and transfers
         (past boots in the per-change updates stay small)."""
-        out: dict[str, Any] = {
-            "n": self.n,
-            "started": self.started,
-            "ended": self.ended,
-            "nic": self.nic.colon,
-            "firmware": self.firmware,
-            "firmwares": list(self.firmwares),
-            "arch": self.arch,
-            "arch_code": self.arch_code,
-            "entry": self.entry,
-            "once": self.once,
-            "phase": self.phase,
-            "phases": dict(self.phases),
-            "outcome": self.outcome,
-            "end_evidence": self.end_evidence,
-            "menu_item": self.menu_item,
-            "last_error": self.last_error,
-            "hints": [h.to_dict() for h in self.hints.values()],
-            "cleared_hints": [h.to_dict() for h in self.cleared],
-        }
-        if full:
-            out["dhcp"] = [d.to_dict() for d in self.dhcp]
-            out["transfers"] = [t.to_dict() for t in self.transfers]
-        return out
+        return BootRow(
+            n=self.n,
+            started=self.started,
+            ended=self.ended,
+            nic=self.nic.colon,
+            firmware=self.firmware,
+            firmwares=tuple(self.firmwares),
+            arch=self.arch,
+            arch_code=self.arch_code,
+            entry=self.entry,
+            once=self.once,
+            phase=self.phase,
+            phases=dict(self.phases),
+            outcome=self.outcome,
+            end_evidence=self.end_evidence,
+            menu_item=self.menu_item,
+            last_error=self.last_error,
+            hints=tuple(self.hints.values()),
+            cleared_hints=tuple(self.cleared),
+            dhcp=tuple(d.row() for d in self.dhcp) if full else (),
+            transfers=tuple(t.row() for t in self.transfers) if full else (),
+            full=full,
+        )

@@ -2,8 +2,9 @@
 
 A machine is one row even with several NICs (the profile host's ``macs:``): ``mac`` is the
 host's MAC, ``macs`` every NIC seen or declared, and each boot says which NIC it came from.
-:meth:`ClientState.to_dict` is the documented contract (README, "Control API"): ``status``,
-the table row and the detail screen all read it, so they cannot disagree. The top-level
+:meth:`ClientState.row` (:class:`pxetui.core.wire.ClientRow`) is the documented contract
+(README, "Control API"): ``status``, the table row and the detail screen all read it, so they
+cannot disagree. The top-level
 ``phase``/``phases``/``hints``/``transfers``/``outcome`` are the latest boot's.
 """
 
@@ -16,6 +17,7 @@ from typing import Any
 from pxetui.core.arch import arch_name
 from pxetui.core.boot import PHASES, RANK, Boot, Phase, TransferView
 from pxetui.core.mac import MacAddress
+from pxetui.core.wire import ClientRow
 
 BOOTS_KEPT = 8
 
@@ -71,34 +73,37 @@ class ClientState:
         self.boots.append(boot)
         return boot
 
-    def to_dict(self, full: bool = False) -> dict[str, Any]:
+    def row(self, full: bool = False) -> ClientRow:
         """The documented client shape. ``full`` includes every boot's DHCP steps and
         transfers; without it only the latest boot carries them (per-change updates)."""
         boot = self.boot
-        latest = boot.to_dict() if boot is not None else None
-        return {
-            "mac": self.mac.colon,
-            "macs": [m.colon for m in self.macs] or [self.mac.colon],
-            "nic": boot.nic.colon if boot is not None else self.mac.colon,
-            "hostname": self.hostname,
-            "ip": self.ip,
-            "arch": boot.arch if boot is not None else "",
-            "arch_code": boot.arch_code if boot is not None else None,
-            "firmware": boot.firmware if boot is not None else "",
-            "vendor_class": self.vendor_class,
-            "entry": self.entry,
-            "once": self.once,
-            "boot_entry": boot.entry if boot is not None else None,
-            "phase": self.phase,
-            "phases": dict(boot.phases) if boot is not None else {},
-            "outcome": boot.outcome if boot is not None else "running",
-            "menu_item": boot.menu_item if boot is not None else None,
-            "first_seen": self.first_seen,
-            "last_seen": self.last_seen,
-            "last_error": boot.last_error if boot is not None else None,
-            "hints": latest["hints"] if latest is not None else [],
-            "transfers": latest["transfers"] if latest is not None else [],
-            "boots": [
-                latest if b is boot else b.to_dict(full=full) for b in self.boots
-            ],
-        }
+        boots = tuple(b.row(full=full or b is boot) for b in self.boots)
+        latest = boots[-1] if boots else None
+        return ClientRow(
+            mac=self.mac.colon,
+            macs=tuple(m.colon for m in self.macs) or (self.mac.colon,),
+            nic=latest.nic if latest is not None else self.mac.colon,
+            hostname=self.hostname,
+            ip=self.ip,
+            arch=latest.arch if latest is not None else "",
+            arch_code=latest.arch_code if latest is not None else None,
+            firmware=latest.firmware if latest is not None else "",
+            vendor_class=self.vendor_class,
+            entry=self.entry,
+            once=self.once,
+            boot_entry=latest.entry if latest is not None else None,
+            phase=self.phase,
+            phases=dict(latest.phases) if latest is not None else {},
+            outcome=latest.outcome if latest is not None else "running",
+            menu_item=latest.menu_item if latest is not None else None,
+            first_seen=self.first_seen,
+            last_seen=self.last_seen,
+            last_error=latest.last_error if latest is not None else None,
+            hints=latest.hints if latest is not None else (),
+            transfers=latest.transfers if latest is not None else (),
+            boots=boots,
+        )
+
+    def to_dict(self, full: bool = False) -> dict[str, Any]:
+        """:meth:`row` as JSON-ready data (what crosses the control socket)."""
+        return self.row(full).to_dict()

@@ -635,7 +635,7 @@ def test_client_state_dict_is_the_documented_json_shape() -> None:
     assert state is not None
     data = json.loads(json.dumps(state.to_dict(full=True)))
     assert set(data) == {
-        "mac", "macs", "nic", "hostname", "ip", "arch", "arch_code", "firmware",
+        "v", "mac", "macs", "nic", "hostname", "ip", "arch", "arch_code", "firmware",
         "vendor_class", "entry", "once", "boot_entry", "phase", "phases", "outcome",
         "menu_item", "first_seen", "last_seen", "last_error", "hints", "transfers", "boots",
     }  # fmt: skip
