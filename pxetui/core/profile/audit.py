@@ -15,7 +15,7 @@ from pathlib import Path
 from pxetui.core.boot_stage import StageMap, once_refusal
 from pxetui.core.mac import MacAddress
 from pxetui.core.profile.errors import ProfileError
-from pxetui.core.profile.loader import load_profile
+from pxetui.core.profile.loader import load_profile, load_profile_text
 from pxetui.core.profile.model import (
     CentosEntry,
     Entry,
@@ -182,6 +182,25 @@ def load_checked(path: Path, server: IPv4Address) -> Profile:
     if problems:
         raise ProfileError(problems)
     return profile
+
+
+PLACEHOLDER_SERVER = IPv4Address("192.0.2.1")  # TEST-NET-1: renders, never a real address
+
+
+def text_problems(
+    text: str, filename: str, base_dir: Path | None = None, server: IPv4Address | None = None
+) -> str | None:
+    """Why an editor must not save *text* (the loader's and ``check``'s reasons), or None.
+
+    For the console's entries editor: the same rule as ``check`` and the engine's reload,
+    checked before the file is written rather than after.
+    """
+    try:
+        profile = load_profile_text(text, filename, base_dir)
+    except ProfileError as exc:
+        return str(exc)
+    problems = profile_problems(profile, server or profile.network.server or PLACEHOLDER_SERVER)
+    return str(ProfileError(problems)) if problems else None
 
 
 def audit_profile(profile: Profile, ctx: RenderContext) -> list[str]:
