@@ -92,6 +92,12 @@ def timeline(base: Path, mac: MacAddress) -> str:
         tracker.see(frame, epoch - start)
     # Transfers: first and last bulk frame of each run of bulk frames (gap > 0.5 s splits).
     bulk = tshark(pcap, f"(eth.src=={vm} or eth.dst=={vm}) and ({BULK})")
+    # ... except those after the end of the network phase: shown one by one.
+    end = tracker.last if tracker.last is not None else float("inf")
+    for epoch, src, text in bulk:
+        if epoch - start > end + 0.5:
+            events.append((epoch - start, f"wire   {'VM ' if src == vm else 'srv'} {text}"))
+    bulk = [row for row in bulk if row[0] - start <= end + 0.5]
     run: list[float] = []
     for epoch, _, _ in [*bulk, (float("inf"), "", "")]:
         if run and epoch - run[-1] > 0.5:
