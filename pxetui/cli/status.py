@@ -10,8 +10,9 @@ import time
 from typing import Any
 
 from pxetui.cli.control_target import TargetError, add_target_args, socket_path
-from pxetui.core.boot_text import boot_line, hint_lines, hints_of, phase_cell
+from pxetui.core.boot_text import boot_line, hint_lines, phase_cell
 from pxetui.core.profile.errors import ProfileError
+from pxetui.core.wire import ClientRow
 from pxetui.engine.control.client import ControlClient
 from pxetui.engine.control.protocol import ControlError
 from pxetui.engine.jsonlog import EventLog
@@ -76,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _ago(ts: Any, now: float) -> str:
-    if not isinstance(ts, int | float):
+    if not isinstance(ts, int | float) or ts <= 0:
         return "-"
     return f"{max(0.0, now - ts):.0f}s ago"
 
@@ -97,21 +98,19 @@ def render_state(state: dict[str, Any], now: float | None = None) -> str:
     clients = state.get("clients", [])
     lines += ["", f"clients ({len(clients)}):"]
     for c in clients:
-        who = c.get("hostname") or ""
+        row = ClientRow.from_dict(c if isinstance(c, dict) else {})
         lines.append(
-            f"  {c.get('mac')} {who:<12} {c.get('ip') or '-':<15} {c.get('arch') or '-':<10} "
-            f"{c.get('firmware') or '-':<8} {c.get('entry') or '-':<12} {phase_cell(c):<12} "
-            f"{_ago(c.get('last_seen'), now)}"
+            f"  {row.mac} {row.hostname or '':<12} {row.ip or '-':<15} {row.arch or '-':<10} "
+            f"{row.firmware or '-':<8} {row.entry or '-':<12} {phase_cell(row):<12} "
+            f"{_ago(row.last_seen, now)}"
         )
-        boots = [b for b in c.get("boots") or [] if isinstance(b, dict)]
-        if boots:
-            nics = len(c.get("macs") or [])
-            lines.append(f"      boot {boot_line(boots[-1], nics)}")
-            if len(boots) > 1:
-                lines.append(f"      ({len(boots) - 1} earlier boots: pxetui status --json)")
-        if c.get("last_error"):
-            lines.append(f"      error: {c['last_error']}")
-        lines += [f"      {line}" for h in hints_of(c) for line in hint_lines(h)]
+        if row.boots:
+            lines.append(f"      boot {boot_line(row.boots[-1], len(row.macs))}")
+            if len(row.boots) > 1:
+                lines.append(f"      ({len(row.boots) - 1} earlier boots: pxetui status --json)")
+        if row.last_error:
+            lines.append(f"      error: {row.last_error}")
+        lines += [f"      {line}" for h in row.hints for line in hint_lines(h)]
     assignments = state.get("assignments", {})
     lines += ["", f"assignments ({len(assignments)}):"]
     for mac, a in assignments.items():

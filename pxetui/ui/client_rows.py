@@ -1,6 +1,7 @@
 """A client's tracker state as a row of the client table: cells, sort keys and the filter.
 
-The engine's ``ClientState`` dict is the source; this module decides how it reads at 80
+The engine's typed client row (:class:`pxetui.core.wire.ClientRow`) is the source; this
+module decides how it reads at 80
 columns (short arch names, a text progress bar that needs no colour, ``HH:MM:SS``) and how
 rows sort and filter. Pure, so it is tested without a terminal.
 """
@@ -15,6 +16,7 @@ from typing import Any
 
 from pxetui.core.boot_text import phase_cell
 from pxetui.core.sanitize import clean
+from pxetui.core.wire import ClientRow, TransferRow
 from pxetui.ui.event_text import human_bytes
 
 # DHCP option 93 as the table shows it (PXE-FACTS: 9 is sent by x64 firmware).
@@ -92,36 +94,24 @@ def arch_name(arch: Any) -> str:
     return SHORT_ARCH.get(str(arch).lower(), clean(str(arch), 12))
 
 
-def active_transfer(state: dict[str, Any]) -> dict[str, Any] | None:
+def active_transfer(client: ClientRow) -> TransferRow | None:
     """The transfer the progress column shows: the running one, else the latest."""
-    transfers = [t for t in state.get("transfers") or [] if isinstance(t, dict)]
-    if not transfers:
+    if not client.transfers:
         return None
-    running = [t for t in transfers if t.get("state") in ("running", "started", "active")]
-    return (running or transfers)[-1]
+    running = [t for t in client.transfers if t.state == "running"]
+    return (running or list(client.transfers))[-1]
 
 
-def fraction(transfer: dict[str, Any]) -> float | None:
-    size = transfer.get("size")
-    done = transfer.get("bytes") or 0
-    if transfer.get("state") in ("finished", "done", "ok"):
-        return 1.0
-    if not size:
-        return None
-    return max(0.0, min(1.0, float(done) / float(size)))
-
-
-def progress_text(state: dict[str, Any], width: int = 4) -> str:
+def progress_text(client: ClientRow, width: int = 4) -> str:
     """``###. 63%`` — readable without colour; empty when nothing was transferred."""
-    transfer = active_transfer(state)
+    transfer = active_transfer(client)
     if transfer is None:
         return ""
-    tstate = str(transfer.get("state") or "")
-    if tstate in ("failed", "error"):
-        return "failed"
-    frac = fraction(transfer)
+    if transfer.state in ("failed", "missing", "refused"):
+        return transfer.state
+    frac = transfer.fraction
     if frac is None:
-        return human_bytes(transfer.get("bytes") or 0, short=True)
+        return human_bytes(transfer.bytes, short=True)
     filled = round(frac * width)
     return "#" * filled + "." * (width - filled) + f"{frac * 100:4.0f}%"
 
@@ -137,34 +127,21 @@ def _clock(second: int) -> str:
     return time.strftime("%H:%M:%S", time.localtime(second))
 
 
-def _safe(value: Any, cap: int) -> str:
-    """:func:`clean`, with a fast path for the usual already-clean short string.
-
-    ``str.isprintable`` is false for every character ``clean`` replaces (C0/C1 controls,
-    zero-width and bidi marks: categories Cc/Cf/Zl/Zp), so the fast path is exact. It
-    matters: a 1,000-client tick formats thousands of cells.
-    """
-    text = value if isinstance(value, str) else ("" if value is None else str(value))
-    if len(text) <= cap and text.isprintable() and "[" not in text and "]" not in text:
-        return text
-    return clean(text, cap)
-
-
-def row_cells(state: dict[str, Any]) -> tuple[str, ...]:
+def row_cells(client: ClientRow) -> tuple[str, ...]:
     """The table cells for one client, in :data:`COLUMNS` order (plain strings)."""
-    entry = str(state.get("entry") or "")
-    if entry and state.get("once"):
+    entry = client.entry or ""
+    if entry and client.once:
         entry += "*"
     return (
-        _safe(state.get("mac"), 17),
-        _safe(state.get("hostname"), 40),
-        _safe(state.get("ip"), 15),
-        arch_name(state.get("arch")),
-        _safe(state.get("firmware"), 20),
-        _safe(entry, 40),
-        phase_cell(state),
-        progress_text(state),
-        seen_text(state.get("last_seen")),
+        client.mac,
+        client.hostname or "",
+        client.ip or "",
+        arch_name(client.arch),
+        client.firmware,
+        entry,
+        phase_cell(client),
+        progress_text(client),
+        seen_text(client.last_seen),
     )
 
 
@@ -194,10 +171,10 @@ def sort_key(column: str) -> Callable[[Any], Any]:
     return lambda cell: str(cell).lower()
 
 
-def matches(state: dict[str, Any], needle: str) -> bool:
+def matches(client: ClientRow, needle: str) -> bool:
     """The filter: every word must appear somewhere in the row (case-insensitive)."""
     words = needle.lower().split()
     if not words:
         return True
-    haystack = " ".join(row_cells(state)).lower()
+    haystack = " ".join(row_cells(client)).lower()
     return all(w in haystack for w in words)

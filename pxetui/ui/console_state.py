@@ -4,7 +4,9 @@ The subscription thread folds every event in here (cheap: a dict update and a de
 the screen drains the *changes* at most ~10 times a second. Everything is bounded — the event
 ring, each client's log ring and the number of clients we keep logs for — so 5,000 events/s
 for hours costs the same memory as for a minute. The per-client state itself is the engine
-tracker's ``ClientState`` dict (``ClientUpdated.state``): the engine folds, the console shows.
+tracker's client row, read once at this boundary into a typed
+:class:`~pxetui.core.wire.ClientRow` (``ClientUpdated.state``): the engine folds, the console
+shows.
 
 Pure (no Textual, no sockets) so it can be tested on its own.
 """
@@ -32,6 +34,7 @@ from pxetui.core.events import (
     event_to_dict,
 )
 from pxetui.core.mac import MacAddress
+from pxetui.core.wire import ClientRow
 
 EVENT_RING = 2_000
 """All-events ring: what the event log can scroll back to."""
@@ -51,7 +54,7 @@ state names that IP: the engine's ClientUpdated can arrive after the transfer's 
 class Changes:
     """What happened since the last drain: only the latest state of each changed client."""
 
-    clients: dict[MacAddress, dict[str, Any]] = field(default_factory=dict)
+    clients: dict[MacAddress, ClientRow] = field(default_factory=dict)
     services: dict[str, dict[str, Any]] = field(default_factory=dict)
     events: list[Event] = field(default_factory=list)
     events_dropped: int = 0
@@ -101,7 +104,7 @@ class ConsoleState:
         self._lock = threading.Lock()
         self._event_ring = event_ring
         self._client_log_ring = client_log_ring
-        self.clients: dict[MacAddress, dict[str, Any]] = {}
+        self.clients: dict[MacAddress, ClientRow] = {}
         self.services: dict[str, dict[str, Any]] = {}
         self.profile: dict[str, Any] = {}
         self.entries: dict[str, dict[str, Any]] = {}
@@ -129,11 +132,13 @@ class ConsoleState:
             self.clients = {}
             self.ip_to_mac = {}
             for raw in snapshot.get("clients") or []:
+                if not isinstance(raw, dict):
+                    continue
                 try:
                     mac = MacAddress.parse(str(raw.get("mac", "")))
                 except ValueError:
                     continue
-                self._set_client(mac, dict(raw))
+                self._set_client(mac, ClientRow.from_dict(raw))
             if past:
                 # Whatever is still pending from before a re-attach is in the engine's ring
                 # too: the event log takes it from there (Changes.past), not twice.
@@ -153,8 +158,9 @@ class ConsoleState:
             self.events_total += 1
             pending = self._pending
             if isinstance(event, ClientUpdated):
-                self._set_client(event.mac, event.state)
-                pending.clients[event.mac] = event.state
+                row = ClientRow.from_dict(event.state)
+                self._set_client(event.mac, row)
+                pending.clients[event.mac] = row
                 return  # state, not a log line
             if isinstance(event, ServiceEvent):
                 data = event_to_dict(event)
@@ -203,12 +209,14 @@ class ConsoleState:
         if len(fresh) > self._client_log_ring:
             del fresh[: len(fresh) - self._client_log_ring]
 
-    def fold_client(self, mac: MacAddress, state: dict[str, Any]) -> None:
+    def fold_client(self, mac: MacAddress, state: Any) -> None:
         """:meth:`fold` for ``ClientUpdated`` without building the event (the hot path)."""
+        # Parsed outside the lock: the UI thread never waits on it.
+        row = ClientRow.from_dict(state if isinstance(state, dict) else {})
         with self._lock:
             self.events_total += 1
-            self._set_client(mac, state)
-            self._pending.clients[mac] = state
+            self._set_client(mac, row)
+            self._pending.clients[mac] = row
 
     def count_only(self) -> None:
         """An event the console shows through other events (transfer progress)."""
@@ -220,11 +228,10 @@ class ConsoleState:
         with self._lock:
             self._pending.meta.update(values)
 
-    def _set_client(self, mac: MacAddress, state: dict[str, Any]) -> None:
-        self.clients[mac] = state
-        ip = state.get("ip")
-        if isinstance(ip, str) and ip:
-            self._learn_ip(ip, mac)
+    def _set_client(self, mac: MacAddress, row: ClientRow) -> None:
+        self.clients[mac] = row
+        if row.ip:
+            self._learn_ip(row.ip, mac)
 
     def _learn_ip(self, ip: str, mac: MacAddress) -> None:
         """Route by *ip* from now on, and hand over what waited for it."""
@@ -249,7 +256,7 @@ class ConsoleState:
             log = self.logs.get(mac)
             return list(log) if log is not None else []
 
-    def client(self, mac: MacAddress) -> dict[str, Any] | None:
+    def client(self, mac: MacAddress) -> ClientRow | None:
         with self._lock:
             return self.clients.get(mac)
 

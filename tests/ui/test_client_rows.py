@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pxetui.core.wire import ClientRow
 from pxetui.ui.client_rows import (
     COLUMNS,
     WIDE_FROM,
@@ -16,7 +17,8 @@ from pxetui.ui.client_rows import (
 )
 
 
-def _state(**kw: Any) -> dict[str, Any]:
+def _state(**kw: Any) -> ClientRow:
+    """A row as the console has it: the engine's dict, read at the boundary."""
     base: dict[str, Any] = {
         "mac": "52:54:00:e2:e0:01",
         "hostname": "lab-bios",
@@ -30,7 +32,7 @@ def _state(**kw: Any) -> dict[str, Any]:
         "transfers": [],
     }
     base.update(kw)
-    return base
+    return ClientRow.from_dict(base)
 
 
 def test_running_transfer_shows_as_a_text_bar_with_percent() -> None:

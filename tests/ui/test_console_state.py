@@ -28,7 +28,7 @@ def test_drain_keeps_only_the_latest_state_of_each_client() -> None:
         state.fold(ClientUpdated(mac=MAC, state={"mac": MAC.colon, "phase": f"p{n}"}))
     changes = state.drain()
     assert list(changes.clients) == [MAC]
-    assert changes.clients[MAC]["phase"] == "p99"
+    assert changes.clients[MAC].phase == "p99"
     assert not state.drain()
 
 

@@ -21,10 +21,11 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
-from pxetui.core.boot_text import boot_line, hint_lines, hints_of, phase_cell
+from pxetui.core.boot_text import boot_line, hint_lines, phase_cell
 from pxetui.core.events import event_from_dict
 from pxetui.core.mac import MacAddress
 from pxetui.core.sanitize import clean
+from pxetui.core.wire import ClientRow
 from pxetui.ui.client_rows import arch_name
 from pxetui.ui.connection import EngineError, EngineLink
 from pxetui.ui.event_text import clock, event_line
@@ -32,12 +33,9 @@ from pxetui.ui.event_text import clock, event_line
 HISTORY_LIMIT = 50
 
 
-def timeline(phases: dict[str, Any]) -> list[tuple[str, float, float, float | None]]:
+def timeline(phases: dict[str, float]) -> list[tuple[str, float, float, float | None]]:
     """``(phase, ts, seconds since the first phase, seconds until the next phase)``."""
-    points = sorted(
-        ((str(p), float(ts)) for p, ts in phases.items() if isinstance(ts, int | float)),
-        key=lambda item: item[1],
-    )
+    points = sorted(phases.items(), key=lambda item: item[1])
     out: list[tuple[str, float, float, float | None]] = []
     for index, (phase, ts) in enumerate(points):
         following = points[index + 1][1] - ts if index + 1 < len(points) else None
@@ -45,64 +43,58 @@ def timeline(phases: dict[str, Any]) -> list[tuple[str, float, float, float | No
     return out
 
 
-def identity_text(state: dict[str, Any]) -> Text:
-    """The who-is-it block: one ``label: value`` line each, all sanitised."""
-    nics = [str(m) for m in state.get("macs") or []]
-    several = len(nics) > 1
+def identity_text(client: ClientRow) -> Text:
+    """The who-is-it block: one ``label: value`` line each (values cleaned at the boundary)."""
+    nics = [("NICs", f"{', '.join(client.macs)}; booted from {client.nic}")]
+    entry = (client.entry or "(unknown-client entry)") + (" (once)" if client.once else "")
     rows = [
-        ("MAC", state.get("mac")),
-        *([("NICs", f"{', '.join(nics)}; booted from {state.get('nic')}")] if several else []),
-        ("Host name", state.get("hostname")),
-        ("IP", state.get("ip")),
-        ("Arch", arch_name(state.get("arch"))),
-        ("Firmware", state.get("firmware")),
-        ("Vendor class", state.get("vendor_class")),
-        (
-            "Entry",
-            f"{state.get('entry') or '(unknown-client entry)'}"
-            + (" (once)" if state.get("once") else ""),
-        ),
-        ("Phase", phase_cell(state)),
-        ("First seen", clock(state["first_seen"]) if state.get("first_seen") else ""),
-        ("Last seen", clock(state["last_seen"]) if state.get("last_seen") else ""),
-        ("Last error", state.get("last_error")),
+        ("MAC", client.mac),
+        *(nics if len(client.macs) > 1 else []),
+        ("Host name", client.hostname),
+        ("IP", client.ip),
+        ("Arch", arch_name(client.arch)),
+        ("Firmware", client.firmware),
+        ("Vendor class", client.vendor_class),
+        ("Entry", entry),
+        ("Phase", phase_cell(client)),
+        ("First seen", clock(client.first_seen) if client.first_seen else ""),
+        ("Last seen", clock(client.last_seen) if client.last_seen else ""),
+        ("Last error", client.last_error),
     ]
     text = Text()
     for label, value in rows:
         text.append(f"{label + ':':<14}", style="bold")
-        text.append(clean(str(value or "-"), 160) + "\n")
+        text.append((value or "-") + "\n")
     text.rstrip()
     return text
 
 
-def hints_text(state: dict[str, Any]) -> Text:
+def hints_text(client: ClientRow) -> Text:
     """The latest boot's hints that hold now, each with what was seen and likely causes."""
-    hints = hints_of(state)
-    if not hints:
+    if not client.hints:
         return Text("(none hold now)")
     styles = {"error": "bold red", "warn": "bold yellow", "info": "bold"}
     text = Text()
-    for hint in hints:
+    for hint in client.hints:
         first, *rest = hint_lines(hint)
-        text.append(first + "\n", style=styles.get(str(hint.get("severity")), ""))
+        text.append(first + "\n", style=styles.get(hint.severity, ""))
         for line in rest:
             text.append(line + "\n", style="dim" if line.lstrip().startswith("seen:") else "")
     text.rstrip()
     return text
 
 
-def boots_text(state: dict[str, Any]) -> Text:
+def boots_text(client: ClientRow) -> Text:
     """Every boot kept, newest first, one line each (with the hints that applied to it)."""
-    boots = [b for b in state.get("boots") or [] if isinstance(b, dict)]
-    if not boots:
+    if not client.boots:
         return Text("(no boot seen yet)")
-    nics = len(state.get("macs") or [])
     text = Text()
-    for boot in reversed(boots):
-        text.append(boot_line(boot, nics) + "\n", style="bold" if boot is boots[-1] else "")
-        cleared = [h for h in boot.get("cleared_hints") or [] if isinstance(h, dict)]
-        applied = [*hints_of(boot), *cleared]
-        codes = sorted({str(h.get("code")) for h in applied if h.get("severity") != "info"})
+    latest = client.boots[-1]
+    for boot in reversed(client.boots):
+        line = boot_line(boot, len(client.macs)) + "\n"
+        text.append(line, style="bold" if boot is latest else "")
+        applied = [*boot.hints, *boot.cleared_hints]
+        codes = sorted({h.code for h in applied if h.severity != "info"})
         if codes:
             text.append(f"    hints: {', '.join(codes)}\n", style="dim")
     text.rstrip()
@@ -159,7 +151,7 @@ class ClientDetailScreen(Screen[None]):
         super().__init__(id="detail-screen")
         self.link = link
         self.mac = mac
-        self._last_state: dict[str, Any] | None = None
+        self._last_state: ClientRow | None = None
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="detail-body"):
@@ -189,14 +181,14 @@ class ClientDetailScreen(Screen[None]):
         self.load_history()
 
     def _refresh_state(self) -> None:
-        state = self.link.state.client(self.mac) or {"mac": self.mac.colon}
-        if state is self._last_state:
+        state = self.link.state.client(self.mac) or ClientRow.from_dict({"mac": self.mac.colon})
+        if state == self._last_state:
             return
         self._last_state = state
         self.query_one("#detail-identity", Static).update(identity_text(state))
         table = self.query_one("#detail-timeline", DataTable)
         table.clear()
-        for phase, ts, since, took in timeline(state.get("phases") or {}):
+        for phase, ts, since, took in timeline(state.phases):
             table.add_row(
                 clean(phase, 30),
                 clock(ts),
@@ -208,11 +200,12 @@ class ClientDetailScreen(Screen[None]):
 
     @work(exclusive=True, group="explain", exit_on_error=False)
     async def action_refresh_lookup(self) -> None:
-        state = self.link.state.client(self.mac) or {}
+        state = self.link.state.client(self.mac)
         params: dict[str, Any] = {"mac": self.mac.colon}
-        for key in ("ip", "uuid", "arch"):
-            if state.get(key) not in (None, ""):
-                params[key] = state[key]
+        if state is not None and state.ip:
+            params["ip"] = state.ip
+        if state is not None and state.arch_code is not None:
+            params["arch"] = state.arch_code
         box = self.query_one("#detail-explain", Static)
         try:
             steps = await self.link.request("explain", **params)

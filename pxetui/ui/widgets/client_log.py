@@ -19,6 +19,7 @@ from textual.widgets import ProgressBar
 from pxetui.core.events import Event
 from pxetui.core.mac import MacAddress
 from pxetui.core.sanitize import clean
+from pxetui.core.wire import ClientRow, TransferRow
 from pxetui.ui.event_text import event_line, human_bytes
 from pxetui.ui.widgets.line_log import LineLog
 
@@ -27,14 +28,22 @@ BARS = 2
 LOG_LINES = 400
 
 
-def transfer_label(transfer: dict[str, Any]) -> Text:
+_STATE_WORDS = {
+    "done": " ok",
+    "failed": " FAIL",
+    "probe": " probe",
+    "missing": " MISSING",
+    "refused": " REFUSED",
+}
+
+
+def transfer_label(transfer: TransferRow) -> Text:
     """``TFTP pxelinux.0 42.0 KiB ok`` — the words say the state, the bar the fraction."""
-    proto = str(transfer.get("proto") or "").upper()
-    name = clean(str(transfer.get("filename") or "?"), 60)
-    state = str(transfer.get("state") or "")
-    word = {"done": " ok", "finished": " ok", "failed": " FAIL", "probe": " probe"}.get(state, "")
-    amount = human_bytes(transfer.get("bytes") or 0, short=True)
-    rate = transfer.get("rate_bps") or 0
+    proto = transfer.proto.upper()
+    name = clean(transfer.filename or "?", 60)
+    word = _STATE_WORDS.get(transfer.state, "")
+    amount = human_bytes(transfer.bytes, short=True)
+    rate = transfer.rate_bps
     speed = f" {human_bytes(rate, short=True)}/s" if rate and not word else ""
     return Text(f"{proto} {name} {amount}{speed}{word}", no_wrap=True, overflow="ellipsis")
 
@@ -59,14 +68,15 @@ class TransferBar(Horizontal):
         yield TransferLabel(classes="transfer-label")
         yield ProgressBar(total=None, show_eta=False, classes="transfer-bar")
 
-    def show(self, transfer: dict[str, Any]) -> None:
-        state = str(transfer.get("state") or "running")
-        state = "finished" if state in ("done", "finished", "probe") else state
-        self.set_classes(f"-{state}" if state in ("finished", "failed") else "-running")
+    def show(self, transfer: TransferRow) -> None:
+        state = {"done": "finished", "probe": "finished", "running": "running"}.get(
+            transfer.state, "failed"
+        )
+        self.set_classes(f"-{state}")
         self.query_one(TransferLabel).text = transfer_label(transfer)
         bar = self.query_one(ProgressBar)
-        size = transfer.get("size")
-        done = float(transfer.get("bytes") or 0)
+        size = transfer.size
+        done = float(transfer.bytes)
         if state == "finished":
             bar.update(total=max(done, 1.0), progress=max(done, 1.0))
         elif size:
@@ -89,7 +99,7 @@ class ClientLog(Vertical):
         yield LineLog(max_lines=LOG_LINES, id="client-lines")
 
     def show_client(
-        self, mac: MacAddress | None, state: dict[str, Any] | None, lines: Sequence[Event]
+        self, mac: MacAddress | None, state: ClientRow | None, lines: Sequence[Event]
     ) -> None:
         """Switch to another client: its bars and its whole ring of lines."""
         self.mac = mac
@@ -117,12 +127,9 @@ class ClientLog(Vertical):
             log.write_lines([Text("— live —", style="dim")])
         log.write_lines(event_line(e) for e in live)
 
-    def update_state(self, state: dict[str, Any] | None) -> None:
-        transfers = [t for t in (state or {}).get("transfers") or [] if isinstance(t, dict)]
-        latest = transfers[-BARS:]
-        key = tuple(
-            (t.get("transfer_id"), t.get("bytes"), t.get("state"), t.get("size")) for t in latest
-        )
+    def update_state(self, state: ClientRow | None) -> None:
+        latest = state.transfers[-BARS:] if state is not None else ()
+        key = tuple((t.transfer_id, t.bytes, t.state, t.size) for t in latest)
         if key == self._transfer_key:
             return
         self._transfer_key = key

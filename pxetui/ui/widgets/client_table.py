@@ -13,7 +13,7 @@ can click a row, a header (sort, again to reverse) and scroll.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from rich.segment import Segment
 from rich.style import Style
@@ -26,6 +26,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from pxetui.core.mac import MacAddress
+from pxetui.core.wire import ClientRow
 from pxetui.ui.client_rows import (
     COLUMNS,
     WIDE_FROM,
@@ -77,7 +78,7 @@ class ClientTable(Widget, can_focus=True):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self.states: dict[MacAddress, dict[str, Any]] = {}
+        self.states: dict[MacAddress, ClientRow] = {}
         self._cells: dict[MacAddress, tuple[str, ...]] = {}  # formatted, all columns
         self._order: list[MacAddress] = []  # the filtered, sorted view
         self._index: dict[MacAddress, int] = {}
@@ -111,7 +112,7 @@ class ClientTable(Widget, can_focus=True):
 
     # --- data -----------------------------------------------------------------------------
 
-    def apply(self, clients: dict[MacAddress, dict[str, Any]]) -> None:
+    def apply(self, clients: dict[MacAddress, ClientRow]) -> None:
         """Fold a batch of client states in; repaint only if something visible changed."""
         if not clients:
             return
