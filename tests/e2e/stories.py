@@ -31,7 +31,7 @@ from pxetui.lab.guest import CMDLINE_PREFIX
 from pxetui.lab.lan import start_lan_dhcp
 from pxetui.lab.netns import LabNetwork, create_lab_network
 from pxetui.lab.process import LabProcess
-from pxetui.lab.qemu import FAILURES, BootResult
+from pxetui.lab.qemu import FAILURES, BootResult, LineSink
 from pxetui.lab.scenarios import Scenario
 
 CAPTURE_ENV = "PXETUI_CAPTURE_STORIES"
@@ -71,6 +71,7 @@ class Story:
         failures: tuple[str, ...] = FAILURES,
         linger: float = 0.0,
         mac: MacAddress | None = None,
+        on_line: LineSink | None = None,
     ) -> BootResult:
         """Power the VM on once; bounded by the scenario's timeout."""
         result = await boot_vm(
@@ -81,6 +82,7 @@ class Story:
             expect=expect,
             failures=failures,
             linger=linger,
+            on_line=on_line,
         )
         self.results.append(result)
         return result
@@ -92,11 +94,12 @@ class Story:
         failures: tuple[str, ...] = FAILURES,
         linger: float = 0.0,
         mac: MacAddress | None = None,
+        on_line: LineSink | None = None,
         interval: float = 0.5,
     ) -> tuple[BootResult, Client | None]:
         """:meth:`boot`, polling the tracker meanwhile: the first client view *seen* accepts
         (``None`` if it never did while the VM ran)."""
-        task = asyncio.create_task(self.boot(expect, failures, linger, mac))
+        task = asyncio.create_task(self.boot(expect, failures, linger, mac, on_line))
         hit: Client | None = None
         try:
             while not task.done():
@@ -118,6 +121,12 @@ class Story:
 
     def client(self, mac: MacAddress | None = None) -> Client | None:
         return find_client(self.status(), mac or self.scenario.mac)
+
+    def row_macs(self) -> list[MacAddress]:
+        """The MAC of every client row ``status --json`` shows."""
+        clients = self.status().get("clients", [])
+        items = clients.values() if isinstance(clients, dict) else clients
+        return [MacAddress.parse(str(c["mac"])) for c in items if isinstance(c, dict)]
 
     def expect_client(
         self, check: Check, mac: MacAddress | None = None, timeout: float = 20.0
