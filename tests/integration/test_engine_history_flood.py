@@ -20,6 +20,10 @@ async def test_made_up_mac_names_do_not_grow_history_without_bound(tmp_path: Pat
     """400 invented MACs asked for over HTTP, a 100-row bound: ~100 rows and one notice."""
     text = profile_text(tmp_path) + "limits:\n  history_rows: 100\n"
     (tmp_path / "lab.yaml").write_text(text)
+    images = tmp_path / "tftp" / "images"  # a profile `check` accepts
+    images.mkdir(parents=True)
+    (images / "vmlinuz").write_bytes(b"K")
+    (images / "initrd.img").write_bytes(b"I")
     engine = Engine(load_profile(tmp_path / "lab.yaml"), profile_path=tmp_path / "lab.yaml")
     seen: list[Event] = []
     engine.bus.subscribe(seen.append)

@@ -30,6 +30,9 @@ async def test_stale_temp_files_are_removed_at_start(tmp_path: Path) -> None:
     """Only the store's own temp names, only where it writes; one message says so."""
     (tmp_path / "lab.yaml").write_text(profile_text(tmp_path))
     root = tmp_path / "tftp"
+    (root / "images").mkdir(parents=True)  # a profile `check` accepts
+    (root / "images" / "vmlinuz").write_bytes(b"K")
+    (root / "images" / "initrd.img").write_bytes(b"I")
     for rel in OURS + NOT_OURS:
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_text("half a file")
