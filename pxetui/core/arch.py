@@ -17,40 +17,43 @@ from collections.abc import Iterable
 
 from pxetui.core.profile.model import Arch
 
-# IANA "Processor Architecture Types" (RFC 4578 + later registrations), the ones seen in labs.
-ARCH_NAMES: dict[int, str] = {
-    0: "BIOS",
-    1: "NEC PC98",
-    2: "Itanium",
-    3: "DEC Alpha",
-    4: "Arc x86",
-    5: "Intel Lean Client",
-    6: "UEFI IA32",
-    7: "UEFI x64",
-    8: "UEFI Xscale",
-    9: "UEFI x64",  # registered as "EBC", but x64 firmware sends it: treat as x64
-    10: "UEFI ARM32",
-    11: "UEFI ARM64",
-    15: "UEFI IA32 HTTP",
-    16: "UEFI x64 HTTP",
-    18: "UEFI ARM32 HTTP",
-    19: "UEFI ARM64 HTTP",
-    31: "s390 basic",
-    32: "s390 extended",
+# IANA "Processor Architecture Types" (RFC 4578 + later registrations), the ones seen in labs:
+# code -> (name in words, short name for narrow columns, the profile's arch name or None).
+# The one table every view reads (status, the console's Arch column, the explainer).
+_OPTION93: dict[int, tuple[str, str, Arch | None]] = {
+    0: ("BIOS", "bios", "bios"),
+    1: ("NEC PC98", "pc98", None),
+    2: ("Itanium", "ia64", None),
+    3: ("DEC Alpha", "alpha", None),
+    4: ("Arc x86", "arcx86", None),
+    5: ("Intel Lean Client", "lean", None),
+    6: ("UEFI IA32", "efi32", "uefi-ia32"),
+    7: ("UEFI x64", "efi64", "uefi-x64"),
+    8: ("UEFI Xscale", "xscale", None),
+    # registered as "EBC", but x64 firmware sends it: treat as x64
+    9: ("UEFI x64", "efi64", "uefi-x64"),
+    10: ("UEFI ARM32", "arm32", None),  # pxetui boots no 32-bit ARM
+    11: ("UEFI ARM64", "arm64", "uefi-arm64"),
+    15: ("UEFI IA32 HTTP", "http32", "uefi-ia32"),
+    16: ("UEFI x64 HTTP", "http64", "uefi-x64"),
+    18: ("UEFI ARM32 HTTP", "httpa32", None),
+    19: ("UEFI ARM64 HTTP", "httpa64", "uefi-arm64"),
+    31: ("s390 basic", "s390x", "s390x"),
+    32: ("s390 extended", "s390x", "s390x"),
+}
+ARCH_NAMES: dict[int, str] = {code: names[0] for code, names in _OPTION93.items()}
+_PROFILE_ARCH: dict[int, Arch] = {
+    code: names[2] for code, names in _OPTION93.items() if names[2] is not None
 }
 
-_PROFILE_ARCH: dict[int, Arch] = {
-    0: "bios",
-    6: "uefi-ia32",
-    7: "uefi-x64",
-    9: "uefi-x64",
-    11: "uefi-arm64",
-    15: "uefi-ia32",
-    16: "uefi-x64",
-    19: "uefi-arm64",
-    31: "s390x",
-    32: "s390x",
-}
+
+def short_arch(code: int | None) -> str:
+    """``7`` → ``efi64``: option 93 for a narrow column; empty while unknown."""
+    if code is None:
+        return ""
+    names = _OPTION93.get(code)
+    return names[1] if names is not None else str(code)
+
 
 # Representative option-93 code for each profile arch (used when only the arch is known).
 ARCH_CODES: dict[Arch, int] = {

@@ -13,6 +13,7 @@ from pathlib import Path
 from uuid import UUID
 
 from pxetui.core import layout
+from pxetui.core.arch import profile_arch
 from pxetui.core.mac import MacAddress
 from pxetui.core.profile.model import Profile
 
@@ -26,20 +27,6 @@ _ARCH_LOADERS: dict[str, tuple[str, ...]] = {
     "uefi-arm64": ("grub", "ipxe"),
     "s390x": ("s390-ccw file", "s390-ccw dir"),
 }
-_OPTION93 = {
-    0: "bios",
-    6: "uefi-ia32",
-    7: "uefi-x64",
-    9: "uefi-x64",  # "EBC" in the RFC, but sent by x64 firmware
-    10: "uefi-arm64",
-    11: "uefi-arm64",
-    15: "uefi-ia32",
-    16: "uefi-x64",
-    19: "uefi-arm64",
-    31: "s390x",
-    32: "s390x",
-}
-
 
 _Step = tuple[str, str, bool]  # path, why it is asked for, whether it can win
 
@@ -64,7 +51,7 @@ def arch_name(arch: str | int | None) -> str | None:
     if text in _ARCH_LOADERS:
         return text
     if text.isdigit():
-        return _OPTION93.get(int(text))
+        return profile_arch(int(text))
     return None
 
 

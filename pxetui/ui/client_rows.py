@@ -14,25 +14,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from pxetui.core.arch import short_arch
 from pxetui.core.boot_text import phase_cell
-from pxetui.core.sanitize import clean
 from pxetui.core.wire import ClientRow, TransferRow
 from pxetui.ui.event_text import human_bytes
-
-# DHCP option 93 as the table shows it (PXE-FACTS: 9 is sent by x64 firmware).
-ARCH_NAMES: dict[int, str] = {
-    0: "bios",
-    6: "efi32",
-    7: "efi64",
-    9: "efi64",
-    10: "arm32",
-    11: "arm64",
-    15: "http32",
-    16: "http64",
-    19: "arm64h",
-    31: "s390x",
-    32: "s390x",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,31 +52,6 @@ def layout(width: int) -> tuple[tuple[int, Column], ...]:
     """The (index, column) pairs shown at a terminal *width*, with their widths."""
     wide = width >= WIDE_FROM
     return tuple((i, c) for i, c in enumerate(COLUMNS) if (c.wide if wide else c.narrow) > 0)
-
-
-# The tracker's words (core/arch) in the table's few columns.
-SHORT_ARCH: dict[str, str] = {
-    "bios": "bios",
-    "uefi ia32": "efi32",
-    "uefi x64": "efi64",
-    "uefi arm32": "arm32",
-    "uefi arm64": "arm64",
-    "uefi ia32 http": "http32",
-    "uefi x64 http": "http64",
-    "uefi arm32 http": "httpa32",
-    "uefi arm64 http": "httpa64",
-    "s390 basic": "s390x",
-    "s390 extended": "s390x",
-}
-
-
-def arch_name(arch: Any) -> str:
-    """Option 93 (a number, or the tracker's words) as a short column value."""
-    if isinstance(arch, int) and not isinstance(arch, bool):
-        return ARCH_NAMES.get(arch, str(arch))
-    if arch in (None, ""):
-        return ""
-    return SHORT_ARCH.get(str(arch).lower(), clean(str(arch), 12))
 
 
 def active_transfer(client: ClientRow) -> TransferRow | None:
@@ -136,7 +96,7 @@ def row_cells(client: ClientRow) -> tuple[str, ...]:
         client.mac,
         client.hostname or "",
         client.ip or "",
-        arch_name(client.arch),
+        short_arch(client.arch_code) or client.arch,
         client.firmware,
         entry,
         phase_cell(client),

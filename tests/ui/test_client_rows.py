@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from pxetui.core.arch import profile_arch, short_arch
 from pxetui.core.wire import ClientRow
 from pxetui.ui.client_rows import (
     COLUMNS,
     WIDE_FROM,
-    arch_name,
     layout,
     matches,
     progress_text,
@@ -88,13 +88,12 @@ def test_narrow_layout_fits_80_columns_and_wide_shows_all() -> None:
     assert sum(c.wide + 2 for c in COLUMNS) <= WIDE_FROM - 2
 
 
-def test_arch_reads_short_from_numbers_and_from_the_trackers_words() -> None:
-    """Option 93 = 7 and the tracker's 'UEFI x64' both read 'efi64'."""
-    assert arch_name(7) == "efi64"
-    assert arch_name(9) == "efi64"
-    assert arch_name("UEFI x64") == "efi64"
-    assert arch_name("s390 basic") == "s390x"
-    assert arch_name(None) == ""
+def test_arch_reads_short_from_option_93_in_the_one_table() -> None:
+    """Option 93 = 7 and 9 read 'efi64', 19 (ARM64 HTTP) and 10 (ARM32) stay apart."""
+    cells = [row_cells(_state(arch_code=code))[3] for code in (7, 9, 19, 10, 31)]
+    assert cells == ["efi64", "efi64", "httpa64", "arm32", "s390x"]
+    assert row_cells(_state(arch="UEFI x64", arch_code=None))[3] == "UEFI x64"
+    assert short_arch(None) == "" and short_arch(4242) == "4242"
 
 
 def test_progress_sorts_by_percent_not_by_text() -> None:
@@ -102,3 +101,8 @@ def test_progress_sorts_by_percent_not_by_text() -> None:
     key = sort_key("progress")
     cells = ["#### 100%", "###.  78%", "", "failed", "#...   9%"]
     assert sorted(cells, key=key) == ["failed", "", "#...   9%", "###.  78%", "#### 100%"]
+
+
+def test_arm32_is_not_taken_for_arm64() -> None:
+    """Option 93 = 10 (ARM32) has no profile arch: the explainer must not treat it as ARM64."""
+    assert profile_arch(10) is None and profile_arch(11) == "uefi-arm64"

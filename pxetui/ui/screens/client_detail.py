@@ -1,5 +1,5 @@
-"""One client in depth: who it is, its boots, the latest boot's timeline and hints, what its
-firmware will ask for.
+"""One client in depth: the hints that hold and its boots first (why it did or did not boot),
+then who it is, the latest boot's timeline and what its firmware will ask for.
 
 Boots, outcome and hints are worded by :mod:`pxetui.core.boot_text`, exactly as ``pxetui
 status`` words them. The timeline comes from the latest boot's ``phases`` (phase → first
@@ -26,7 +26,6 @@ from pxetui.core.events import event_from_dict
 from pxetui.core.mac import MacAddress
 from pxetui.core.sanitize import clean
 from pxetui.core.wire import ClientRow
-from pxetui.ui.client_rows import arch_name
 from pxetui.ui.connection import EngineError, EngineLink
 from pxetui.ui.event_text import clock, event_line
 
@@ -46,13 +45,14 @@ def timeline(phases: dict[str, float]) -> list[tuple[str, float, float, float | 
 def identity_text(client: ClientRow) -> Text:
     """The who-is-it block: one ``label: value`` line each (values cleaned at the boundary)."""
     nics = [("NICs", f"{', '.join(client.macs)}; booted from {client.nic}")]
+    code = client.arch_code
     entry = (client.entry or "(unknown-client entry)") + (" (once)" if client.once else "")
     rows = [
         ("MAC", client.mac),
         *(nics if len(client.macs) > 1 else []),
         ("Host name", client.hostname),
         ("IP", client.ip),
-        ("Arch", arch_name(client.arch)),
+        ("Arch", client.arch + (f" (option 93 = {code})" if code is not None else "")),
         ("Firmware", client.firmware),
         ("Vendor class", client.vendor_class),
         ("Entry", entry),
@@ -155,23 +155,23 @@ class ClientDetailScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="detail-body"):
+            yield Static(id="detail-hints", classes="detail-section")
+            yield Static(id="detail-boots", classes="detail-section")
             yield Static(id="detail-identity", classes="detail-section")
             timeline_table: DataTable[str] = DataTable(
                 id="detail-timeline", cursor_type="none", show_cursor=False
             )
             yield timeline_table
-            yield Static(id="detail-hints", classes="detail-section")
-            yield Static(id="detail-boots", classes="detail-section")
             yield Static("asking the engine…", id="detail-explain", classes="detail-section")
             yield Static("loading…", id="detail-history", classes="detail-section")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        self.query_one("#detail-identity").border_title = f"client {self.mac.colon}"
+        self.query_one("#detail-identity").border_title = "who it is"
         self.query_one("#detail-timeline").border_title = "latest boot: phase timeline"
         self.query_one("#detail-boots").border_title = "boots (newest first)"
         self.query_one("#detail-explain").border_title = "lookup explainer"
-        self.query_one("#detail-hints").border_title = "hints"
+        self.query_one("#detail-hints").border_title = f"{self.mac.colon}: hints that hold now"
         self.query_one("#detail-history").border_title = "history"
         table = self.query_one("#detail-timeline", DataTable)
         table.add_columns("Phase", "At", "Since start", "Took")
