@@ -399,7 +399,13 @@ class Engine:
         ]
         self.profile = new
         self.tracker.set_stages(StageMap.from_profile(new))
-        self.write_all()
+        try:
+            self.write_all()
+        except OSError as exc:  # e.g. a full TFTP root: say so instead of "internal error"
+            why = write_error(exc, new.tftp.root)
+            text = f"profile reloaded, but its boot files could not all be written: {why}"
+            self.bus.publish(EngineMessage(level="error", text=text))
+            raise ControlError(text) from exc
         await self._reconfigure_dhcp()
         self.bus.publish(
             EngineMessage(

@@ -132,3 +132,15 @@ async def test_database_failure_puts_the_files_back(
         await engine.assign(MAC, "local")
     assert _disk(root) == before
     assert engine.effective().hosts[MAC].entry == "centos"
+
+
+async def test_reload_onto_a_full_root_says_so(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A reload whose boot files cannot be written replies with the reason, not a traceback."""
+    await engine.assign(MAC, "centos")
+    path = tmp_path / "lab.yaml"
+    path.write_text(path.read_text().replace("console=ttyS0", "console=ttyS1"))
+    _fail_second_write(monkeypatch, OSError(errno.ENOSPC, "No space left on device"))
+    with pytest.raises(ControlError, match="could not all be written: TFTP root is full"):
+        await engine.reload_profile()
