@@ -25,7 +25,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from pxetui.cli.serve_engine import add_engine_args, run_engine
+from pxetui.cli.serve_engine import add_engine_args, default_tftp_workers, run_engine
 from pxetui.core.events import (
     EngineMessage,
     Event,
@@ -95,17 +95,6 @@ def run(args: argparse.Namespace) -> int:
             tftp_workers=args.tftp_workers or default_tftp_workers(),
         )
     )
-
-
-def default_tftp_workers() -> int:
-    """One TFTP process unless asked for more.
-
-    Measured on the 2-core reference machine (bench/results/20261122T0423Z-pxetui-workers.md):
-    at 50 clients one process used 2.17 s of CPU and reached 0.73x tftpd-hpa, two used more
-    CPU and reached 0.43x, four 0.54x. Extra processes pay ~10 us per block in hand-offs; they
-    only pay off where cores are idle. ``--tftp-workers N`` is there for such machines.
-    """
-    return 1
 
 
 async def serve_adhoc(

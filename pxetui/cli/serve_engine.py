@@ -67,13 +67,22 @@ def run_engine(args: argparse.Namespace) -> int:
         print(f"pxetui serve: {exc}", file=sys.stderr)
         return 2
     state_dir = profile_state_dir(args.state_dir or profile.state_dir, profile_path, profile.name)
-    from pxetui.cli.serve import default_tftp_workers
-
     # JSON lines for the service (journald, jq), sentences for a person at an ad-hoc prompt.
     fmt = args.log_format or ("json" if args.profile is not None else "text")
     log = EventLog("json" if fmt == "json" else "text")
     workers = args.tftp_workers or default_tftp_workers()
     return asyncio.run(serve(profile, profile_path, state_dir, args.socket, log, workers))
+
+
+def default_tftp_workers() -> int:
+    """One TFTP process unless asked for more.
+
+    Measured on the 2-core reference machine (bench/results/20261122T0423Z-pxetui-workers.md):
+    at 50 clients one process used 2.17 s of CPU and reached 0.73x tftpd-hpa, two used more
+    CPU and reached 0.43x, four 0.54x. Extra processes pay ~10 us per block in hand-offs; they
+    only pay off where cores are idle. ``--tftp-workers N`` is there for such machines.
+    """
+    return 1
 
 
 async def serve(

@@ -8,19 +8,15 @@ configuration's warnings in words, and restarts dnsmasq only when the arguments 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from pxetui.core.events import EngineMessage, ServiceEvent
 from pxetui.engine.dnsmasq.config import DnsmasqConfigError, dnsmasq_config
 from pxetui.engine.dnsmasq.preflight import PreflightError
 from pxetui.engine.dnsmasq.supervisor import DnsmasqStartError, DnsmasqSupervisor
-
-if TYPE_CHECKING:
-    from pxetui.engine.engine import Engine
+from pxetui.engine.seams import DhcpHost, EngineError
 
 
 class DhcpService:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: DhcpHost) -> None:
         self._engine = engine
         self._supervisor: DnsmasqSupervisor | None = None
         self._args: list[str] = []
@@ -51,8 +47,6 @@ class DhcpService:
         return config.args
 
     async def start(self) -> None:
-        from pxetui.engine.engine import EngineError
-
         engine = self._engine
         mode = engine.profile.network.dhcp.mode
         if mode == "off":

@@ -18,8 +18,6 @@ import logging
 import os
 import sqlite3
 import time
-from dataclasses import dataclass
-from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -63,6 +61,8 @@ from pxetui.engine.runtime_paths import (
     lock_state_dir,
     profile_state_dir,
 )
+from pxetui.engine.seams import Addresses as Addresses
+from pxetui.engine.seams import EngineError as EngineError
 from pxetui.engine.tftp import TftpServer
 
 if TYPE_CHECKING:
@@ -75,18 +75,6 @@ DEFAULT_KEY = "unknown"
 REPLAY_CLIENTS = 500  # client rows rebuilt from history at start
 REPLAY_EVENTS = 200  # per client
 PROFILE_LOAD_BUDGET_S = 30.0  # a reload that takes longer is rejected (the file is bounded too)
-
-
-class EngineError(RuntimeError):
-    """The engine cannot start; the message says why in words."""
-
-
-@dataclass(frozen=True, slots=True)
-class Addresses:
-    """Where we are: our IPv4 address and (when known) the interface's subnet."""
-
-    server: IPv4Address
-    network: IPv4Network | None
 
 
 class Engine:
@@ -210,6 +198,7 @@ class Engine:
                 idle_timeout=limits.http_idle_timeout,
                 max_connections=limits.http_connections,
                 fd_reserve=limits.fd_reserve,
+                min_rate=limits.http_min_rate,
             ),
         )
         try:

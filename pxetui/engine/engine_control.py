@@ -7,7 +7,7 @@ module only translates JSON arguments into engine calls and results back into JS
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pxetui.core.events import event_to_dict
 from pxetui.core.explain import explain
@@ -15,15 +15,13 @@ from pxetui.core.mac import MacAddress
 from pxetui.engine.assignments import assignment_table
 from pxetui.engine.control.protocol import ControlError
 from pxetui.engine.control.server import ControlServer
-
-if TYPE_CHECKING:
-    from pxetui.engine.engine import Engine
+from pxetui.engine.seams import ControlledEngine
 
 HISTORY_MAX = 1000
 
 
 class EngineControl:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: ControlledEngine) -> None:
         self._engine = engine
         self._server = ControlServer(engine.socket_path, self, engine.bus)
 
@@ -130,7 +128,7 @@ def _text(args: dict[str, Any], key: str) -> str:
     return value
 
 
-def _explain(engine: Engine, args: dict[str, Any]) -> Any:
+def _explain(engine: ControlledEngine, args: dict[str, Any]) -> Any:
     mac = _mac(args)
     arch = args.get("arch")
     client = engine.tracker.get(mac)

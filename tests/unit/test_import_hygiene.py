@@ -53,3 +53,46 @@ def test_import_linter_contracts_hold() -> None:
     out = subprocess.run([*command, "--no-cache"], capture_output=True, text=True, cwd=ROOT)
     assert out.returncode == 0, out.stdout + out.stderr
     assert "Contracts: 2 kept, 0 broken." in out.stdout, out.stdout
+
+
+def test_no_import_cycles_anywhere() -> None:
+    """pxetui's modules import as a tree: no cycle, counting deferred and TYPE_CHECKING imports.
+
+    grimp (import-linter's graph) reads every import statement of every module, inside
+    functions too, so a cycle hidden in a function body or a type-only import is found.
+    """
+    import grimp
+
+    graph = grimp.build_graph("pxetui")
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    cycles: list[list[str]] = []
+
+    def visit(module: str) -> None:  # Tarjan's strongly connected components
+        index[module] = low[module] = len(index)
+        stack.append(module)
+        on_stack.add(module)
+        for other in sorted(graph.find_modules_directly_imported_by(module)):
+            if other not in index:
+                visit(other)
+                low[module] = min(low[module], low[other])
+            elif other in on_stack:
+                low[module] = min(low[module], index[other])
+        if low[module] == index[module]:
+            component = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.append(member)
+                if member == module:
+                    break
+            if len(component) > 1:
+                cycles.append(sorted(component))
+
+    for module in sorted(graph.modules):
+        if module not in index:
+            visit(module)
+    assert len(graph.modules) > 100, "the graph is suspiciously small: nothing was scanned"
+    assert cycles == [], f"import cycles: {cycles}"

@@ -12,7 +12,7 @@ second process ever holds port 69, so nothing can silently share it.
 A worker reports its events as JSON lines on stdout (``event_to_dict``); the parent reads them
 and publishes them on its own bus, so subscribers cannot tell where a transfer ran. A worker
 stops on SIGTERM/SIGINT or when its stdin closes (the parent went away). Caps on sessions
-apply per process. Run by the parent as ``python -m pxetui.engine.tftp.worker CONFIG_JSON``.
+apply per process. Run by the parent as :mod:`pxetui.engine.tftp.worker_child` with CONFIG_JSON.
 """
 
 from __future__ import annotations
@@ -22,14 +22,13 @@ import base64
 import contextlib
 import json
 import logging
-import os
 import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from pxetui.core.events import Event, event_from_dict, event_to_dict
+from pxetui.core.events import Event, event_from_dict
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +64,7 @@ class WorkerProcesses:
             sys.executable,
             "-c",
             f"import sys; sys.path.insert(0, {package_parent!r}); "
-            "from pxetui.engine.tftp.worker import main; raise SystemExit(main())",
+            "from pxetui.engine.tftp.worker_child import main; raise SystemExit(main())",
             json.dumps(self._config),
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
@@ -156,65 +155,3 @@ class WorkerProcesses:
             task.cancel()
         self._procs.clear()
         self._relays.clear()
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Worker entry point: serve until told to stop, events as JSON lines on stdout."""
-    args = sys.argv[1:] if argv is None else argv
-    config: dict[str, Any] = json.loads(args[0])
-    return asyncio.run(_serve(config))
-
-
-async def _serve(config: dict[str, Any]) -> int:
-    from pxetui.engine.tftp.server import TftpServer
-
-    out = sys.stdout
-
-    def publish(event: Event) -> None:
-        out.write(json.dumps(event_to_dict(event)) + "\n")
-        out.flush()
-
-    root = Path(config.pop("root"))
-    server = TftpServer(root, publish=publish, listen=False, **config)
-    await server.start()
-    out.write(json.dumps({"ready": os.getpid()}) + "\n")
-    out.flush()
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
-    stdin = sys.stdin.fileno()
-    os.set_blocking(stdin, False)
-    pending = bytearray()
-
-    def requests_from_parent() -> None:
-        try:
-            chunk = os.read(stdin, 1 << 16)
-        except BlockingIOError:
-            return
-        except OSError:
-            chunk = b""
-        if not chunk:
-            stop.set()  # the parent went away
-            loop.remove_reader(stdin)
-            return
-        pending.extend(chunk)
-        *lines, rest = pending.split(b"\n")
-        pending[:] = rest
-        for line in lines:
-            try:
-                req = json.loads(line)
-                data = base64.b64decode(req["d"])
-                client = (str(req["ip"]), int(req["port"]))
-            except (ValueError, KeyError, TypeError):
-                continue
-            server.handle_request(data, client, req.get("local"))
-
-    loop.add_reader(stdin, requests_from_parent)
-    try:
-        await stop.wait()
-    finally:
-        with contextlib.suppress(ValueError, OSError):
-            loop.remove_reader(stdin)
-        await server.stop()
-    return 0
