@@ -120,6 +120,12 @@ class Limits(_Model):
         description="seconds an HTTP connection may go without a complete request head, from "
         "its connect or its last response (idle, slow headers and keep-alive alike)",
     )
+    http_min_rate: int = Field(
+        64 << 10,
+        ge=1,
+        description="bytes/s a download must average over each 4 MiB slice (at least "
+        "http_idle_timeout per slice); a client that stops reading is cut off",
+    )
     http_connections: int = Field(
         0, ge=0, description="open HTTP connections at most; 0 = the fd limit minus fd_reserve"
     )

@@ -55,6 +55,7 @@ class HttpLimits:
     idle_timeout: float = 60.0
     max_connections: int = 0  # 0: the fd soft limit minus fd_reserve
     fd_reserve: int = 640
+    min_rate: int = 64 << 10  # bytes/s a download must keep up per slice, else it is closed
 
     def connection_cap(self) -> int:
         if self.max_connections > 0:
@@ -156,6 +157,10 @@ class HttpFileServer:
         self.root = Path(root)
         self.limits = limits or HttpLimits()
         self.connection_cap = 0
+        self._stalled = LimitNotice(
+            publish,
+            "HTTP client stopped reading a download: connection closed (limits.http_min_rate)",
+        )
         self._refused = LimitNotice(
             publish,
             "HTTP connection cap reached: the oldest idle connection makes room, or the new "
@@ -312,7 +317,17 @@ class HttpFileServer:
             with os.fdopen(os.dup(served.fd), "rb", closefd=True) as fileobj:
                 while sent < count:
                     piece = min(CHUNK, count - sent)
-                    done = await loop.sendfile(transport, fileobj, start + sent, piece)
+                    # A client that stops reading would hold its socket and file forever.
+                    budget = max(self.limits.idle_timeout, piece / self.limits.min_rate)
+                    try:
+                        done = await asyncio.wait_for(
+                            loop.sendfile(transport, fileobj, start + sent, piece), budget
+                        )
+                    except TimeoutError:
+                        self._stalled.hit()
+                        raise TimeoutError(
+                            f"client stopped reading ({piece} bytes not taken in {budget:g} s)"
+                        ) from None
                     if done <= 0:
                         raise ConnectionResetError("file shrank while sending")
                     sent += done
@@ -324,7 +339,7 @@ class HttpFileServer:
                 raise
             with contextlib.suppress(Exception):
                 if request.transport is not None:
-                    request.transport.close()
+                    request.transport.abort()  # close() would wait for a reader that is gone
             return response
         reporter.finished(sent)
         return response
