@@ -34,7 +34,7 @@ from pxetui.core.events import (
 from pxetui.engine.bus import EventBus
 from pxetui.engine.http import HttpFileServer
 from pxetui.engine.jsonlog import EventLog
-from pxetui.engine.limits import raise_fd_limit
+from pxetui.engine.limits import guard_accept_errors, raise_fd_limit
 from pxetui.engine.tftp import TftpServer
 
 
@@ -111,6 +111,7 @@ async def serve_adhoc(
     bus = EventBus()
     bus.subscribe(publish)
     fds = raise_fd_limit()
+    guard_accept_errors(asyncio.get_running_loop(), bus.publish)
     tftp = TftpServer(root, host=bind, port=tftp_port, publish=bus.publish, workers=tftp_workers)
     http = HttpFileServer(root, host=bind, port=http_port, publish=bus.publish)
     stop = stop or asyncio.Event()

@@ -51,7 +51,7 @@ from pxetui.engine.dhcp_service import DhcpService
 from pxetui.engine.dnsmasq.preflight import PortNeed, PreflightError, port_holders
 from pxetui.engine.host_files import BootFileWriter
 from pxetui.engine.http import HttpFileServer, HttpLimits
-from pxetui.engine.limits import LimitNotice, raise_fd_limit
+from pxetui.engine.limits import LimitNotice, guard_accept_errors, raise_fd_limit
 from pxetui.engine.names import ClientNamer, ReverseNames
 from pxetui.engine.neighbors import neighbor_mac
 from pxetui.engine.persist import EngineDatabase, StoredAssignment
@@ -188,6 +188,7 @@ class Engine:
             workers=self.tftp_workers,
         )
         fds = raise_fd_limit()
+        guard_accept_errors(asyncio.get_running_loop(), self.bus.publish)
         limits = profile.limits
         self.http = HttpFileServer(
             http_root,

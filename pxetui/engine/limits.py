@@ -7,10 +7,12 @@ reports through a :class:`LimitNotice`, at most one line per interval with a cou
 
 from __future__ import annotations
 
+import asyncio
 import resource
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from pxetui.core.events import EngineMessage, Event
 
@@ -80,3 +82,34 @@ class LimitNotice:
         self._last, self._suppressed = now, 0
         said = f"{self._text}: {detail}" if detail else self._text
         self._publish(EngineMessage(level="warning", text=f"limit: {said}{extra}"))
+
+
+_ACCEPT_EXHAUSTED = "socket.accept() out of system resource"
+
+
+def guard_accept_errors(
+    loop: asyncio.AbstractEventLoop, publish: Callable[[Event], None]
+) -> LimitNotice:
+    """Turn asyncio's per-accept "out of system resource" tracebacks into one notice.
+
+    When the fd limit is reached anyway, asyncio logs a traceback for every failed
+    ``accept()`` of every listener (and retries a second later); everything else still
+    goes to the handler that was there before.
+    """
+    notice = LimitNotice(
+        publish, "out of file descriptors: new connections wait (raise LimitNOFILE)"
+    )
+    previous = loop.get_exception_handler()
+
+    def handler(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        if str(context.get("message", "")).startswith(_ACCEPT_EXHAUSTED):
+            exc = context.get("exception")
+            notice.hit(str(exc) if exc is not None else "")
+            return
+        if previous is not None:
+            previous(loop, context)
+        else:
+            loop.default_exception_handler(context)
+
+    loop.set_exception_handler(handler)
+    return notice
