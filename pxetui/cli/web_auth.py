@@ -109,9 +109,15 @@ class AuthGate:
         self.kind = kind  # "token" or "password": what the login page asks for
         self._secure = secure_cookie
         self._sessions: dict[str, None] = {}  # insertion-ordered: the oldest is dropped first
+        self._failing = asyncio.Lock()  # failed attempts wait in line: one guess a second
 
     def matches(self, candidate: str) -> bool:
         return hmac.compare_digest(candidate.encode(), self._secret)
+
+    async def _failed(self) -> None:
+        """A wrong secret costs a second, and parallel guesses queue behind each other."""
+        async with self._failing:
+            await asyncio.sleep(FAILED_LOGIN_DELAY_S)
 
     def _new_session(self, response: web.StreamResponse) -> None:
         session = secrets.token_urlsafe(32)
@@ -141,7 +147,7 @@ class AuthGate:
         token = request.query.get("token")
         if token is not None and request.method == "GET":
             if not self.matches(token):
-                await asyncio.sleep(FAILED_LOGIN_DELAY_S)
+                await self._failed()
                 raise web.HTTPUnauthorized(text="wrong token\n")
             # The link's token becomes a session; the address bar loses the secret.
             response = web.HTTPFound(request.path)
@@ -171,7 +177,7 @@ class AuthGate:
         form = await request.post()
         secret = form.get("secret")
         if not isinstance(secret, str) or not self.matches(secret):
-            await asyncio.sleep(FAILED_LOGIN_DELAY_S)
+            await self._failed()
             return await self.login_page(request, error=f"wrong {self.kind}")
         response = web.HTTPFound("/")
         self._new_session(response)

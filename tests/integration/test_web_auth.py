@@ -205,3 +205,18 @@ def test_tls_with_cert_and_key(tmp_path: Path, webs: list[Web]) -> None:
     assert f"wss://127.0.0.1:{web.port}/ws" in page
     with pytest.raises((urllib.error.URLError, ConnectionError)):  # plain HTTP gets no page
         urllib.request.urlopen(f"http://127.0.0.1:{web.port}/", timeout=5)
+
+
+def test_parallel_wrong_tokens_queue_one_a_second(webs: list[Web]) -> None:
+    """Guessing in parallel does not go faster: three wrong tokens take three seconds."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    web = Web("--host", "127.0.0.1", "--auth", "token")
+    webs.append(web)
+    started = time.monotonic()
+    with ThreadPoolExecutor(3) as pool:
+        codes = list(
+            pool.map(lambda n: get(f"http://127.0.0.1:{web.port}/?token=guess{n}")[0], range(3))
+        )
+    assert codes == [401, 401, 401]
+    assert time.monotonic() - started >= 2.9
