@@ -20,6 +20,7 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from importlib import resources
+from ipaddress import IPv4Address
 from pathlib import Path
 
 import psutil
@@ -27,6 +28,7 @@ import psutil
 from pxetui.engine.runtime_paths import (
     SERVICE_RUNTIME_DIR,
     SERVICE_STATE_DIR,
+    interface_address,
     safe_name,
     service_state_dir,
 )
@@ -51,6 +53,7 @@ class InitChoices:
     tftp_port: int
     http_port: int
     python: str
+    lease_range: tuple[IPv4Address, IPv4Address] | None = None
 
     @property
     def profile_path(self) -> Path:
@@ -89,6 +92,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--group",
         help="group whose members may use the control socket (default: pxetui, once it exists)",
+    )
+    parser.add_argument(
+        "--range",
+        metavar="FIRST,LAST",
+        help="--dhcp-mode full: the addresses to lease (default: the upper half of the "
+        "interface's subnet, at most 100)",
     )
     parser.add_argument("--tftp-port", type=int, default=69, help="TFTP port (default 69)")
     parser.add_argument("--http-port", type=int, default=8080, help="HTTP port (default 8080)")
@@ -144,6 +153,9 @@ def choose(args: argparse.Namespace, interactive: bool) -> InitChoices:
         if interactive
         else "proxy"
     )
+    lease_range = None
+    if dhcp_mode == "full":
+        lease_range = parse_range(args.range) if args.range else default_range(interface)
     group = args.group or default_group()
     if group is not None:
         try:
@@ -161,11 +173,38 @@ def choose(args: argparse.Namespace, interactive: bool) -> InitChoices:
         tftp_port=args.tftp_port,
         http_port=args.http_port,
         python=sys.executable,
+        lease_range=lease_range,
     )
+
+
+def parse_range(text: str) -> tuple[IPv4Address, IPv4Address]:
+    first, _, last = text.partition(",")
+    try:
+        return IPv4Address(first.strip()), IPv4Address(last.strip())
+    except ValueError:
+        raise ValueError(f"--range {text!r}: give FIRST,LAST addresses") from None
+
+
+def default_range(interface: str) -> tuple[IPv4Address, IPv4Address]:
+    """Full DHCP on an isolated net: up to 100 leases in the upper half of its subnet."""
+    found = interface_address(interface)
+    if found is None:
+        raise ValueError(f"{interface} has no IPv4 address: give --range FIRST,LAST")
+    ours, net = found
+    if net.num_addresses < 8:
+        raise ValueError(f"{net} is too small to lease from: give --range FIRST,LAST")
+    first = net[net.num_addresses // 2]
+    last = min(net[-2], first + 99)
+    if first <= ours <= last:  # never lease our own address
+        first = ours + 1
+    return first, last
 
 
 def profile_text(c: InitChoices) -> str:
     """The profile: absolute paths, the service's state dir, one example entry commented."""
+    lease_line = (
+        f"\n    range: [{c.lease_range[0]}, {c.lease_range[1]}]" if c.lease_range else ""
+    )
     return f"""\
 # Written by `pxetui init`. Yours to edit: `pxetui check --profile {c.profile_path}`
 # validates it, `systemctl reload pxetui@{c.name}` applies it (a bad one is rejected and the
@@ -176,7 +215,7 @@ state_dir: {service_state_dir(c.name)}
 network:
   interface: {c.interface}
   dhcp:
-    mode: {c.dhcp_mode}   # proxy | full (add range: [first, last]) | off
+    mode: {c.dhcp_mode}   # proxy | full (with range: [first, last]) | off{lease_line}
 tftp:
   root: {c.tftp_root}
   port: {c.tftp_port}
@@ -250,6 +289,8 @@ def apply(c: InitChoices, force: bool) -> list[str]:
     else:
         done.append(f"socket   {SERVICE_RUNTIME_DIR}/{c.name}/control.sock, 0660 group {c.group}")
     done.append(f"state    {SERVICE_STATE_DIR}/{c.name} (created by systemd at start)")
+    if c.lease_range is not None:
+        done.append(f"leases   {c.lease_range[0]} - {c.lease_range[1]} (full DHCP: --range)")
     return done
 
 

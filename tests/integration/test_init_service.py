@@ -329,3 +329,31 @@ def test_init_on_a_terminal_asks_what_the_flags_did_not_say(tmp_path: Path) -> N
     written = (tmp_path / "etc" / "desk.yaml").read_text()
     assert "name: desk" in written and "interface: lo" in written
     assert "mode: proxy" in written  # Enter took the default
+
+
+@pytest.mark.parametrize("given", [None, "127.0.0.50,127.0.0.60"])
+def test_full_dhcp_init_writes_a_range_dnsmasq_accepts(tmp_path: Path, given: str | None) -> None:
+    """``--dhcp-mode full``: a lease range (given, or from the interface) the engine can run."""
+    from ipaddress import IPv4Address
+
+    from pxetui.core.profile.loader import load_profile
+    from pxetui.engine.dnsmasq.config import dnsmasq_config
+
+    extra = ["--range", given] if given else []
+    proc = init(tmp_path, "iso", "--interface", "lo", "--dhcp-mode", "full", *extra)
+    assert proc.returncode == 0, proc.stderr
+    profile = load_profile(tmp_path / "etc" / "iso.yaml")
+    first, last = profile.network.dhcp.range or (None, None)
+    assert first is not None and last is not None
+    if given:
+        assert (str(first), str(last)) == ("127.0.0.50", "127.0.0.60")
+    else:
+        assert IPv4Address("127.0.0.1") < first <= last and int(last) - int(first) < 100
+    config = dnsmasq_config(
+        profile,
+        server=IPv4Address("127.0.0.1"),
+        interface="lo",
+        state_dir=tmp_path / "state",
+        tftp_port=69,
+    )
+    assert f"--dhcp-range={first},{last}" in " ".join(config.args)
