@@ -21,11 +21,12 @@ from pxetui.ui.connection import EngineError, EngineLink
 from pxetui.ui.screens.help import HelpScreen
 from pxetui.ui.screens.main import MainScreen
 from pxetui.ui.screens.quit import QuitChoice, QuitScreen
+from pxetui.ui.worker_errors import ShowsWorkerFailures
 
 GC_THRESHOLDS = (2000, 10, 1000)
 
 
-class PxeConsole(App[QuitChoice]):
+class PxeConsole(ShowsWorkerFailures, App[QuitChoice]):
     """``ask_on_quit``: the console started (or found) an engine for a profile, so quitting
     asks whether to leave it serving; a plain ``attach`` just detaches."""
 

@@ -21,8 +21,7 @@ from pathlib import Path
 
 import yaml
 
-from pxetui.core.profile.errors import ProfileError
-from pxetui.core.profile.loader import load_profile_text
+from pxetui.core.profile.audit import text_problems
 
 _STR = "tag:yaml.org,2002:str"
 _SEQ = "tag:yaml.org,2002:seq"
@@ -135,14 +134,12 @@ def edit_entry(text: str, name: str, *, kernel: str, initrds: tuple[str, ...], a
 
 
 def problems(text: str, filename: str, base_dir: Path | None = None) -> str | None:
-    """The loader's complaint about *text* (``file:line: field: message``), or ``None``."""
+    """Why *text* must not be saved — exactly what ``pxetui check`` and the engine's reload
+    would refuse (``file:line: field: message``) — or ``None``."""
     try:
-        load_profile_text(text, filename, base_dir)
-    except ProfileError as exc:
-        return str(exc)
+        return text_problems(text, filename, base_dir)
     except yaml.YAMLError as exc:
         return f"{filename}: {exc}"
-    return None
 
 
 def split_initrds(value: str) -> tuple[str, ...]:

@@ -184,6 +184,9 @@ async def test_entries_edit_validate_and_save_with_backup(
         "    args: quiet\nhosts:\n  52:54:00:e2:e0:01:\n    entry: tiny\n"
     )
     profile.write_text(original)
+    for name in ("vmlinuz", "vmlinuz-6.1"):
+        (tmp_path / "tftp" / "lab").mkdir(parents=True, exist_ok=True)
+        (tmp_path / "tftp" / "lab" / name).write_bytes(b"kernel")
     replay.snap["profile"]["path"] = str(profile)
     app = _app(replay)
     async with app.run_test(size=(80, 24)) as pilot:
@@ -195,6 +198,11 @@ async def test_entries_edit_validate_and_save_with_backup(
         kernel.value = ""
         await pilot.press("ctrl+s")
         assert "kernel: required" in str(app.screen.query_one("#entry-problems").render())
+        assert profile.read_text() == original
+        kernel.value = "lab/vmlinuz-7"  # not there: what check refuses, the editor refuses
+        await pilot.press("ctrl+s")
+        said = str(app.screen.query_one("#entry-problems").render())
+        assert "file lab/vmlinuz-7 not found" in said, said
         assert profile.read_text() == original
         kernel.value = "lab/vmlinuz-6.1"
         await pilot.press("ctrl+s")

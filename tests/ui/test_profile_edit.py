@@ -77,13 +77,23 @@ def test_unknown_entry_is_refused() -> None:
         edit_entry(PROFILE, "nope", kernel="k", initrds=(), args="")
 
 
-def test_problems_names_file_and_line() -> None:
+def test_problems_names_file_and_line(tmp_path: Path) -> None:
     """The real loader's message comes back: file, line, field."""
+    for name in ("lab/vmlinuz", "lab/initrd.gz"):
+        (tmp_path / "tftp" / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "tftp" / name).write_bytes(b"x")
     broken = PROFILE.replace("kind: menu", "kind: menus")
-    message = problems(broken, "lab.yaml")
+    message = problems(broken, "lab.yaml", tmp_path)
     assert message is not None
     assert "lab.yaml:" in message
-    assert problems(PROFILE, "lab.yaml") is None
+    assert problems(PROFILE, "lab.yaml", tmp_path) is None
+
+
+def test_the_editor_refuses_what_check_refuses(tmp_path: Path) -> None:
+    """One validation: a kernel that is not there is refused with check's own words."""
+    message = problems(PROFILE, "lab.yaml", tmp_path)
+    assert message is not None
+    assert "lab.yaml:9: entries.tiny.kernel: file lab/vmlinuz not found" in message
 
 
 def test_save_keeps_the_previous_file_as_bak(tmp_path: Path) -> None:

@@ -25,6 +25,7 @@ from textual.widgets.option_list import Option
 from pxetui.core.mac import MacAddress, MacAddressError
 from pxetui.core.sanitize import clean
 from pxetui.ui.connection import EngineError, EngineLink
+from pxetui.ui.worker_errors import ShowsWorkerFailures
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +80,7 @@ def files_diff(files: dict[str, str], current: dict[str, str]) -> Text:
     return out
 
 
-class AssignScreen(ModalScreen[Assignment | None]):
+class AssignScreen(ShowsWorkerFailures, ModalScreen[Assignment | None]):
     BINDINGS = [
         Binding("escape", "cancel", "Cancel"),
         Binding("ctrl+s", "apply", "Apply"),
@@ -206,7 +207,7 @@ class AssignScreen(ModalScreen[Assignment | None]):
         self.action_apply()
 
 
-class UnknownEntryScreen(ModalScreen[str | None]):
+class UnknownEntryScreen(ShowsWorkerFailures, ModalScreen[str | None]):
     """Pick the entry that clients without an assignment get."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]

@@ -28,6 +28,7 @@ from pxetui.core.sanitize import clean
 from pxetui.core.wire import ClientRow
 from pxetui.ui.connection import EngineError, EngineLink
 from pxetui.ui.event_text import clock, event_line
+from pxetui.ui.worker_errors import ShowsWorkerFailures
 
 HISTORY_LIMIT = 50
 
@@ -141,7 +142,7 @@ def explain_text(steps: Any) -> Text:
     return text
 
 
-class ClientDetailScreen(Screen[None]):
+class ClientDetailScreen(ShowsWorkerFailures, Screen[None]):
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back"),
         Binding("r", "refresh_lookup", "Re-explain"),

@@ -29,6 +29,7 @@ from pxetui.ui.profile_edit import (
     save_profile,
     split_initrds,
 )
+from pxetui.ui.worker_errors import ShowsWorkerFailures
 
 
 def field_problems(kernel: str, initrds: tuple[str, ...]) -> list[str]:
@@ -42,7 +43,7 @@ def field_problems(kernel: str, initrds: tuple[str, ...]) -> list[str]:
     return out
 
 
-class EntriesScreen(Screen[None]):
+class EntriesScreen(ShowsWorkerFailures, Screen[None]):
     BINDINGS = [
         Binding("escape", "leave", "Back"),
         Binding("ctrl+s", "save", "Save profile"),

@@ -18,6 +18,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Footer, Input
+from textual.worker import Worker
 
 from pxetui.core.events import ClientUpdated, TransferProgress, event_from_dict
 from pxetui.core.mac import MacAddress
@@ -27,13 +28,14 @@ from pxetui.ui.widgets.client_log import ClientLog
 from pxetui.ui.widgets.client_table import ClientTable
 from pxetui.ui.widgets.event_log import EventLog
 from pxetui.ui.widgets.service_bar import ServiceBar
+from pxetui.ui.worker_errors import ShowsWorkerFailures, describe_failure
 
 HISTORY_LINES = 100
 """Past lines fetched from the engine when a client with a short live log is selected."""
 HISTORY_DEBOUNCE = 0.3
 
 
-class MainScreen(Screen[None]):
+class MainScreen(ShowsWorkerFailures, Screen[None]):
     BINDINGS = [
         Binding("a", "assign", "Assign"),
         Binding("u", "unassign", "Unassign"),
@@ -78,6 +80,11 @@ class MainScreen(Screen[None]):
 
     def stop_following(self) -> None:
         self._stop.set()
+
+    def worker_failed(self, worker: Worker[object]) -> None:
+        if worker.group == "engine-link":  # nothing new will arrive: say so where it shows
+            self.query_one(ServiceBar).set_link("lost", describe_failure(worker))
+            self.set_class(True, "-lost")
 
     # --- engine → widgets ------------------------------------------------------------------
 
