@@ -24,10 +24,15 @@ def describe_failure(worker: Worker[object]) -> str:
     return f"{name or 'a background task'} stopped: {what}"
 
 
-class ShowsWorkerFailures(DOMNode):
-    """Mix into a Screen or the App: failed workers are shown, not swallowed."""
+class ShowsWorkerFailures:
+    """Mix into a Screen or the App: failed workers are shown, not swallowed.
+
+    A plain mixin, not a widget class: Textual derives CSS type names from the bases, so a
+    DOMNode subclass here would change which styles the screens get.
+    """
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        assert isinstance(self, DOMNode)
         if event.state != WorkerState.ERROR:
             return
         text = describe_failure(event.worker)
