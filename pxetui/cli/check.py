@@ -18,6 +18,7 @@ import psutil
 from pxetui.core.profile import Profile, ProfileError, load_profile
 from pxetui.core.profile.audit import profile_problems
 from pxetui.core.render import RenderContext
+from pxetui.core.wording import counted
 
 PLACEHOLDER_SERVER = IPv4Address("192.0.2.1")  # TEST-NET-1: never a real lab address
 
@@ -81,8 +82,3 @@ def run(args: argparse.Namespace) -> int:
         f"server {ctx.server} from {source}, unknown clients get '{profile.unknown}')"
     )
     return 0
-
-
-def counted(n: int, one: str, many: str | None = None) -> str:
-    """``1 host``, ``2 hosts``, ``1 entry``, ``0 entries``."""
-    return f"{n} {one if n == 1 else (many or one + 's')}"

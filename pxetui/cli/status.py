@@ -10,7 +10,7 @@ import time
 from typing import Any
 
 from pxetui.cli.control_target import TargetError, add_target_args, socket_path
-from pxetui.core.boot_text import boot_line, hint_lines, phase_cell
+from pxetui.core.boot_text import boot_line, clock, hint_lines, phase_cell
 from pxetui.core.profile.errors import ProfileError
 from pxetui.core.wire import ClientRow
 from pxetui.engine.control.client import ControlClient
@@ -115,5 +115,7 @@ def render_state(state: dict[str, Any], now: float | None = None) -> str:
     lines += ["", f"assignments ({len(assignments)}):"]
     for mac, a in assignments.items():
         once = " once" if a.get("once") else ""
-        lines.append(f"  {mac} -> {a.get('entry')}{once} ({a.get('source')})")
+        by = f" by {a['by']}" if a.get("by") else ""
+        when = f" at {clock(a['updated'])}" if isinstance(a.get("updated"), int | float) else ""
+        lines.append(f"  {mac} -> {a.get('entry')}{once} ({a.get('source')}{by}{when})")
     return "\n".join(lines)

@@ -174,6 +174,9 @@ class AssignmentChanged(Event):
     entry: str | None
     once: bool = False
     reason: str = "operator"
+    by: str = ""
+    """Who: ``alice (uid 1001)`` as the kernel named the control-socket peer; empty for the
+    engine's own changes (a one-shot done)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -58,12 +58,19 @@ def effective_profile(
 def assignment_table(
     profile: Profile, stored: Mapping[MacAddress, StoredAssignment]
 ) -> dict[str, dict[str, Any]]:
-    """The control API's ``assignments``: ``{mac: {entry, once, source}}``."""
+    """The control API's ``assignments``: ``{mac: {entry, once, source, by, updated}}``
+    (``by``/``updated``: who made a runtime assignment, and when)."""
     table: dict[str, dict[str, Any]] = {
         mac.colon: {"entry": host.entry, "once": host.once, "source": "profile"}
         for mac, host in profile.hosts.items()
     }
     for mac, row in stored.items():
         if known_entry(profile, row.entry):
-            table[mac.colon] = {"entry": row.entry, "once": row.once, "source": "operator"}
+            table[mac.colon] = {
+                "entry": row.entry,
+                "once": row.once,
+                "source": "operator",
+                "by": row.by,
+                "updated": row.updated,
+            }
     return dict(sorted(table.items()))

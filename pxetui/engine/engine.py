@@ -40,6 +40,7 @@ from pxetui.core.profile.errors import ProfileError
 from pxetui.core.profile.model import Profile
 from pxetui.core.render import BootFiles, RenderContext, RenderError, render_host
 from pxetui.core.tracker import ClientTracker
+from pxetui.core.wording import counted
 from pxetui.engine.assignments import check_entry, effective_profile
 from pxetui.engine.batching import ClientUpdateCoalescer, HistoryBatcher
 from pxetui.engine.bootfiles import BootFileStore, install_loaders
@@ -281,7 +282,9 @@ class Engine:
     def effective(self) -> Profile:
         return effective_profile(self.profile, self.db.assignments(), self.db.setting(DEFAULT_KEY))
 
-    async def assign(self, mac: MacAddress, entry: str, *, once: bool = False) -> tuple[str, ...]:
+    async def assign(
+        self, mac: MacAddress, entry: str, *, once: bool = False, by: str = ""
+    ) -> tuple[str, ...]:
         check_entry(self.profile, entry)
         refusal = once_refusal(StageMap.from_profile(self.profile), entry) if once else None
         if refusal is not None:
@@ -291,17 +294,19 @@ class Engine:
         stored = dict(self.db.assignments())
         old = stored.get(mac)
         hostname = old.hostname if old is not None else None
-        stored[mac] = StoredAssignment(mac, entry, once, hostname, "operator", time.time())
+        stored[mac] = StoredAssignment(mac, entry, once, hostname, "operator", time.time(), by)
         files = self._checked_write(mac, self._effective_from(stored))
         try:
-            self.db.assign(mac, entry, once=once)
+            self.db.assign(mac, entry, once=once, by=by)
         except sqlite3.Error as exc:
             raise self._db_failed(mac, exc) from exc
-        self.bus.publish(AssignmentChanged(mac=mac, entry=entry, once=once, reason="operator"))
+        self.bus.publish(
+            AssignmentChanged(mac=mac, entry=entry, once=once, reason="operator", by=by)
+        )
         await self._reconfigure_dhcp()
         return files
 
-    async def unassign(self, mac: MacAddress) -> bool:
+    async def unassign(self, mac: MacAddress, *, by: str = "") -> bool:
         stored = dict(self.db.assignments())
         if stored.pop(mac, None) is None:
             return False
@@ -310,7 +315,7 @@ class Engine:
             removed = self.db.unassign(mac)
         except sqlite3.Error as exc:
             raise self._db_failed(mac, exc) from exc
-        self.bus.publish(AssignmentChanged(mac=mac, entry=None, reason="operator"))
+        self.bus.publish(AssignmentChanged(mac=mac, entry=None, reason="operator", by=by))
         await self._reconfigure_dhcp()
         return removed
 
@@ -399,7 +404,8 @@ class Engine:
         await self._reconfigure_dhcp()
         self.bus.publish(
             EngineMessage(
-                text=f"profile reloaded: {len(new.entries)} entries, {len(new.hosts)} hosts"
+                text=f"profile reloaded: {counted(len(new.entries), 'entry', 'entries')}, "
+                f"{counted(len(new.hosts), 'host')}"
             )
         )
         if needs_restart:

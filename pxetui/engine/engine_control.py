@@ -56,16 +56,16 @@ class EngineControl:
             "recent_events": engine.recent.dicts(),
         }
 
-    async def dispatch(self, op: str, args: dict[str, Any]) -> Any:
+    async def dispatch(self, op: str, args: dict[str, Any], who: str = "") -> Any:
         engine = self._engine
         if op == "assign":
             mac = _mac(args)
             entry = _text(args, "entry")
-            files = await engine.assign(mac, entry, once=_flag(args, "once"))
+            files = await engine.assign(mac, entry, once=_flag(args, "once"), by=who)
             return {"mac": mac.colon, "entry": entry, "files": list(files)}
         if op == "unassign":
             mac = _mac(args)
-            return {"mac": mac.colon, "removed": await engine.unassign(mac)}
+            return {"mac": mac.colon, "removed": await engine.unassign(mac, by=who)}
         if op == "set_default":
             entry = _text(args, "entry")
             await engine.set_default(entry)

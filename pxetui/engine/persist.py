@@ -31,7 +31,8 @@ CREATE TABLE IF NOT EXISTS assignments (
     once     INTEGER NOT NULL DEFAULT 0,
     hostname TEXT,
     reason   TEXT NOT NULL DEFAULT 'operator',
-    updated  REAL NOT NULL
+    updated  REAL NOT NULL,
+    by_user  TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE IF NOT EXISTS once_done (
     id       INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -65,6 +66,8 @@ class StoredAssignment:
     hostname: str | None
     reason: str
     updated: float
+    by: str = ""
+    """Who made it (the control-socket peer as the kernel named it); empty if unknown."""
 
 
 class EngineDatabase:
@@ -99,6 +102,9 @@ class EngineDatabase:
         db.execute("PRAGMA synchronous=FULL")
         db.execute("PRAGMA busy_timeout=5000")
         db.executescript(_SCHEMA)
+        columns = {row[1] for row in db.execute("PRAGMA table_info(assignments)")}
+        if "by_user" not in columns:  # a database from before who-did-what was kept
+            db.execute("ALTER TABLE assignments ADD COLUMN by_user TEXT NOT NULL DEFAULT ''")
         self.path.chmod(0o600)
         self._db = db
         self.prune()  # a restart after a month away starts within the bounds
@@ -134,10 +140,13 @@ class EngineDatabase:
 
     def assignments(self) -> dict[MacAddress, StoredAssignment]:
         rows = self.db.execute(
-            "SELECT mac, entry, once, hostname, reason, updated FROM assignments ORDER BY mac"
+            "SELECT mac, entry, once, hostname, reason, updated, by_user FROM assignments "
+            "ORDER BY mac"
         ).fetchall()
         return {
-            MacAddress(r[0]): StoredAssignment(MacAddress(r[0]), r[1], bool(r[2]), r[3], r[4], r[5])
+            MacAddress(r[0]): StoredAssignment(
+                MacAddress(r[0]), r[1], bool(r[2]), r[3], r[4], r[5], r[6]
+            )
             for r in rows
         }
 
@@ -149,16 +158,18 @@ class EngineDatabase:
         once: bool = False,
         hostname: str | None = None,
         reason: str = "operator",
+        by: str = "",
     ) -> StoredAssignment:
         now = time.time()
         self._tx(
             [
                 (
-                    "INSERT INTO assignments (mac, entry, once, hostname, reason, updated) "
-                    "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(mac) DO UPDATE SET entry=excluded.entry,"
-                    " once=excluded.once, hostname=COALESCE(excluded.hostname, hostname),"
-                    " reason=excluded.reason, updated=excluded.updated",
-                    (mac.hex12, entry, int(once), hostname, reason, now),
+                    "INSERT INTO assignments (mac, entry, once, hostname, reason, updated, "
+                    "by_user) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(mac) DO UPDATE SET "
+                    "entry=excluded.entry, once=excluded.once, "
+                    "hostname=COALESCE(excluded.hostname, hostname), reason=excluded.reason, "
+                    "updated=excluded.updated, by_user=excluded.by_user",
+                    (mac.hex12, entry, int(once), hostname, reason, now, by),
                 )
             ]
         )

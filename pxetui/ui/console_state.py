@@ -174,6 +174,8 @@ class ConsoleState:
                         "entry": event.entry,
                         "once": event.once,
                         "source": event.reason,
+                        "by": event.by,
+                        "updated": event.ts,
                     }
                 pending.meta["assignments"] = True
             mac = client_mac_of(event, self.ip_to_mac)

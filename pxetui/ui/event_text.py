@@ -100,7 +100,8 @@ def _summary(event: Event) -> tuple[str, str, str]:
     if isinstance(event, AssignmentChanged):
         what = event.entry if event.entry is not None else "(unassigned)"
         once = " once" if event.once else ""
-        return "ASSIGN", f"{event.mac.colon} -> {what}{once} ({event.reason})", "magenta"
+        by = f" by {event.by}" if event.by else ""
+        return "ASSIGN", f"{event.mac.colon} -> {what}{once} ({event.reason}{by})", "magenta"
     if isinstance(event, BootFilesWritten):
         who = event.mac.colon if event.mac is not None else "default"
         files = ", ".join(event.files) or "-"

@@ -33,7 +33,7 @@ class RecordingHandler:
     def snapshot(self) -> dict[str, Any]:
         return {"entries": self.entries, "calls": len(self.calls)}
 
-    async def dispatch(self, op: str, args: dict[str, Any]) -> Any:
+    async def dispatch(self, op: str, args: dict[str, Any], who: str = "") -> Any:
         self.calls.append((op, args))
         if op == "assign" and args.get("entry") not in self.entries:
             raise ValueError(f"no entry named {args.get('entry')!r}")

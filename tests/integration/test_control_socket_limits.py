@@ -33,7 +33,7 @@ class BigHandler:
     def snapshot(self) -> dict[str, Any]:
         return {"blob": "x" * self.size}
 
-    async def dispatch(self, op: str, args: dict[str, Any]) -> Any:
+    async def dispatch(self, op: str, args: dict[str, Any], who: str = "") -> Any:
         return {"op": op, "args": args}
 
 

@@ -176,6 +176,21 @@ def test_group_member_may_assign_outsider_may_not_and_the_log_names_the_member(
         assert (code, out) == (3, "EACCES")
         code, out = as_user(operators.member, sock, {"op": "assign", "mac": MAC, "entry": "tiny"})
         assert code == 0 and json.loads(out)["ok"] is True, out
+        uid = int(subprocess.run(["id", "-u", operators.member], capture_output=True,
+                                 text=True, check=True).stdout)
+        who = f"{operators.member} (uid {uid})"
+        # The assignment itself records who made it: in the state, the status text and
+        # the MAC's history (which the client detail shows).
+        state = subprocess.run(
+            [sys.executable, "-m", "pxetui", "status", "--socket", str(sock)],
+            capture_output=True, text=True, timeout=30,
+        )  # fmt: skip
+        assert f"{MAC} -> tiny (operator by {who} at " in state.stdout, state.stdout
+        code, out = as_user(
+            operators.member, sock, {"op": "history", "mac": MAC, "limit": 50}
+        )
+        history = json.loads(out)["result"]
+        assert any(e.get("kind") == "assignment" and e.get("by") == who for e in history), history
         code, out = as_user(operators.member, sock, {"op": "unassign", "mac": MAC})
         assert code == 0 and json.loads(out)["ok"] is True, out
         code, out = as_user(operators.member, sock, {"op": "reload"})
@@ -189,9 +204,6 @@ def test_group_member_may_assign_outsider_may_not_and_the_log_names_the_member(
         )
         assert status.returncode == 0, status.stderr
         texts = [e.get("text", "") for e in json.loads(status.stdout)["recent_events"]]
-        uid = int(subprocess.run(["id", "-u", operators.member], capture_output=True,
-                                 text=True, check=True).stdout)
-        who = f"{operators.member} (uid {uid})"
         assert f"{who} assigned {MAC} to tiny" in texts
         assert f"{who} unassigned {MAC}" in texts
         assert f"{who} reloaded the profile" in texts

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import pwd
 import re
 import signal
 import socket
@@ -299,7 +300,9 @@ async def test_the_all_events_log_starts_with_what_happened_before_attaching(
         assert lines[0] == "— before this console attached —"
         before = lines[: lines.index("— live —")]
         assert any("SVC" in s and "tftp running 127.0.0.1" in s for s in before)
-        assert any(f"ASSIGN {MAC.colon} -> centos (operator)" in s for s in before)
+        # ... naming who assigned it: the kernel's word for this test's own user.
+        who = f"{pwd.getpwuid(os.getuid()).pw_name} (uid {os.getuid()})"
+        assert any(f"ASSIGN {MAC.colon} -> centos (operator by {who})" in s for s in before)
         assert any("miss images/before" in s for s in before)
         assert any("serving profile 'ui-test'" in s for s in before)
         await asyncio.wait_for(asyncio.to_thread(miss, "images/after"), 60)

@@ -85,9 +85,14 @@ def apply_access(path: Path, mode: int) -> tuple[Literal["info", "warning"], str
     )
 
 
+def peer_name(peer: Peer | None) -> str:
+    """``alice (uid 1001)``: who is on the other end, in the words every record uses."""
+    return f"{peer.user} (uid {peer.uid})" if peer is not None else "an unknown peer"
+
+
 def describe_change(peer: Peer | None, op: str, args: dict[str, Any]) -> str | None:
     """``alice (uid 1001) assigned 52:54:00:… to centos8``; None for ops that change nothing."""
-    who = f"{peer.user} (uid {peer.uid})" if peer is not None else "an unknown peer"
+    who = peer_name(peer)
     if op == "assign":
         once = " once" if args.get("once") is True else ""
         return f"{who} assigned {args.get('mac')} to {args.get('entry')}{once}"

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 from pxetui.core.events import EngineMessage, Event, event_to_dict
 from pxetui.engine.bus import EventBus
-from pxetui.engine.control.access import apply_access, describe_change, peer_of
+from pxetui.engine.control.access import apply_access, describe_change, peer_name, peer_of
 from pxetui.engine.control.fanout import DEFAULT_DEPTH, SubscriberQueue
 from pxetui.engine.control.protocol import (
     MAX_LINE,
@@ -52,8 +52,9 @@ class ControlHandler(Protocol):
         """The ``state`` result: profile, services, clients, entries, assignments."""
         ...
 
-    async def dispatch(self, op: str, args: dict[str, Any]) -> Any:
-        """Run one op; raise ``ControlError``/``ValueError`` with a sentence on failure."""
+    async def dispatch(self, op: str, args: dict[str, Any], who: str = "") -> Any:
+        """Run one op for *who* (the peer as the kernel names it); raise
+        ``ControlError``/``ValueError`` with a sentence on failure."""
         ...
 
 
@@ -174,7 +175,7 @@ class ControlServer:
             if request.op == "subscribe":
                 await self._stream(request.id, reader, writer)
                 return
-            reply = await self._answer(request.id, request.op, request.args)
+            reply = await self._answer(request.id, request.op, request.args, peer_name(peer))
             change = describe_change(peer, request.op, request.args) if reply.get("ok") else None
             if change:  # who assigned, unassigned or reloaded what: in the log and the console
                 self._bus.publish(EngineMessage(text=change))
@@ -183,11 +184,13 @@ class ControlServer:
             if request.op == "stop" and reply.get("ok"):
                 return
 
-    async def _answer(self, request_id: Any, op: str, args: dict[str, Any]) -> dict[str, Any]:
+    async def _answer(
+        self, request_id: Any, op: str, args: dict[str, Any], who: str = ""
+    ) -> dict[str, Any]:
         try:
             if op == "state":
                 return ok_reply(request_id, self._handler.snapshot())
-            return ok_reply(request_id, await self._handler.dispatch(op, args))
+            return ok_reply(request_id, await self._handler.dispatch(op, args, who))
         except (ControlError, ValueError, KeyError, TypeError) as exc:
             text = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
             return error_reply(request_id, str(text))

@@ -43,7 +43,18 @@ def timeline(phases: dict[str, float]) -> list[tuple[str, float, float, float | 
     return out
 
 
-def identity_text(client: ClientRow) -> Text:
+def assigned_text(assignment: dict[str, Any] | None) -> str:
+    """``operator, by alice (uid 1001) at 10:02:03`` — where the assignment came from."""
+    if not assignment:
+        return ""
+    source = clean(str(assignment.get("source") or ""), 20)
+    by = clean(str(assignment.get("by") or ""), 60)
+    when = assignment.get("updated")
+    at = f" at {clock(when)}" if isinstance(when, int | float) and when > 0 else ""
+    return source + (f", by {by}" if by else "") + at
+
+
+def identity_text(client: ClientRow, assigned: str = "") -> Text:
     """The who-is-it block: one ``label: value`` line each (values cleaned at the boundary)."""
     nics = [("NICs", f"{', '.join(client.macs)}; booted from {client.nic}")]
     code = client.arch_code
@@ -57,6 +68,7 @@ def identity_text(client: ClientRow) -> Text:
         ("Firmware", client.firmware),
         ("Vendor class", client.vendor_class),
         ("Entry", entry),
+        ("Assigned", assigned),
         ("Phase", phase_cell(client)),
         ("First seen", clock(client.first_seen) if client.first_seen else ""),
         ("Last seen", clock(client.last_seen) if client.last_seen else ""),
@@ -152,7 +164,7 @@ class ClientDetailScreen(ShowsWorkerFailures, Screen[None]):
         super().__init__(id="detail-screen")
         self.link = link
         self.mac = mac
-        self._last_state: ClientRow | None = None
+        self._last_state: tuple[ClientRow, dict[str, Any] | None] | None = None
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="detail-body"):
@@ -183,10 +195,13 @@ class ClientDetailScreen(ShowsWorkerFailures, Screen[None]):
 
     def _refresh_state(self) -> None:
         state = self.link.state.client(self.mac) or ClientRow.from_dict({"mac": self.mac.colon})
-        if state == self._last_state:
+        assignment = self.link.state.assignments.get(self.mac.colon)
+        if (state, assignment) == self._last_state:
             return
-        self._last_state = state
-        self.query_one("#detail-identity", Static).update(identity_text(state))
+        self._last_state = (state, assignment)
+        self.query_one("#detail-identity", Static).update(
+            identity_text(state, assigned_text(assignment))
+        )
         table = self.query_one("#detail-timeline", DataTable)
         table.clear()
         for phase, ts, since, took in timeline(state.phases):
