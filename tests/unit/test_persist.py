@@ -99,3 +99,28 @@ def test_a_batch_lands_in_one_transaction_and_is_trimmed(tmp_path: Path) -> None
     db.record_many(batch)
     assert [e["ts"] for e in db.history(MAC)] == [2.0, 3.0, 4.0]
     assert [e["ts"] for e in db.history(other)] == [9.0]
+
+
+def test_a_database_from_before_who_did_what_is_upgraded_in_place(tmp_path: Path) -> None:
+    """An older file (no by_user column) keeps its rows and records who from now on."""
+    import sqlite3
+
+    path = tmp_path / "pxetui.db"
+    old = sqlite3.connect(path)
+    old.executescript(
+        "CREATE TABLE assignments (mac TEXT PRIMARY KEY, entry TEXT NOT NULL, once INTEGER NOT "
+        "NULL DEFAULT 0, hostname TEXT, reason TEXT NOT NULL DEFAULT 'operator', updated REAL "
+        "NOT NULL);"
+        "INSERT INTO assignments VALUES ('525400e2e001', 'centos', 0, NULL, 'operator', 1.0);"
+    )
+    old.commit()
+    old.close()
+    db = EngineDatabase(path)
+    db.open()
+    try:
+        kept = db.assignments()[MacAddress.parse("52:54:00:e2:e0:01")]
+        assert (kept.entry, kept.by) == ("centos", "")
+        db.assign(MacAddress.parse("52:54:00:e2:e0:02"), "local", by="alice (uid 1001)")
+        assert db.assignments()[MacAddress.parse("52:54:00:e2:e0:02")].by == "alice (uid 1001)"
+    finally:
+        db.close()
