@@ -45,6 +45,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description="Attach the console to a running engine's control socket.",
     )
     add_target_args(attach, positional_name=True)
+    attach.add_argument(
+        "--via",
+        default="",
+        help="how people reach this console (e.g. 'web console'); the engine records it "
+        "after the user it sees on the socket",
+    )
     attach.set_defaults(func=run_attach)
 
 
@@ -154,5 +160,5 @@ def run_attach(args: argparse.Namespace) -> int:
     if not engine_answers(control):
         print(f"pxetui attach: no engine answers on {control}", file=sys.stderr)
         return 1
-    PxeConsole(EngineLink(control)).run()
+    PxeConsole(EngineLink(control, via=args.via)).run()
     return 0

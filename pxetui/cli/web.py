@@ -54,9 +54,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.set_defaults(func=run)
 
 
+WEB_VIA = "web console"
+"""What the engine records after the user running ``pxetui web`` for a browser's change."""
+
+
 def command_for(control: Path) -> str:
     """The shell command textual-serve runs per browser session."""
-    return shlex.join([sys.executable, "-m", "pxetui", "attach", "--socket", str(control)])
+    return shlex.join(
+        [sys.executable, "-m", "pxetui", "attach", "--socket", str(control), "--via", WEB_VIA]
+    )
 
 
 def auth_mode(args: argparse.Namespace) -> str:

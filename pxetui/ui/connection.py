@@ -55,8 +55,13 @@ class EngineChanged(Message):
 class EngineLink:
     """One engine, by its control socket path."""
 
-    def __init__(self, socket_path: Path | str, state: ConsoleState | None = None) -> None:
+    def __init__(
+        self, socket_path: Path | str, state: ConsoleState | None = None, *, via: str = ""
+    ) -> None:
         self.socket_path = Path(socket_path)
+        self.via = via
+        """How the person reached this console (``web console``), sent with every request so
+        the engine records it after the kernel's name for our process."""
         self.state = state if state is not None else ConsoleState()
         self._ids = itertools.count(1)
         self.connected = False
@@ -67,6 +72,8 @@ class EngineLink:
         """Send one request and return its ``result``; raise :class:`EngineError` otherwise."""
         request_id = next(self._ids)
         payload = {"id": request_id, "op": op, **params}
+        if self.via:
+            payload["via"] = self.via
         try:
             reader, writer = await asyncio.wait_for(
                 asyncio.open_unix_connection(str(self.socket_path), limit=_LINE_LIMIT), timeout

@@ -191,6 +191,17 @@ def test_group_member_may_assign_outsider_may_not_and_the_log_names_the_member(
         )
         history = json.loads(out)["result"]
         assert any(e.get("kind") == "assignment" and e.get("by") == who for e in history), history
+        # A console reached through the web says so; the kernel's name for the peer stays.
+        code, out = as_user(
+            operators.member, sock,
+            {"op": "assign", "mac": MAC, "entry": "tiny", "via": "web console"},
+        )  # fmt: skip
+        assert code == 0 and json.loads(out)["ok"] is True, out
+        code, out = as_user(operators.member, sock, {"op": "history", "mac": MAC, "limit": 50})
+        assert any(
+            e.get("kind") == "assignment" and e.get("by") == f"{who} via web console"
+            for e in json.loads(out)["result"]
+        ), out
         code, out = as_user(operators.member, sock, {"op": "unassign", "mac": MAC})
         assert code == 0 and json.loads(out)["ok"] is True, out
         code, out = as_user(operators.member, sock, {"op": "reload"})

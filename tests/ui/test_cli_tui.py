@@ -70,7 +70,9 @@ def test_plain_pxetui_with_a_profile_runs_the_console_command() -> None:
 def test_web_runs_one_attach_per_browser_session() -> None:
     """textual-serve runs `pxetui attach --socket …` for each browser tab."""
     command = command_for(Path("/run/pxetui/lab/control.sock"))
-    assert command.endswith("-m pxetui attach --socket /run/pxetui/lab/control.sock")
+    assert command.endswith(
+        "-m pxetui attach --socket /run/pxetui/lab/control.sock --via 'web console'"
+    )
 
 
 def test_tui_says_why_the_engine_did_not_start(tmp_path: Path) -> None:

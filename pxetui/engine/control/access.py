@@ -90,9 +90,10 @@ def peer_name(peer: Peer | None) -> str:
     return f"{peer.user} (uid {peer.uid})" if peer is not None else "an unknown peer"
 
 
-def describe_change(peer: Peer | None, op: str, args: dict[str, Any]) -> str | None:
-    """``alice (uid 1001) assigned 52:54:00:… to centos8``; None for ops that change nothing."""
-    who = peer_name(peer)
+def describe_change(who: str, op: str, args: dict[str, Any]) -> str | None:
+    """``alice (uid 1001) assigned 52:54:00:… to centos8``; None for ops that change nothing.
+
+    *who* is :func:`peer_name`, with the client's ``via`` after it when it gave one."""
     if op == "assign":
         once = " once" if args.get("once") is True else ""
         return f"{who} assigned {args.get('mac')} to {args.get('entry')}{once}"

@@ -13,6 +13,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from pxetui.core.sanitize import clean
+
 MAX_LINE = 1 << 20  # a request larger than 1 MiB is not a request
 MAX_DEPTH = 32  # no op takes more than two levels; deeper is an attack on the decoder
 MAX_INT_DIGITS = 20  # 64-bit integers; a 4,300-digit one would only cost CPU
@@ -46,12 +48,17 @@ class ProtocolError(ValueError):
 class ControlError(RuntimeError):
     """The engine answered ``ok: false`` (or the connection broke); the text says why."""
 
+VIA_MAX = 60  # characters of a client's "via" kept in records
+
 
 @dataclass(frozen=True, slots=True)
 class Request:
     id: RequestId
     op: str
     args: dict[str, Any] = field(default_factory=dict)
+    via: str = ""
+    """The client's own word for how a person reached it (``web console``): recorded after
+    the kernel's name for the peer, never instead of it."""
 
 
 def _int(text: str) -> int:
@@ -122,7 +129,10 @@ def parse_request(line: bytes) -> Request:
         raise ProtocolError("missing op", request_id)
     if op not in OPS:
         raise ProtocolError(f"unknown op {op[:40]!r}; ops: {', '.join(sorted(OPS))}", request_id)
-    return Request(request_id, op, data)
+    via = data.pop("via", "")
+    if not isinstance(via, str):
+        raise ProtocolError("via must be a string", request_id)
+    return Request(request_id, op, data, clean(via, VIA_MAX))
 
 
 def _bracket_depth(text: str) -> int:

@@ -175,8 +175,9 @@ class ControlServer:
             if request.op == "subscribe":
                 await self._stream(request.id, reader, writer)
                 return
-            reply = await self._answer(request.id, request.op, request.args, peer_name(peer))
-            change = describe_change(peer, request.op, request.args) if reply.get("ok") else None
+            who = peer_name(peer) + (f" via {request.via}" if request.via else "")
+            reply = await self._answer(request.id, request.op, request.args, who)
+            change = describe_change(who, request.op, request.args) if reply.get("ok") else None
             if change:  # who assigned, unassigned or reloaded what: in the log and the console
                 self._bus.publish(EngineMessage(text=change))
             writer.write(encode(reply))
