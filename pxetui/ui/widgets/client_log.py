@@ -16,6 +16,7 @@ from textual.reactive import reactive
 from textual.widget import Widget
 from textual.widgets import ProgressBar
 
+from pxetui.core.boot_text import hint_lines
 from pxetui.core.events import Event
 from pxetui.core.mac import MacAddress
 from pxetui.core.sanitize import clean
@@ -90,8 +91,12 @@ class ClientLog(Vertical):
         super().__init__(id=id)
         self.mac: MacAddress | None = None
         self._transfer_key: tuple[Any, ...] = ()
+        self._hints_key: tuple[str, ...] = ()
 
     def compose(self) -> ComposeResult:
+        hints = TransferLabel(id="client-hints")
+        hints.display = False
+        yield hints
         for index in range(BARS):
             bar = TransferBar(id=f"transfer-{index}")
             bar.display = False
@@ -128,6 +133,7 @@ class ClientLog(Vertical):
         log.write_lines(event_line(e) for e in live)
 
     def update_state(self, state: ClientRow | None) -> None:
+        self._show_hints(state)
         latest = state.transfers[-BARS:] if state is not None else ()
         key = tuple((t.transfer_id, t.bytes, t.state, t.size) for t in latest)
         if key == self._transfer_key:
@@ -139,3 +145,20 @@ class ClientLog(Vertical):
                 bar.show(latest[index])
             else:
                 bar.display = False
+
+    def _show_hints(self, state: ClientRow | None) -> None:
+        """The warnings and errors that hold now, first: why this boot looks wrong (the
+        detail has the evidence and the causes)."""
+        hints = [h for h in state.hints if h.severity != "info"] if state is not None else []
+        key = tuple(h.evidence for h in hints)
+        if key == self._hints_key:
+            return
+        self._hints_key = key
+        label = self.query_one("#client-hints", TransferLabel)
+        label.display = bool(hints)
+        if hints:
+            styles = {"error": "bold red", "warn": "bold yellow"}
+            text = Text(no_wrap=True, overflow="ellipsis")
+            for n, hint in enumerate(hints):
+                text.append(("  " if n else "") + hint_lines(hint)[0], style=styles[hint.severity])
+            label.text = text
