@@ -17,11 +17,12 @@ import re
 from collections import deque
 from collections.abc import Callable, Iterable
 
+from pxetui.core import boot_requests as requests
 from pxetui.core import boot_rules as rules
 from pxetui.core import hints
-from pxetui.core.arch import FW_GRUB, FW_IPXE, FW_LINUX, FW_S390_CCW
-from pxetui.core.boot import ENDED, Boot, DhcpStep, Outcome, TransferView
-from pxetui.core.boot_stage import EntryFiles, Stage, StageMap, delivered, normalize
+from pxetui.core.arch import FW_IPXE, FW_LINUX
+from pxetui.core.boot import ENDED, Boot, DhcpStep, Outcome
+from pxetui.core.boot_stage import Stage, StageMap, normalize
 from pxetui.core.client_state import ClientState, arch_label
 from pxetui.core.correlate import Pending, correlate
 from pxetui.core.events import (
@@ -34,7 +35,6 @@ from pxetui.core.events import (
     TransferFailed,
     TransferFinished,
     TransferProgress,
-    TransferStarted,
 )
 from pxetui.core.mac import MacAddress
 from pxetui.core.tracker_ticks import tick_boot
@@ -43,10 +43,8 @@ _FileEvent = TransferEvent | FileNotFound | RequestRefused
 
 _UNMATCHED_PER_IP = 16
 _TRANSFERS_REMEMBERED = 4096
-_MISSES_KEPT = 16
 MAX_CLIENTS = 5000
 _HOSTNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9.-]{0,62}")
-_ROLE = {"loader": "loader", "kernel": "kernel", "initrd": "initrd", "root_image": "root image"}
 # Hints whose condition is "nothing was fetched": any request ends them.
 _WAITING = ("ra_wait", "no_loader_fetch", "loader_silent", "dhcp_race_lost")
 
@@ -256,8 +254,8 @@ class ClientTracker:
             boot.add_hint(carried)
         return boot
 
-    def _needs(self, boot: Boot) -> EntryFiles | None:
-        return self._stages.needs(boot.entry)
+    def _context(self, client: ClientState) -> requests.RequestContext:
+        return requests.RequestContext(self._stages, client.entry, client.once, self._default)
 
     # --- DHCP ----------------------------------------------------------------------------
 
@@ -305,7 +303,7 @@ class ClientTracker:
             boot.saw_firmware(firmware)
             if event.arch is not None:
                 boot.arch, boot.arch_code = arch_label(event.arch), event.arch
-                self._check_arch(boot, ts)
+                requests.check_arch(boot, self._stages, ts)
         if from_firmware or boot.active:  # not the booted OS's own DHCP client
             self._exchange(boot, event, msg, firmware, nic, ts)
         return changed
@@ -336,14 +334,6 @@ class ClientTracker:
             boot.last_error = f"DHCPNAK {event.text}".strip()
         elif msg == "DHCPDISCOVER" and "no address" in event.text.lower():
             boot.last_error = f"no address for it: {event.text}"
-
-    def _check_arch(self, boot: Boot, ts: float) -> None:
-        needs = self._needs(boot)
-        if needs is not None and rules.arch_mismatch(needs.arch, boot.arch_code):
-            code = boot.arch_code if boot.arch_code is not None else -1
-            boot.add_hint(hints.wrong_arch(boot.arch, code, boot.entry or "", needs.arch, ts))
-        else:
-            boot.clear("wrong_arch")
 
     def _learn_ip(self, mac: MacAddress, ip: str, shown: bool = True) -> set[MacAddress]:
         """Pair *ip* with *mac*, then replay transfers that came from it before we knew.
@@ -406,11 +396,11 @@ class ClientTracker:
             self._transfer_mac[event.transfer_id] = mac
             if len(self._transfer_mac) > _TRANSFERS_REMEMBERED:  # runs for days: stay bounded
                 del self._transfer_mac[next(iter(self._transfer_mac))]
-            self._transfer(client, boot, event, name, stage)
+            requests.transfer(boot, event, name, stage, self._context(client))
         elif isinstance(event, FileNotFound):
-            self._miss(boot, event, name, stage)
+            requests.miss(boot, event, name, stage)
         else:
-            self._refused(boot, event, name)
+            requests.refused(boot, event, name)
         return changed
 
     def _boot_for_request(
@@ -431,155 +421,8 @@ class ClientTracker:
                 boot.clear(code)
         return boot
 
-    def _transfer(
-        self, client: ClientState, boot: Boot, event: TransferEvent, name: str, stage: Stage
-    ) -> None:
-        view = next((t for t in boot.transfers if t.transfer_id == event.transfer_id), None)
-        if view is None:
-            view = TransferView(event.transfer_id, event.proto, event.filename, started=event.ts)
-            boot.transfers.append(view)
-        if isinstance(event, TransferStarted):
-            view.size = event.size
-            self._started(client, boot, event, name, stage)
-        elif isinstance(event, TransferProgress):
-            view.bytes, view.rate_bps = event.bytes_sent, event.rate_bps
-            view.size = event.size if event.size is not None else view.size
-        elif isinstance(event, SizeProbe):
-            view.state, view.size, view.finished = "probe", event.size, event.ts
-            boot.add_hint(hints.size_probe(event.filename, event.ts))
-        elif isinstance(event, TransferFinished):
-            view.state, view.bytes, view.finished = "done", event.bytes_sent, event.ts
-            view.rate_bps = event.bytes_sent / event.seconds if event.seconds > 0 else 0.0
-            self._finished(boot, name, stage, event.ts)
-        elif isinstance(event, TransferFailed):
-            view.state, view.bytes, view.finished = "failed", event.bytes_sent, event.ts
-            boot.last_error = f"{event.filename}: {event.reason}"
-
-    def _started(
-        self, client: ClientState, boot: Boot, event: TransferStarted, name: str, stage: Stage
-    ) -> None:
-        for code in ("file_missing", "file_unreadable"):
-            hint = boot.hints.get(code)
-            if hint is not None and name in hint.evidence:
-                boot.clear(code)  # it is there now
-        if stage == "loader":
-            boot.reach("loader", event.ts)
-            boot.first_loader = boot.first_loader or name
-            boot.loaders.add(name)
-            if boot.loaders - {boot.first_loader}:
-                boot.clear("loader_refused")  # the firmware ran what we sent
-        elif stage == "config":
-            boot.reach("config", event.ts)
-            boot.clear("loader_refused")
-            if boot.config_at is None:
-                boot.config_at, boot.first_config = event.ts, name
-            if name not in rules.DISPATCHERS:
-                # The files decide what this boot is: the MAC's file, or the default's.
-                default = name in rules.DEFAULT_CONFIGS
-                boot.entry = self._default if default else client.entry
-                boot.once = False if default else client.once
-                self._check_arch(boot, event.ts)
-        elif stage in ("kernel", "initrd", "root_image"):
-            boot.reach(stage, event.ts)
-            if stage == "root_image":
-                boot.clear("no_root_image")
-            self._choose_menu_item(boot, name, event.ts)
-        big = event.size is not None and event.size >= hints.BIG_OVER_TFTP
-        heavy = big and event.proto == "tftp" and stage in ("kernel", "initrd", "root_image")
-        if heavy and FW_S390_CCW not in boot.firmwares:  # s390x firmware has no other way
-            size = event.size or 0
-            boot.add_hint(hints.big_over_tftp(event.filename, size, event.ts, _chain(boot)))
-
-    def _choose_menu_item(self, boot: Boot, name: str, ts: float) -> None:
-        needs = self._needs(boot)
-        if needs is None or needs.kind != "menu" or boot.menu_item is not None:
-            return
-        candidates = [i for i in needs.items if i in self._stages.entries_using(name)]
-        if len(candidates) > 1 and needs.default in candidates:
-            opened = boot.menu_at if boot.menu_at is not None else ts
-            if ts - opened >= needs.timeout - 0.5 or not needs.timeout:
-                candidates = [needs.default]  # after the timeout: the default
-        if candidates:
-            boot.menu_item = " | ".join(candidates) if len(candidates) > 1 else candidates[0]
-
-    def _finished(self, boot: Boot, name: str, stage: Stage, ts: float) -> None:
-        boot.finished.add(name)
-        if stage == "loader":
-            boot.loader_done = (name, ts)
-            if name in rules.IPXE_LOADERS:
-                boot.ipxe_loaded_at = ts
-        if stage == "config" and boot.misses:
-            own = [m for m in boot.misses if boot.nic.hexhyp in m]
-            if name in rules.DEFAULT_CONFIGS:
-                boot.add_hint(hints.default_config((own or boot.misses)[0], name, ts))
-            else:
-                boot.add_hint(hints.lookup_trail(boot.misses, name, ts))
-        self._check_end(boot, name, stage, ts)
-
-    def _check_end(self, boot: Boot, name: str, stage: Stage, ts: float) -> None:
-        needs = self._needs(boot)
-        if needs is None or not boot.active:
-            return
-        own_config = stage == "config" and name not in rules.DISPATCHERS
-        if needs.kind == "local" and own_config:
-            boot.end("local", ts, f"{name} read: boot from the local disk")
-        elif needs.kind == "chain" and own_config:
-            boot.end("handed_over", ts, f"{name} read: chained to the entry's URL")
-        elif needs.kind == "menu":
-            if own_config and boot.menu_at is None:
-                boot.menu_at = ts
-            item = boot.menu_item.split(" | ")[0] if boot.menu_item else None
-            item_needs = self._stages.needs(item)
-            if item_needs is not None and delivered(item_needs, boot.finished):
-                boot.end("handed_over", ts, f"menu item {boot.menu_item}: kernel and initrds sent")
-        elif needs.kernel is not None:
-            if delivered(needs, boot.finished):
-                what = "kernel, initrds and root image" if needs.image else "kernel and initrds"
-                boot.end("handed_over", ts, f"{what} sent")
-            elif needs.image and delivered(_without_image(needs), boot.finished):
-                boot.delivered_at = boot.delivered_at or ts
-
-    def _miss(self, boot: Boot, event: FileNotFound, name: str, stage: Stage) -> None:
-        if rules.is_probe_miss(name, stage):
-            if len(boot.misses) < _MISSES_KEPT and stage == "config":
-                boot.misses.append(name)
-            return  # the loader's normal search trail, not an error
-        boot.transfers.append(_instant(event, "missing"))
-        if stage == "config":
-            boot.last_error = f"{name} not found (no default config)"
-            return
-        boot.last_error = f"{event.proto} {name}: not found"
-        if stage in _ROLE:
-            boot.add_hint(hints.file_missing(event.proto, name, event.ts, _ROLE[stage]))
-
-    def _refused(self, boot: Boot, event: RequestRefused, name: str) -> None:
-        boot.last_error = f"refused {event.filename}: {event.reason}"
-        boot.transfers.append(_instant(event, "refused"))
-        if "readable" in event.reason:
-            boot.add_hint(hints.file_unreadable(event.proto, name, event.ts))
-
-
 def _step(event: DhcpEvent, msg: str, firmware: str) -> DhcpStep:
     assert event.mac is not None
     return DhcpStep(event.ts, msg, event.mac, event.ip, firmware)
 
-
-def _instant(event: FileNotFound | RequestRefused, state: str) -> TransferView:
-    """A request answered at once with an error, shown among the boot's transfers."""
-    view = TransferView(f"{state}-{event.ts}", event.proto, event.filename, started=event.ts)
-    view.state, view.finished = state, event.ts  # type: ignore[assignment]
-    return view
-
-
-def _without_image(needs: EntryFiles) -> EntryFiles:
-    return EntryFiles(kind=needs.kind, kernel=needs.kernel, initrds=needs.initrds)
-
-
-def _chain(boot: Boot) -> str:
-    """Which loader chain a boot went through, for advice that fits it."""
-    if any("shim" in name for name in boot.loaders):
-        return "shim"
-    if FW_GRUB in boot.firmwares or any(n.startswith("grub") for n in boot.loaders):
-        return "grub"
-    return "pxelinux"
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from pxetui.core.events import DhcpEvent
@@ -28,7 +26,7 @@ PROFILE = Profile.model_validate(
 
 
 def row(mac: MacAddress, entry: str, once: bool = False) -> StoredAssignment:
-    return StoredAssignment(mac, entry, once, None, "operator", time.time())
+    return StoredAssignment(mac, entry, once, None, "operator", 1000.0, "alice (uid 1001)")
 
 
 def test_database_assignments_override_profile_hosts_and_add_new_ones() -> None:
@@ -44,7 +42,13 @@ def test_database_assignments_override_profile_hosts_and_add_new_ones() -> None:
     table = assignment_table(PROFILE, {B: row(B, "centos")})
     assert table == {
         A.colon: {"entry": "centos", "once": False, "source": "profile"},
-        B.colon: {"entry": "centos", "once": False, "source": "operator"},
+        B.colon: {
+            "entry": "centos",
+            "once": False,
+            "source": "operator",
+            "by": "alice (uid 1001)",
+            "updated": 1000.0,
+        },
     }
 
 
