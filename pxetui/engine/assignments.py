@@ -69,7 +69,7 @@ def assignment_table(
             table[mac.colon] = {
                 "entry": row.entry,
                 "once": row.once,
-                "source": "operator",
+                "source": row.reason,  # operator, or once: the engine ended a one-shot
                 "by": row.by,
                 "updated": row.updated,
             }

@@ -192,7 +192,8 @@ class EngineDatabase:
                 (
                     "INSERT INTO assignments (mac, entry, once, hostname, reason, updated) "
                     "VALUES (?, ?, 0, NULL, 'once', ?) ON CONFLICT(mac) DO UPDATE SET "
-                    "entry=excluded.entry, once=0, reason='once', updated=excluded.updated",
+                    "entry=excluded.entry, once=0, reason='once', updated=excluded.updated, "
+                    "by_user=''",
                     (mac.hex12, local, now),
                 ),
                 (

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
+import pwd
 import socket
 import sys
 from collections.abc import AsyncIterator
@@ -142,11 +144,8 @@ async def test_one_shot_turns_into_local_boot_after_kernel_and_initrd(
     assert (first["entry"], first["once"], first["outcome"]) == ("centos", True, "handed_over")
     assert (second["entry"], second["outcome"]) == ("local", "local")
     assert row["ip"] == "127.0.0.1"
-    assert state["assignments"][MAC.colon] == {
-        "entry": "local",
-        "once": False,
-        "source": "operator",
-    }
+    done = state["assignments"][MAC.colon]
+    assert (done["entry"], done["once"], done["source"], done["by"]) == ("local", False, "once", "")
     history = await client.request("history", mac=MAC.colon, limit=50)
     kinds = [h["kind"] for h in history]
     assert "transfer_finished" in kinds and "assignment" in kinds
@@ -223,13 +222,11 @@ async def test_cli_assign_status_and_unassign_talk_to_the_engine(engine: Engine)
     assert code == 0 and "52:54:00:fe:01:01 -> centos once" in out
     code, out, _ = await pxetui_cli("status", "--json", "--socket", sock)
     state = json.loads(out)
-    assert state["assignments"][MAC.colon] == {
-        "entry": "centos",
-        "once": True,
-        "source": "operator",
-    }
+    me = f"{pwd.getpwuid(os.getuid()).pw_name} (uid {os.getuid()})"
+    got = state["assignments"][MAC.colon]
+    assert (got["entry"], got["once"], got["source"], got["by"]) == ("centos", True, "operator", me)
     code, out, _ = await pxetui_cli("status", "--socket", sock)
-    assert code == 0 and "52:54:00:fe:01:01 -> centos once (operator)" in out
+    assert code == 0 and f"52:54:00:fe:01:01 -> centos once (operator by {me} at " in out
     code, _, err = await pxetui_cli("assign", MAC.colon, "nope", "--socket", sock)
     assert code == 1 and "no entry named 'nope'" in err
     code, out, _ = await pxetui_cli("unassign", MAC.colon, "--socket", sock)
