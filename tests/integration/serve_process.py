@@ -20,7 +20,8 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
 
-_PROFILE = """\
+# A profile on loopback with DHCP off: {name}, {tftp_port}, {http_port} to fill in.
+LOOPBACK_PROFILE = """\
 name: {name}
 network:
   server: 127.0.0.1
@@ -85,7 +86,9 @@ class ServeProcess:
         self.workdir = workdir
         self.tftp_port = free_port(socket.SOCK_DGRAM)
         self.http_port = free_port(socket.SOCK_STREAM)
-        text = _PROFILE.format(name=name, tftp_port=self.tftp_port, http_port=self.http_port)
+        text = LOOPBACK_PROFILE.format(
+            name=name, tftp_port=self.tftp_port, http_port=self.http_port
+        )
         if limits:
             text += "limits:\n" + "".join(f"  {k}: {v}\n" for k, v in limits.items())
         self.profile = workdir / "lab.yaml"

@@ -16,6 +16,7 @@ from typing import Any
 import aiohttp
 import pytest
 import tftpy
+from serve_process import LOOPBACK_PROFILE, free_port
 
 from pxetui.core.boot import TRANSFERS_PER_BOOT
 from pxetui.core.events import AssignmentChanged, EngineMessage, Event, TransferFinished
@@ -27,20 +28,7 @@ from pxetui.engine.control.recent import RECENT_EVENTS
 from pxetui.engine.engine import Engine, EngineError
 
 MAC = MacAddress.parse("52:54:00:fe:01:01")
-PROFILE = """\
-name: loopback
-network:
-  server: 127.0.0.1
-  dhcp:
-    mode: "off"
-tftp:
-  root: tftp
-  port: {tftp_port}
-  bind: 127.0.0.1
-http:
-  port: {http_port}
-  bind: 127.0.0.1
-state_dir: state
+PROFILE = LOOPBACK_PROFILE.replace("{name}", "loopback") + """\
 entries:
   centos:
     kind: linux
@@ -49,13 +37,6 @@ entries:
     initrds: [images/initrd.img]
     args: console=ttyS0
 """
-
-
-def free_port(kind: int) -> int:
-    """An unused loopback port (TFTP: UDP, HTTP: TCP); profiles do not accept port 0."""
-    with socket.socket(socket.AF_INET, kind) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def profile_text(tmp_path: Path, **changes: str) -> str:
