@@ -30,11 +30,33 @@ def clock(ts: float | None) -> str:
     return time.strftime("%H:%M:%S", time.localtime(ts))
 
 
-def phase_cell(client: ClientRow) -> str:
+SHORT_PHASE_WORDS = {
+    "discovered": "dhcp",
+    "offered": "offer",
+    "loader": "loader",
+    "config": "config",
+    "kernel": "kernel",
+    "initrd": "initrd",
+    "root_image": "image",
+    "handed_over": "booted",
+    "local": "local",
+    "stalled": "stalled",
+    "failed": "failed",
+    "superseded": "restart",
+}
+"""The words of a narrow table (at most 7 letters, so ``!`` plus the word fits 8 columns);
+``status`` and the detail keep the long ones."""
+SHORT_PHASE_WIDTH = 1 + max(len(w) for w in SHORT_PHASE_WORDS.values())
+
+
+def phase_cell(client: ClientRow, short: bool = False) -> str:
     """The table's Phase cell: the phase while running or handed over, else the outcome;
-    a leading ``!`` when a warning or error hint holds (it survives a narrow column)."""
+    a leading ``!`` when a warning or error hint holds (it survives a narrow column).
+    *short*: the narrow table's words (:data:`SHORT_PHASE_WORDS`)."""
     outcome = client.outcome
     word = client.phase if outcome in ("running", "handed_over") else outcome
+    if short:
+        word = SHORT_PHASE_WORDS.get(word, word[:7])
     flagged = any(h.severity in ("warn", "error") for h in client.hints)
     return ("!" if flagged else "") + word
 

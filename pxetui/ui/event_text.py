@@ -32,6 +32,27 @@ from pxetui.core.events import (
 )
 from pxetui.core.sanitize import clean
 
+# The console's colour scheme, one home for the table and both logs. Colour only decorates
+# (the words carry the meaning): routine lines recede, progress stays neutral, and only what
+# needs the operator is green (it worked), yellow (look) or red (it broke).
+ROUTINE = "dim"
+PROGRESS = ""
+SUCCESS = "green"
+WARNING = "yellow"
+ERROR = "bold red"
+BAR = "blue"
+TRACK = "bright_black"
+TONES: dict[str, str] = {
+    "routine": ROUTINE,
+    "progress": PROGRESS,
+    "bar": BAR,
+    "track": TRACK,
+    "success": SUCCESS,
+    "warning": WARNING,
+    "error": ERROR,
+}
+"""Tone names (used by the table's cells) to Rich styles."""
+
 
 def human_bytes(n: float | None, short: bool = False) -> str:
     """``1.5 MiB`` (or ``1.5M`` with *short*, for narrow panes) — sizes as operators read them."""
@@ -52,6 +73,9 @@ def clock(ts: float) -> str:
     return time.strftime("%H:%M:%S", time.localtime(ts))
 
 
+_SERVICE_TONES = {"failed": ERROR, "restarting": WARNING, "stopped": WARNING}
+
+
 def _summary(event: Event) -> tuple[str, str, str]:
     """(tag, text, style) for an event."""
     if isinstance(event, DhcpEvent):
@@ -64,12 +88,16 @@ def _summary(event: Event) -> tuple[str, str, str]:
             parts.append(event.text)
         if event.boot_file:
             parts.append(f"file {event.boot_file}")
-        return "DHCP", " ".join(parts), "cyan"
+        return "DHCP", " ".join(parts), ROUTINE
     if isinstance(event, TransferStarted):
         size = f" ({human_bytes(event.size)})" if event.size is not None else ""
-        return event.proto.upper(), f"send {event.filename} -> {event.client_ip}{size}", ""
+        return (
+            event.proto.upper(),
+            f"send {event.filename} -> {event.client_ip}{size}",
+            PROGRESS,
+        )
     if isinstance(event, TransferProgress):
-        return event.proto.upper(), f"{event.filename} {human_bytes(event.bytes_sent)}", "dim"
+        return event.proto.upper(), f"{event.filename} {human_bytes(event.bytes_sent)}", PROGRESS
     if isinstance(event, TransferFinished):
         rate = event.bytes_sent / event.seconds if event.seconds > 0 else 0.0
         retr = f", {event.retransmits} retransmits" if event.retransmits else ""
@@ -77,43 +105,46 @@ def _summary(event: Event) -> tuple[str, str, str]:
             event.proto.upper(),
             f"ok {event.filename} {human_bytes(event.bytes_sent)} in {event.seconds:.2f} s"
             f" ({human_bytes(rate)}/s{retr})",
-            "green",
+            SUCCESS,
         )
     if isinstance(event, TransferFailed):
-        return event.proto.upper(), f"FAIL {event.filename}: {event.reason}", "bold red"
+        return event.proto.upper(), f"FAIL {event.filename}: {event.reason}", ERROR
     if isinstance(event, SizeProbe):
-        return event.proto.upper(), f"size probe {event.filename} ({human_bytes(event.size)})", ""
+        size = human_bytes(event.size)
+        return event.proto.upper(), f"size probe {event.filename} ({size})", ROUTINE
     if isinstance(event, FileNotFound):
-        return event.proto.upper(), f"miss {event.filename} <- {event.client_ip}", "yellow"
+        # A miss is routine: pxelinux walks a dozen names before one exists. The misses that
+        # matter (a kernel, an initrd) are hints, shown in the client pane in their colour.
+        return event.proto.upper(), f"miss {event.filename} <- {event.client_ip}", ROUTINE
     if isinstance(event, RequestRefused):
         return (
             event.proto.upper(),
             f"REFUSED {event.filename} <- {event.client_ip}: {event.reason}",
-            "bold red",
+            ERROR,
         )
     if isinstance(event, ServiceEvent):
         where = f" {event.address}" if event.address else ""
         pid = f" pid {event.pid}" if event.pid else ""
         why = f": {event.message}" if event.message else ""
-        style = "bold red" if event.state == "failed" else ""
+        style = _SERVICE_TONES.get(event.state, ROUTINE)
         return "SVC", f"{event.service} {event.state}{where}{pid}{why}", style
     if isinstance(event, AssignmentChanged):
         what = event.entry if event.entry is not None else "(unassigned)"
         once = " once" if event.once else ""
         by = f" by {event.by}" if event.by else ""
-        return "ASSIGN", f"{event.mac.colon} -> {what}{once} ({event.reason}{by})", "magenta"
+        return "ASSIGN", f"{event.mac.colon} -> {what}{once} ({event.reason}{by})", ROUTINE
     if isinstance(event, BootFilesWritten):
         who = event.mac.colon if event.mac is not None else "default"
         files = ", ".join(event.files) or "-"
         removed = f"; removed {', '.join(event.removed)}" if event.removed else ""
-        return "FILES", f"{who}: wrote {files}{removed}", "magenta"
+        return "FILES", f"{who}: wrote {files}{removed}", ROUTINE
     if isinstance(event, ClientUpdated):
-        return "CLIENT", f"{event.mac.colon} {event.state.get('phase', '')}", "dim"
+        return "CLIENT", f"{event.mac.colon} {event.state.get('phase', '')}", ROUTINE
     if isinstance(event, EngineMessage):
-        style = {"error": "bold red", "warning": "yellow"}.get(event.level, "")
+        style = {"error": ERROR, "warning": WARNING}.get(event.level, PROGRESS)
         return event.level.upper(), event.text, style
     if isinstance(event, RawLogEvent):
-        return event.source.upper()[:6], event.line, "dim"
+        return event.source.upper()[:6], event.line, ROUTINE
     return event.kind.upper()[:6], "", ""
 
 

@@ -79,6 +79,29 @@ def client_state(i: int, phase: str = "kernel", ts: float = T0) -> dict[str, Any
     }
 
 
+def varied(state: dict[str, Any], i: int) -> dict[str, Any]:
+    """Client *i* at one of six points of a boot, so a screen shows every tone: still in
+    DHCP, a long once entry in the root image, handed over, a missing initrd, stalled."""
+    ts = float(state["last_seen"])
+    kind = i % 6
+    transfers = state["transfers"]
+    if kind == 1:
+        state.update(entry="ubuntu-24.04-live-server", once=True, phase="root_image")
+    elif kind == 2:
+        done = {**transfers[1], "bytes": 8_000_000, "state": "done", "finished": ts - 1.0}
+        state.update(phase="handed_over", outcome="handed_over", transfers=[transfers[0], done])
+    elif kind == 3:
+        state.update(phase="discovered", transfers=[])
+    elif kind == 4:
+        missing = {**transfers[1], "filename": "centos8/initrd.img", "bytes": 0}
+        missing.update(state="missing", size=None, rate_bps=0.0, finished=ts - 2.0)
+        hint = hints.file_missing("http", "centos8/initrd.img", ts - 2.0, "initrd").to_dict()
+        state.update(phase="kernel", hints=[hint], transfers=[transfers[0], missing])
+    elif kind == 5:
+        state.update(phase="initrd", outcome="stalled")
+    return state
+
+
 def with_boots(state: dict[str, Any]) -> dict[str, Any]:
     """The client's ``boots``: an earlier one handed over, and the running one it shows."""
     ts = float(state["last_seen"])
@@ -114,7 +137,8 @@ def with_boots(state: dict[str, Any]) -> dict[str, Any]:
     return {**state, "boots": [earlier, latest]}
 
 
-def snapshot(n_clients: int = 6) -> dict[str, Any]:
+def snapshot(n_clients: int = 6, *, mixed: bool = False) -> dict[str, Any]:
+    """The engine's attach snapshot; *mixed*: clients at different points (:func:`varied`)."""
     services = {
         "dhcp": event_to_dict(
             ServiceEvent(
@@ -132,7 +156,10 @@ def snapshot(n_clients: int = 6) -> dict[str, Any]:
             ServiceEvent(service="http", state="running", address="127.0.0.1:8080", ts=T0)
         ),
     }
-    clients = [with_boots(client_state(i)) for i in range(n_clients)]
+    states = [client_state(i) for i in range(n_clients)]
+    if mixed:
+        states = [varied(state, i) for i, state in enumerate(states)]
+    clients = [with_boots(state) for state in states]
     first = MacAddress.parse(client_state(0)["mac"])
     recent: list[Event] = [
         ServiceEvent(service="tftp", state="running", address="127.0.0.1:6969", ts=T0 - 60),

@@ -8,9 +8,11 @@ from pxetui.core.arch import profile_arch, short_arch
 from pxetui.core.wire import ClientRow
 from pxetui.ui.client_rows import (
     COLUMNS,
-    WIDE_FROM,
+    fit,
     layout,
     matches,
+    phase_tone,
+    progress_cell,
     progress_text,
     row_cells,
     sort_key,
@@ -44,6 +46,7 @@ def test_running_transfer_shows_as_a_text_bar_with_percent() -> None:
         ]
     )
     assert progress_text(state) == "##..  50%"
+    assert progress_text(state, 11) == "###...  50%"
 
 
 def test_finished_transfer_is_full_and_failed_says_so() -> None:
@@ -80,12 +83,55 @@ def test_ips_sort_numerically() -> None:
     assert sorted(["10.0.0.10", "10.0.0.9", ""], key=key) == ["10.0.0.9", "10.0.0.10", ""]
 
 
-def test_narrow_layout_fits_80_columns_and_wide_shows_all() -> None:
-    """Cell padding is one blank each side; the 80x24 table needs no horizontal scroll."""
+def test_columns_give_way_by_priority_and_never_cut_the_required_ones() -> None:
+    """At 80 columns host, firmware and seen give way; MAC, Entry, Phase, Progress stay."""
     narrow = layout(80)
-    assert sum(c.narrow + 2 for _, c in narrow) <= 78
-    assert len(layout(WIDE_FROM)) == len(COLUMNS)
-    assert sum(c.wide + 2 for c in COLUMNS) <= WIDE_FROM - 2
+    assert narrow.used <= 80
+    shown = {c.key: w for _, c, w in narrow.columns}
+    assert {"mac", "entry", "phase", "progress"} <= set(shown)
+    assert shown["mac"] == 17 and shown["phase"] >= 8 and shown["progress"] >= 10
+    assert "hostname" not in shown and "last_seen" not in shown
+    assert narrow.short_phase
+    for width in (50, 60, 70, 100):
+        keys = {c.key for _, c, _ in layout(width).columns}
+        assert {"mac", "entry", "phase", "progress"} <= keys
+        assert layout(width).used <= width
+    wide = layout(120)
+    assert len(wide.columns) == len(COLUMNS) and wide.used <= 120
+    assert not wide.short_phase
+
+
+def test_short_phase_words_keep_the_hint_mark() -> None:
+    """The narrow table says 'booted', 'image', 'dhcp'; the '!' of a warning stays first."""
+    handed = _state(phase="handed_over", outcome="handed_over")
+    assert row_cells(handed, short_phase=True)[6] == "booted"
+    assert row_cells(handed)[6] == "handed_over"
+    assert row_cells(_state(phase="root_image"), short_phase=True)[6] == "image"
+    assert row_cells(_state(phase="discovered"), short_phase=True)[6] == "dhcp"
+    warned = _state(hints=[{"code": "x", "severity": "warn", "text": "t", "evidence": "e"}])
+    assert row_cells(warned, short_phase=True)[6] == "!kernel"
+    assert phase_tone(warned) == "warning"
+
+
+def test_entry_is_cut_before_the_once_star() -> None:
+    """A long entry name loses letters, never the '*' that marks once."""
+    assert fit("ubuntu-24.04-live-server*", 11, keep="*") == "ubuntu-24…*"
+    assert fit("centos8*", 11, keep="*") == "centos8*"
+    assert fit("a-long-host-name", 6) == "a-lon…"
+
+
+def test_progress_in_colour_is_a_bar_and_failures_are_red_words() -> None:
+    """Colour: a line bar in the progress tone and the percent; done is green; failed red."""
+    running = _state(transfers=[{"state": "running", "bytes": 50, "size": 100}])
+    parts = progress_cell(running, 12)
+    assert [tone for _, tone in parts] == ["bar", "track", "progress"]
+    assert "".join(text for text, _ in parts) == "━━━╸━━━  50%"
+    done = progress_cell(_state(transfers=[{"state": "done", "bytes": 5, "size": 5}]), 12)
+    assert done[0] == ("━━━━━━━", "success")
+    for word in ("failed", "missing", "refused"):
+        failed = _state(transfers=[{"state": word, "bytes": 0, "size": 9}])
+        assert progress_cell(failed, 12) == [(word, "error")]
+    assert progress_cell(_state(), 12) == []
 
 
 def test_arch_reads_short_from_option_93_in_the_one_table() -> None:

@@ -1,4 +1,4 @@
-"""Snapshots of the console's screens at 80x24 (ssh) and 120x40, with fixed data.
+"""Snapshots of the console's screens at 80x24 (ssh), 120x40 and 200x50, with fixed data.
 
 The replay engine serves a fixed snapshot (fixed timestamps, a failed dnsmasq) and a fixed
 handful of events; the clock is pinned to UTC so ``HH:MM:SS`` never drifts.
@@ -31,9 +31,10 @@ from pxetui.ui.screens.quit import QuitScreen
 from pxetui.ui.widgets.client_table import ClientTable
 from pxetui.ui.widgets.line_log import LineLog
 from tests.ui.conftest import wait_for
-from tests.ui.replay_engine import T0, ReplayEngine, client_state
+from tests.ui.replay_engine import T0, ReplayEngine, client_state, snapshot
 
 SIZES = [(80, 24), (120, 40)]
+ALL_SIZES = {"80x24": (80, 24), "120x40": (120, 40), "200x50": (200, 50)}
 
 
 @pytest.fixture(autouse=True)
@@ -81,6 +82,9 @@ def _events() -> list[Any]:
 
 
 def _ready(replay: ReplayEngine, then: Callable[[Pilot[Any]], Any] | None = None) -> Any:
+    mixed = snapshot(6, mixed=True)  # clients at every point of a boot, in every tone
+    replay.snap.update(clients=mixed["clients"], assignments=mixed["assignments"])
+
     async def run_before(pilot: Pilot[Any]) -> None:
         app = pilot.app
         await wait_for(pilot, lambda: replay.subscribers == 1)
@@ -109,6 +113,27 @@ def test_main_screen(replay: ReplayEngine, snap_compare: Any, size: tuple[int, i
     """Service bar with a failed dnsmasq, clients, the selected client's log and bars."""
     app = PxeConsole(EngineLink(replay.socket_path))
     assert snap_compare(app, terminal_size=size, run_before=_ready(replay))
+
+
+@pytest.mark.parametrize("clients", [0, 3, 300])
+@pytest.mark.parametrize("size", list(ALL_SIZES.values()), ids=list(ALL_SIZES))
+def test_main_screen_with_n_clients(
+    replay: ReplayEngine, snap_compare: Any, size: tuple[int, int], clients: int
+) -> None:
+    """The main screen as it attaches: none, a few, or more clients than fit."""
+    replay.snap = snapshot(clients, mixed=True)
+    past = len(replay.snap["recent_events"]) + 2  # with the two dividers
+
+    async def attached(pilot: Pilot[Any]) -> None:
+        app = pilot.app
+        await wait_for(pilot, lambda: replay.subscribers == 1)
+        await wait_for(pilot, lambda: app.screen.query_one(ClientTable).row_count == clients)
+        log = app.screen.query_one("#event-log", LineLog)
+        await wait_for(pilot, lambda: len(log.plain_lines) == past)
+        await pilot.pause(0.5)  # the selected client's (empty) history is asked for
+
+    app = PxeConsole(EngineLink(replay.socket_path))
+    assert snap_compare(app, terminal_size=size, run_before=attached)
 
 
 @pytest.mark.parametrize("size", SIZES, ids=["80x24", "120x40"])

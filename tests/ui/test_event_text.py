@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 from pxetui.core.events import (
+    AssignmentChanged,
+    BootFilesWritten,
+    DhcpEvent,
+    EngineMessage,
+    Event,
+    FileNotFound,
     RequestRefused,
+    ServiceEvent,
     SizeProbe,
     TransferFailed,
     TransferFinished,
+    TransferStarted,
 )
-from pxetui.ui.event_text import event_line, human_bytes
+from pxetui.core.mac import MacAddress
+from pxetui.ui.event_text import ERROR, PROGRESS, ROUTINE, SUCCESS, WARNING, event_line, human_bytes
 from pxetui.ui.screens.assign import files_diff
 from pxetui.ui.screens.client_detail import explain_text, timeline
 from pxetui.ui.widgets.service_bar import service_text
@@ -29,6 +38,42 @@ def test_finished_and_failed_transfers_say_ok_and_fail() -> None:
     )
     assert "TFTP   ok pxelinux.0 42.0 KiB in 0.50 s (84.0 KiB/s)" in event_line(ok).plain
     assert "FAIL x: timeout" in event_line(bad).plain
+
+
+def _tone(event: Event) -> str:
+    """The style of the line's body (after the dim time and tag)."""
+    line = event_line(event)
+    return str(line.spans[-1].style) if len(line.spans) > 1 else ""
+
+
+def test_colours_have_meaning_routine_recedes_and_only_trouble_is_red() -> None:
+    """DHCP, ASSIGN, FILES, misses and a running service are dim, never red or magenta;
+    a transfer in progress is neutral, a finished one green, a failure red."""
+    mac = MacAddress.parse("52:54:00:e2:00:00")
+    routine: list[Event] = [
+        DhcpEvent(msg_type="DHCPACK", interface="br0", ip="10.0.0.5", mac=mac),
+        AssignmentChanged(mac=mac, entry="centos8", reason="operator"),
+        BootFilesWritten(mac=mac, entry="centos8", files=["pxelinux.cfg/01-52-54-00-e2-00-00"]),
+        ServiceEvent(service="tftp", state="running", address="0.0.0.0:69"),
+        FileNotFound(proto="tftp", client_ip="10.0.0.5", filename="pxelinux.cfg/0A"),
+    ]
+    for event in routine:
+        assert _tone(event) == ROUTINE, event
+    started = TransferStarted(
+        transfer_id="t", proto="http", client_ip="10.0.0.5", filename="vmlinuz", size=9
+    )
+    assert _tone(started) in ("", PROGRESS)  # neutral: no colour of its own
+    finished = TransferFinished(
+        transfer_id="t", proto="tftp", client_ip="1.1.1.1", filename="x", bytes_sent=1, seconds=1
+    )
+    assert _tone(finished) == SUCCESS
+    failed = TransferFailed(
+        transfer_id="t", proto="tftp", client_ip="1.1.1.1", filename="x", reason="timeout"
+    )
+    assert _tone(failed) == ERROR
+    assert _tone(ServiceEvent(service="dhcp", state="failed")) == ERROR
+    assert _tone(ServiceEvent(service="dhcp", state="restarting")) == WARNING
+    assert _tone(EngineMessage(text="careful", level="warning")) == WARNING
 
 
 def test_size_probe_is_labelled_not_failed() -> None:

@@ -21,7 +21,7 @@ from pxetui.core.events import Event
 from pxetui.core.mac import MacAddress
 from pxetui.core.sanitize import clean
 from pxetui.core.wire import ClientRow, TransferRow
-from pxetui.ui.event_text import event_line, human_bytes
+from pxetui.ui.event_text import ERROR, WARNING, event_line, human_bytes
 from pxetui.ui.widgets.line_log import LineLog
 
 BARS = 2
@@ -157,7 +157,7 @@ class ClientLog(Vertical):
         label = self.query_one("#client-hints", TransferLabel)
         label.display = bool(hints)
         if hints:
-            styles = {"error": "bold red", "warn": "bold yellow"}
+            styles = {"error": ERROR, "warn": f"bold {WARNING}"}
             text = Text(no_wrap=True, overflow="ellipsis")
             for n, hint in enumerate(hints):
                 text.append(("  " if n else "") + hint_lines(hint)[0], style=styles[hint.severity])

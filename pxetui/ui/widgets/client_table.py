@@ -29,13 +29,24 @@ from pxetui.core.mac import MacAddress
 from pxetui.core.wire import ClientRow
 from pxetui.ui.client_rows import (
     COLUMNS,
-    WIDE_FROM,
-    Column,
+    Layout,
+    fit,
     layout,
     matches,
+    phase_tone,
+    progress_cell,
+    progress_text,
     row_cells,
     sort_key,
 )
+from pxetui.ui.event_text import TONES
+
+PHASE = next(i for i, c in enumerate(COLUMNS) if c.key == "phase")
+PROGRESS = next(i for i, c in enumerate(COLUMNS) if c.key == "progress")
+ENTRY = next(i for i, c in enumerate(COLUMNS) if c.key == "entry")
+MIN_ROWS = 3
+"""Client rows the table keeps on screen when it has fewer (or none)."""
+EMPTY = "no clients yet: they appear with their first DHCP request"
 
 _SEPARATE = Style(blink2=False)
 """Changes nothing on screen; only keeps a segment from merging with its neighbour."""
@@ -87,10 +98,11 @@ class ClientTable(Widget, can_focus=True):
         self.sort_column: str | None = None
         self.sort_reverse = False
         self.top = 0  # first row on screen
-        self._layout: tuple[tuple[int, Column], ...] = layout(80)
-        self._widths: tuple[int, ...] = tuple(c.narrow for _, c in self._layout)
+        self._layout: Layout = layout(80)
         self._highlighted: MacAddress | None = None
         self._style_cache: tuple[Style, Style, Style, Style] | None = None
+        self._tone_cache: dict[tuple[Style, str], Style] = {}
+        self._capped = False  # the last layout gave fewer lines than the rows want
 
     # --- geometry -------------------------------------------------------------------------
 
@@ -104,11 +116,21 @@ class ClientTable(Widget, can_focus=True):
         return max(1, self.size.height - 1)
 
     def on_resize(self) -> None:
-        wide = self.app.size.width >= WIDE_FROM
-        self._layout = layout(WIDE_FROM if wide else 80)
-        self._widths = tuple(c.wide if wide else c.narrow for _, c in self._layout)
+        fitted = layout(self.size.width)
+        if fitted.short_phase != self._layout.short_phase:
+            self._cells.clear()  # the Phase words change with the column's width
+        self._layout = fitted
+        self._capped = self.size.height < max(len(self._order), MIN_ROWS) + 1
         self._scroll_to_cursor()
         self.refresh()
+
+    def _fit_height(self) -> None:
+        """Ask for a layout when the number of rows changes what the table wants: it takes
+        the height it needs (CSS caps it); with few clients the logs get the rest."""
+        want = max(len(self._order), MIN_ROWS) + 1
+        height = self.size.height
+        if want < height or (want > height and not self._capped):
+            self.refresh(layout=True)
 
     # --- data -----------------------------------------------------------------------------
 
@@ -140,6 +162,7 @@ class ClientTable(Widget, can_focus=True):
         if self._order_dirty:
             self._rebuild_order()
             visible = True
+        self._fit_height()
         if visible:
             self.refresh()
         self._announce()
@@ -163,6 +186,7 @@ class ClientTable(Widget, can_focus=True):
         self._cells.clear()
         self._order = []
         self._index = {}
+        self._fit_height()
         self.refresh()
 
     def _rebuild_order(self) -> None:
@@ -179,6 +203,7 @@ class ClientTable(Widget, can_focus=True):
         self._order = order
         self._index = {mac: i for i, mac in enumerate(order)}
         self._order_dirty = False
+        self._fit_height()
         if selected is not None and selected in self._index:
             self.set_reactive(ClientTable.cursor_row, self._index[selected])
         else:
@@ -188,7 +213,7 @@ class ClientTable(Widget, can_focus=True):
     def _row(self, mac: MacAddress) -> tuple[str, ...]:
         cells = self._cells.get(mac)
         if cells is None:
-            cells = self._cells[mac] = row_cells(self.states[mac])
+            cells = self._cells[mac] = row_cells(self.states[mac], self._layout.short_phase)
         return cells
 
     def get_row_at(self, index: int) -> tuple[str, ...]:
@@ -241,7 +266,7 @@ class ClientTable(Widget, can_focus=True):
 
     def action_cycle_sort(self) -> None:
         """Sort by the next shown column (… then back to arrival order)."""
-        order: list[str | None] = [c.key for _, c in self._layout]
+        order: list[str | None] = [c.key for _, c, _ in self._layout.columns]
         order.append(None)
         if self.sort_column not in order:
             self.sort_column = None
@@ -276,7 +301,7 @@ class ClientTable(Widget, can_focus=True):
 
     def _column_at(self, x: int) -> str | None:
         position = 0
-        for (_, column), width in zip(self._layout, self._widths, strict=True):
+        for _, column, width in self._layout.columns:
             position += width + 2
             if x < position:
                 return column.key
@@ -295,31 +320,76 @@ class ClientTable(Widget, can_focus=True):
     # --- drawing --------------------------------------------------------------------------
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
-        return len(self._order) + 1
+        """The rows and the header (CSS caps it so the logs keep their room)."""
+        return max(len(self._order), MIN_ROWS) + 1
 
-    def _line(self, cells: tuple[str, ...]) -> str:
-        parts = []
-        for (index, _), width in zip(self._layout, self._widths, strict=True):
-            text = cells[index]
-            if len(text) > width:
-                text = text[: max(0, width - 1)] + "…"
-            parts.append(f" {text:<{width}} ")
-        return "".join(parts)
+    def _cells_of(self, mac: MacAddress, color: bool) -> list[list[tuple[str, str]]]:
+        """One row as cells of (text, tone) parts, each padded by a blank each side: the
+        Entry cut before its once ``*``, the Phase in its tone, the Progress as a bar
+        (``##..`` without colour)."""
+        cells = self._row(mac)
+        state = self.states[mac]
+        row: list[list[tuple[str, str]]] = []
+        for index, _, width in self._layout.columns:
+            if index == PROGRESS:
+                if color:
+                    parts = progress_cell(state, width)
+                else:
+                    parts = [(progress_text(state, width), "")]
+            else:
+                text = fit(cells[index], width, keep="*" if index == ENTRY else "")
+                parts = [(text, phase_tone(state) if index == PHASE and color else "")]
+            cell: list[tuple[str, str]] = [(" ", "")]
+            used = 0
+            for text, tone in parts:
+                text = fit(text, width - used)
+                if text:
+                    cell.append((text, tone))
+                    used += len(text)
+            cell.append((" " * (width - used) + " ", ""))
+            row.append(cell)
+        return row
 
     def _header(self) -> str:
         labels = []
-        for _, column in self._layout:
+        for _, column, _ in self._layout.columns:
             mark = ""
             if column.key == self.sort_column:
                 mark = "v" if self.sort_reverse else "^"
             labels.append(column.label + mark)
         parts = []
-        for label, width in zip(labels, self._widths, strict=True):
+        for label, (_, _, width) in zip(labels, self._layout.columns, strict=True):
             parts.append(f" {label[:width]:<{width}} ")
         position = f" {self.cursor_row + 1 if self._order else 0}/{len(self._order)} "
         text = "".join(parts)
         room = self.size.width - len(text)
         return text + position.rjust(room) if room >= len(position) else text
+
+    def _header_segments(self, header: Style, width: int) -> list[Segment]:
+        """The header as one segment per label (each starting with its text, as the rows:
+        an SVG export then places every label at its column)."""
+        line = self._header().ljust(width)[:width]
+        segments = [Segment(line[:1], header + _SEPARATE)]
+        position = 1
+        for number, (_, _, column_width) in enumerate(self._layout.columns):
+            end = min(width, position + column_width + 2 - (1 if number == 0 else 0))
+            text = line[position:end]
+            body = text.lstrip(" ")
+            if segments and len(body) < len(text):
+                last = segments[-1]
+                segments[-1] = Segment(last.text + text[: len(text) - len(body)], last.style)
+            if body:
+                segments.append(Segment(body, header if len(segments) % 2 else header + _SEPARATE))
+            position = end
+        rest = line[position:]
+        if rest:
+            body = rest.lstrip(" ")
+            last = segments[-1]
+            segments[-1] = Segment(last.text + rest[: len(rest) - len(body)], last.style)
+            if body:
+                style = header if len(segments) % 2 else header + _SEPARATE
+                segments.append(Segment(body, style))
+        return segments
 
     def _styles(self) -> tuple[Style, Style, Style, Style]:
         """(base, header, cursor, odd), computed once per repaint, not once per line:
@@ -334,6 +404,14 @@ class ClientTable(Widget, can_focus=True):
             )
         return self._style_cache
 
+    def _toned(self, style: Style, tone: str) -> Style:
+        key = (style, tone)
+        cached = self._tone_cache.get(key)
+        if cached is None:
+            extra = Style.parse(TONES[tone]) if TONES.get(tone) else Style()
+            cached = self._tone_cache[key] = style + extra
+        return cached
+
     def notify_style_update(self) -> None:
         self._style_cache = None
         super().notify_style_update()
@@ -346,18 +424,21 @@ class ClientTable(Widget, can_focus=True):
 
     def render_lines(self, crop: Region) -> list[Strip]:
         self._style_cache = None  # once per repaint: theme or focus may have changed
+        self._tone_cache.clear()
         return super().render_lines(crop)
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width
         base, header, cursor, odd = self._styles()
         if y == 0:
-            line = self._header().ljust(width)[:width]
-            return Strip([Segment(line[:1], header + _SEPARATE), Segment(line[1:], header)], width)
+            return Strip(self._header_segments(header, width), width).crop(0, width)
         index = self.top + y - 1
         if index >= len(self._order):
+            if index == 0 and not self.states:
+                note = EMPTY[: max(0, width - 1)].ljust(width - 1)
+                dim = self._toned(base, "routine")
+                return Strip([Segment(" ", base + _SEPARATE), Segment(note, dim)], width)
             return Strip([Segment(" " * width, base)], width)
-        text = self._line(self._row(self._order[index])).ljust(width)[:width]
         style = base
         marker = " "
         if index == self.cursor_row:
@@ -365,6 +446,25 @@ class ClientTable(Widget, can_focus=True):
             marker = ">"  # the cursor shows without colour too (NO_COLOR, mono ssh)
         elif index % 2:
             style = odd
+        row = self._cells_of(self._order[index], color=not self.app.no_color)
         # The marker column is its own segment (a no-op style difference keeps it
-        # separate): SVG exports drop a leading blank of a text run, shifting the row.
-        return Strip([Segment(marker, style + _SEPARATE), Segment(text[1:], style)], width)
+        # separate), and so is every run of text (alternating that difference), each starting
+        # with its text: an SVG export drops a text run's leading blanks, shifting the row,
+        # so a run's leading blanks move to the end of the run before (same background).
+        texts = [marker]
+        styles = [style + _SEPARATE]
+        for number, cell in enumerate(row):
+            for n, (text, tone) in enumerate(cell):
+                if number == 0 and n == 0:
+                    continue  # the marker took the first blank
+                body = text.lstrip(" ")
+                texts[-1] += text[: len(text) - len(body)]
+                if body:
+                    toned = self._toned(style, tone)
+                    texts.append(body)
+                    styles.append(toned if len(styles) % 2 else toned + _SEPARATE)
+        used = sum(len(t) for t in texts)
+        if used < width:
+            texts[-1] += " " * (width - used)
+        segments = [Segment(t, s) for t, s in zip(texts, styles, strict=True)]
+        return Strip(segments, width).crop(0, width)
