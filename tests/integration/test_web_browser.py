@@ -171,7 +171,9 @@ def test_login_then_the_console_renders_with_the_engines_state(
     assert browser.current_url == web_url + "/login"
     browser.find_element(By.ID, "secret").send_keys("not the password")
     browser.find_element(By.ID, "login").click()
-    assert "wrong password" in browser.find_element(By.ID, "error").text
+    # The refusal is a new page (after the failed-login delay): wait for it, bounded.
+    errors = wait_for("the refusal", lambda: browser.find_elements(By.ID, "error"))
+    assert "wrong password" in errors[0].text
     browser.find_element(By.ID, "secret").send_keys(PASSWORD)
     browser.find_element(By.ID, "login").click()
     wait_for("the console page", lambda: browser.current_url == web_url + "/")
