@@ -242,7 +242,8 @@ async def test_quit_asks_and_can_stop_the_engine(replay: ReplayEngine) -> None:
 
 
 async def test_losing_the_engine_shows_and_reattaches(tmp_path: Path) -> None:
-    """The link badge says LOST when the engine goes, and attached when it is back."""
+    """The link badge says LOST when the engine goes (the services turn '?'), and ✓ when
+    it is back (the services with it)."""
     replay = ReplayEngine(tmp_path / "control.sock").start()
     app = PxeConsole(EngineLink(replay.socket_path))
     try:
@@ -252,9 +253,15 @@ async def test_losing_the_engine_shows_and_reattaches(tmp_path: Path) -> None:
             replay.stop()
             await wait_for(pilot, lambda: badge.has_class("-lost"))
             assert "LOST" in str(badge.render())
+            # Nothing is known of the services now: they read '?', not a stale 'ok'.
+            tftp = app.screen.query_one("#service-tftp", ServiceBadge)
+            assert tftp.has_class("-unknown") and str(tftp.render()) == "TFTP ?"
+            assert "last known: TFTP running" in str(tftp.tooltip)
             (tmp_path / "control.sock").unlink()
             replay = ReplayEngine(tmp_path / "control.sock").start()
             await wait_for(pilot, lambda: badge.has_class("-attached"))
+            await wait_for(pilot, lambda: tftp.has_class("-running"))
+            assert str(tftp.render()) == "TFTP :6969" and "✓" in str(badge.render())
     finally:
         replay.stop()
 

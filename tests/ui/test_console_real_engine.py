@@ -210,7 +210,7 @@ async def test_a_dying_dnsmasq_shows_on_the_service_bar(engine_with_dnsmasq: Rea
     async with app.run_test(size=(80, 24)) as pilot:
         badge = app.screen.query_one("#service-dhcp", ServiceBadge)
         await wait_for(pilot, lambda: badge.has_class("-running") and badge.data.get("pid"))
-        assert "DHCP running" in str(badge.render())
+        assert "DHCP ok" in str(badge.render())
         pid = int(badge.data["pid"])
         os.kill(pid, signal.SIGKILL)
         # The engine restarts it after a short back-off; the badge keeps the count.

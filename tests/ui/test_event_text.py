@@ -20,7 +20,7 @@ from pxetui.core.mac import MacAddress
 from pxetui.ui.event_text import ERROR, PROGRESS, ROUTINE, SUCCESS, WARNING, event_line, human_bytes
 from pxetui.ui.screens.assign import files_diff
 from pxetui.ui.screens.client_detail import explain_text, timeline
-from pxetui.ui.widgets.service_bar import service_text
+from pxetui.ui.widgets.service_bar import service_detail, service_text
 
 
 def test_finished_and_failed_transfers_say_ok_and_fail() -> None:
@@ -97,12 +97,17 @@ def test_markup_and_control_characters_from_the_wire_are_shown_defused() -> None
     assert "(bold red)x?(2J" in line.plain
 
 
-def test_service_text_spells_out_failure_and_reason() -> None:
-    """The service bar reads 'DHCP FAILED r3: <why>' with or without colour."""
+def test_service_text_is_compact_and_spells_out_failure_and_reason() -> None:
+    """The badge reads 'TFTP :6969', 'DHCP ok', 'DHCP FAILED r3: <why>' with or without
+    colour; the tooltip has the long form."""
     data = {"state": "failed", "restarts": 3, "message": "exit 2", "pid": None}
     assert service_text("DHCP", data).plain == "DHCP FAILED r3: exit 2"
     running = {"state": "running", "address": "127.0.0.1:6969", "pid": 42}
-    assert service_text("TFTP", running).plain == "TFTP running 127.0.0.1:6969 pid 42"
+    assert service_text("TFTP", running).plain == "TFTP :6969"
+    assert service_detail("TFTP", running) == "TFTP running 127.0.0.1:6969 pid 42"
+    dhcp = {"state": "running", "address": "br0", "pid": 7, "restarts": 1}
+    assert service_text("DHCP", dhcp).plain == "DHCP ok r1"
+    assert service_text("DHCP", {"state": "disabled"}).plain == "DHCP off"
     assert service_text("HTTP", None).plain == "HTTP ?"
 
 

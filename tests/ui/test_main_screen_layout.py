@@ -8,6 +8,7 @@ import pytest
 from pxetui.ui.app import PxeConsole
 from pxetui.ui.connection import EngineLink
 from pxetui.ui.widgets.client_table import ClientTable
+from pxetui.ui.widgets.service_bar import LinkBadge, ServiceBadge
 from tests.ui.conftest import wait_for
 from tests.ui.replay_engine import ReplayEngine, client_event, snapshot
 
@@ -99,3 +100,21 @@ async def test_a_growing_table_grows_on_screen(replay: ReplayEngine) -> None:
             replay.publish(client_event(i))
         await wait_for(pilot, lambda: table.row_count == 8)
         await wait_for(pilot, lambda: table.size.height == 9)
+
+
+async def test_service_bar_fits_80_columns(replay: ReplayEngine) -> None:
+    """At 80x24 every badge is whole (``TFTP :6969``, ``engine ✓``); the failed DHCP badge
+    takes the rest of the line for its reason."""
+    app = PxeConsole(EngineLink(replay.socket_path))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.screen.query_one(ClientTable).row_count == 6)
+        link = app.screen.query_one(LinkBadge)
+        await wait_for(pilot, lambda: link.has_class("-attached"))
+        await pilot.pause(0.1)
+        for badge_id, text in (("#service-tftp", "TFTP :6969"), ("#service-http", "HTTP :8080")):
+            badge = app.screen.query_one(badge_id, ServiceBadge)
+            assert str(badge.render()) == text
+            assert badge.content_size.width >= len(text)
+        assert str(link.render()) == "engine ✓" and link.content_size.width >= 8
+        dhcp = app.screen.query_one("#service-dhcp", ServiceBadge)
+        assert dhcp.has_class("-failed") and dhcp.size.width >= 40

@@ -1,7 +1,13 @@
-"""The service bar: dnsmasq/DHCP, TFTP, HTTP and the engine link, one badge each.
+"""The service bar: dnsmasq/DHCP, TFTP, HTTP and the engine link, one compact badge each.
 
-Each badge carries its state as a CSS class (``-running``, ``-failed`` …) for colour, and
-spells the state out in words too, so it reads the same over a colourless ssh session.
+A badge fits 80 columns (``DHCP ok``, ``TFTP :69``, ``HTTP :8080``, ``engine ✓``); the long
+form (address, pid, restarts, the last message) is its tooltip. A failed service spells out
+why in the bar itself, since that is what the operator must read. Each badge carries its
+state as a CSS class (``-running``, ``-failed`` …) for colour and says it in words too, so
+it reads the same over a colourless ssh session.
+
+When the link to the engine is lost, nothing here is known any more: the service badges
+read ``?`` (their last known state stays in the tooltip) instead of a stale "ok".
 """
 
 from __future__ import annotations
@@ -27,43 +33,86 @@ STATE_CLASSES = (
     "-attached",
     "-lost",
 )
+_SHORT_STATES = {"restarting": "restart", "disabled": "off", "failed": "FAILED"}
+
+
+def _port(address: str) -> str:
+    """``127.0.0.1:6969`` → ``:6969``; an address without a port → empty."""
+    host, sep, port = address.rpartition(":")
+    return f":{port}" if sep and host and port.isdigit() else ""
 
 
 def service_text(label: str, data: dict[str, Any] | None) -> Text:
-    """``TFTP running 127.0.0.1:6969`` / ``DHCP FAILED (3 restarts): <why>``."""
+    """The badge: ``TFTP :69`` / ``DHCP ok r1`` / ``DHCP FAILED r3: <why>`` / ``HTTP ?``."""
     text = Text(no_wrap=True, overflow="ellipsis")
     if not data:
         text.append(f"{label} ?")
         return text
     state = str(data.get("state") or "unknown")
-    text.append(f"{label} {state.upper() if state == 'failed' else state}")
-    if data.get("address") and state in ("running", "starting", "restarting"):
-        text.append(f" {clean(str(data['address']), 40)}")
-    if data.get("pid"):
-        text.append(f" pid {data['pid']}")
+    if state == "running":
+        word = _port(str(data.get("address") or "")) or "ok"
+    elif state == "unknown":
+        word = "?"
+    else:
+        word = _SHORT_STATES.get(state, state)
+    text.append(f"{label} {word}")
     restarts = data.get("restarts") or 0
     if restarts:
         text.append(f" r{restarts}")
     message = clean(str(data.get("message") or ""), 120)
-    if message and state in ("failed", "restarting", "stopped", "disabled"):
+    if message and state == "failed":
         text.append(f": {message}")
     return text
 
 
+def service_detail(label: str, data: dict[str, Any] | None) -> str:
+    """The tooltip: ``TFTP running 127.0.0.1:6969 pid 42`` and the last message."""
+    if not data:
+        return f"{label}: no state from the engine yet"
+    state = str(data.get("state") or "unknown")
+    parts = [f"{label} {state}"]
+    if data.get("address"):
+        parts.append(clean(str(data["address"]), 60))
+    if data.get("pid"):
+        parts.append(f"pid {data['pid']}")
+    restarts = data.get("restarts") or 0
+    if restarts:
+        parts.append(f"{restarts} restart{'' if restarts == 1 else 's'}")
+    message = clean(str(data.get("message") or ""), 200)
+    return " ".join(parts) + (f": {message}" if message else "")
+
+
 class ServiceBadge(Static):
-    """One service's state; ``set_state`` swaps its state class."""
+    """One service's state; ``set_state`` swaps its state class, ``set_stale`` hides it
+    behind ``?`` while the engine cannot be asked."""
 
     def __init__(self, service: str, label: str) -> None:
         super().__init__(Text(f"{label} ?"), id=f"service-{service}", classes="-unknown")
         self.label = label
         self.data: dict[str, Any] = {}
+        self.stale = False
 
     def set_state(self, data: dict[str, Any]) -> None:
         self.data = data
-        state = str(data.get("state") or "unknown")
+        self.stale = False
+        self._show()
+
+    def set_stale(self, stale: bool) -> None:
+        if stale != self.stale:
+            self.stale = stale
+            self._show()
+
+    def _show(self) -> None:
+        if self.stale:
+            self.set_classes("-unknown")
+            self.update(Text(f"{self.label} ?"))
+            last = service_detail(self.label, self.data) if self.data else "nothing"
+            self.tooltip = f"engine link lost; last known: {last}"
+            return
+        state = str(self.data.get("state") or "unknown")
         self.set_classes("-" + state if f"-{state}" in STATE_CLASSES else "-unknown")
-        self.update(service_text(self.label, data))
-        self.tooltip = clean(str(data.get("message") or ""), 200) or None
+        self.update(service_text(self.label, self.data))
+        self.tooltip = service_detail(self.label, self.data)
 
 
 class LinkBadge(Static):
@@ -73,9 +122,11 @@ class LinkBadge(Static):
         super().__init__(Text("engine ?"), id="link-badge", classes="-unknown")
 
     def set_link(self, state: str, error: str = "") -> None:
-        self.set_classes("-attached" if state == "attached" else "-lost")
-        self.update(Text("engine attached" if state == "attached" else "engine LOST, retrying"))
-        self.tooltip = clean(error, 200) or None
+        attached = state == "attached"
+        self.set_classes("-attached" if attached else "-lost")
+        self.update(Text("engine ✓" if attached else "engine LOST"))
+        why = clean(error, 200) if error and error != "None" else ""
+        self.tooltip = "attached" if attached else f"lost, retrying{': ' + why if why else ''}"
 
 
 class ServiceBar(Horizontal):
@@ -91,3 +142,5 @@ class ServiceBar(Horizontal):
 
     def set_link(self, state: str, error: str = "") -> None:
         self.query_one(LinkBadge).set_link(state, error)
+        for badge in self.query(ServiceBadge).results(ServiceBadge):
+            badge.set_stale(state != "attached")
