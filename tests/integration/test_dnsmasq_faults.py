@@ -20,7 +20,7 @@ from pxetui.core.events import Event, RawLogEvent, ServiceEvent
 from pxetui.core.profile.model import Profile
 from pxetui.engine.dnsmasq.config import dnsmasq_args
 from pxetui.engine.dnsmasq.preflight import InterfaceLock, PreflightError
-from pxetui.engine.dnsmasq.supervisor import DnsmasqStartError, DnsmasqSupervisor
+from pxetui.engine.dnsmasq.supervisor import HEARTBEAT_FILE, DnsmasqStartError, DnsmasqSupervisor
 
 pytestmark = pytest.mark.netns
 
@@ -327,6 +327,7 @@ async def test_reconfigure_restarts_with_new_arguments_and_keeps_old_on_error(
         await wait_until(events, 4)
         assert states(events) == ["starting", "running", "restarting", "running"]
         assert sup.pid not in (None, old) and sup.restarts == 0
-        assert psutil.Process(sup.pid).cmdline()[1:] == new_args
+        heartbeat = f"--dhcp-hostsfile={sup.state_dir / HEARTBEAT_FILE}"  # the supervisor's own
+        assert psutil.Process(sup.pid).cmdline()[1:] == [*new_args, heartbeat]
     finally:
         await sup.stop()

@@ -123,3 +123,94 @@ async def test_stop_while_stopped_is_quick(server_ns: Lab) -> None:
     await sup.stop()
     assert sup.pid is None
     assert time.monotonic() - started < sup._stop_timeout
+
+
+def _deaf_stand_in(tmp: Path) -> str:
+    """A dnsmasq whose main loop is stuck: it runs (state S) but never answers SIGHUP.
+
+    A real dnsmasq cannot be made to hang while its process state says running (SIGSTOP and
+    ptrace both show as stopped), so this one case uses a stand-in; the answering side is
+    tested with the real dnsmasq below.
+    """
+    script = tmp / "dnsmasq-deaf"
+    script.write_text(
+        textwrap.dedent(
+            """\
+            #!/bin/sh
+            [ "$1" = "--test" ] && { echo "dnsmasq: syntax check OK." >&2; exit 0; }
+            trap '' HUP
+            echo "dnsmasq[$$]: started, version 2.90 DNS disabled" >&2
+            exec sleep 30
+            """
+        )
+    )
+    script.chmod(0o755)
+    return str(script)
+
+
+async def test_a_dnsmasq_that_runs_but_never_answers_is_reported_then_restarted(
+    server_ns: Lab,
+) -> None:
+    """No answer to the heartbeat: failed (with the reason) after one miss, restarted after two."""
+    events: list[Event] = []
+    sup = DnsmasqSupervisor(
+        [],
+        publish=events.append,
+        state_dir=server_ns.tmp / "state",
+        interface="br0",
+        lock_dir=server_ns.tmp / "lock",
+        dnsmasq=_deaf_stand_in(server_ns.tmp),
+        backoff=(0.1,),
+        liveness_interval=0.1,
+        heartbeat_interval=0.3,
+        heartbeat_timeout=0.3,
+    )
+    await sup.start()
+    try:
+        first = sup.pid
+        await _until(events, lambda s, m: s == "failed" and "does not answer" in m, 10)
+        await _until(events, lambda s, m: s == "restarting" and "2 times: killed" in m, 10)
+        await _until(events, lambda s, m: s == "running" and "again" in m, 10)
+        assert sup.pid not in (None, first) and sup.restarts >= 1
+    finally:
+        await sup.stop()
+
+
+async def test_a_real_dnsmasq_answers_its_heartbeat_quietly(server_ns: Lab) -> None:
+    """The real dnsmasq answers every SIGHUP heartbeat; nothing is reported, no log noise."""
+    from ipaddress import IPv4Address
+
+    from pxetui.core.events import RawLogEvent
+    from pxetui.core.profile.model import Profile
+    from pxetui.engine.dnsmasq.config import dnsmasq_config
+
+    state = server_ns.tmp / "state"
+    profile = Profile.model_validate(
+        {"network": {"interface": "br0", "dhcp": {"mode": "proxy", "subnet": "10.252.1.0/24"}}}
+    )
+    cfg = dnsmasq_config(
+        profile, server=IPv4Address("10.252.1.1"), interface="br0", state_dir=state, tftp_port=69
+    )
+    events: list[Event] = []
+    sup = DnsmasqSupervisor(
+        cfg.args,
+        publish=events.append,
+        state_dir=state,
+        interface="br0",
+        lock_dir=server_ns.tmp / "lock",
+        liveness_interval=0.1,
+        heartbeat_interval=0.3,
+        heartbeat_timeout=2.0,
+    )
+    await sup.start()
+    try:
+        pid = sup.pid
+        await asyncio.sleep(3.0)  # ~8 heartbeats
+        assert sup.pid == pid and sup.state == "running", _states(events)
+        assert not [s for s, _ in _states(events) if s not in ("starting", "running")], _states(
+            events
+        )
+        noise = [e for e in events if isinstance(e, RawLogEvent) and "heartbeat" in e.line]
+        assert noise == []
+    finally:
+        await sup.stop()

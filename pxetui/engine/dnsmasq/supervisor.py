@@ -53,6 +53,12 @@ BACKOFF: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 30.0)
 # state is polled this often, reported at once, and it is killed and restarted after this.
 LIVENESS_INTERVAL = 2.0
 HUNG_AFTER = 10.0
+# A dnsmasq that runs but no longer serves (its main loop stuck) is found by a heartbeat:
+# SIGHUP makes its main loop re-read an (empty) hosts file of ours and log that it did. No line within HEARTBEAT_TIMEOUT is a miss; after HEARTBEAT_MISSES it is restarted.
+HEARTBEAT_INTERVAL = 30.0
+HEARTBEAT_TIMEOUT = 5.0
+HEARTBEAT_MISSES = 2
+HEARTBEAT_FILE = "heartbeat.hosts"
 _STOPPED = frozenset({psutil.STATUS_STOPPED, psutil.STATUS_TRACING_STOP})
 STABLE_AFTER = 60.0
 TAIL_LINES = 20
@@ -110,6 +116,8 @@ class DnsmasqSupervisor:
         stop_timeout: float = 5.0,
         liveness_interval: float = LIVENESS_INTERVAL,
         hung_after: float = HUNG_AFTER,
+        heartbeat_interval: float = HEARTBEAT_INTERVAL,
+        heartbeat_timeout: float = HEARTBEAT_TIMEOUT,
     ) -> None:
         self._args = list(args)
         self._publish = publish
@@ -125,6 +133,10 @@ class DnsmasqSupervisor:
         self._stop_timeout = stop_timeout
         self._liveness_interval = liveness_interval
         self._hung_after = hung_after
+        self._heartbeat_interval = heartbeat_interval
+        self._heartbeat_timeout = heartbeat_timeout
+        self._heartbeat = state_dir / HEARTBEAT_FILE
+        self._beat = asyncio.Event()
         self._proc: asyncio.subprocess.Process | None = None
         self._task: asyncio.Task[None] | None = None
         self._tail: deque[str] = deque(maxlen=TAIL_LINES)
@@ -269,9 +281,12 @@ class DnsmasqSupervisor:
     async def _spawn(self) -> tuple[asyncio.subprocess.Process, asyncio.Task[None]]:
         self._tail.clear()
         try:
+            self._heartbeat.parent.mkdir(parents=True, exist_ok=True)
+            self._heartbeat.write_text("")  # no hosts: reading it only proves dnsmasq runs
             proc = await asyncio.create_subprocess_exec(
                 self._dnsmasq,
                 *self._args,
+                f"--dhcp-hostsfile={self._heartbeat}",
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.DEVNULL,
                 stderr=asyncio.subprocess.PIPE,
@@ -339,6 +354,12 @@ class DnsmasqSupervisor:
             self._tail.append(line)
             if not ready.is_set() and _READY_MARK in line:
                 ready.set()
+            if f"read {self._heartbeat}" in line:
+                # The heartbeat's answer, "read <file>" — or, once dnsmasq has dropped root
+                # for a state dir it cannot enter, "cannot read <file>: Permission denied":
+                # either is its main loop handling our SIGHUP. Proof of life, not news.
+                self._beat.set()
+                continue
             self._emit_all(folder.feed(line))
         self._emit_all(folder.flush())
 
@@ -422,6 +443,8 @@ class DnsmasqSupervisor:
         reported too (``running``). Never returns while the child runs normally.
         """
         stopped_since: float | None = None
+        probed = time.monotonic()
+        misses = 0
         while proc.returncode is None:
             await asyncio.sleep(self._liveness_interval)
             try:
@@ -432,6 +455,24 @@ class DnsmasqSupervisor:
                 if stopped_since is not None:
                     stopped_since = None
                     self._emit_state("running", pid=proc.pid, message="dnsmasq resumed")
+                if time.monotonic() - probed < self._heartbeat_interval:
+                    continue
+                probed = time.monotonic()
+                if await self._answers(proc):
+                    if misses:
+                        self._emit_state("running", pid=proc.pid, message="dnsmasq answers again")
+                    misses = 0
+                    continue
+                misses += 1
+                silent = f"no answer to its heartbeat (SIGHUP) within {self._heartbeat_timeout:g} s"
+                if misses >= HEARTBEAT_MISSES:
+                    return f"dnsmasq runs but does not answer: {silent}, {misses} times: killed"
+                self._emit_state(
+                    "failed",
+                    pid=proc.pid,
+                    message=f"dnsmasq runs but does not answer ({silent}): DHCP may be down; "
+                    f"it is restarted after {HEARTBEAT_MISSES} misses",
+                )
                 continue
             now = time.monotonic()
             if stopped_since is None:
@@ -446,6 +487,19 @@ class DnsmasqSupervisor:
             elif now - stopped_since >= self._hung_after:
                 return f"dnsmasq was stopped (state {status!r}) for {self._hung_after:g} s: killed"
         return ""
+
+    async def _answers(self, proc: asyncio.subprocess.Process) -> bool:
+        """SIGHUP, then wait (bounded) for the "read <heartbeat file>" line."""
+        self._beat.clear()
+        try:
+            proc.send_signal(signal.SIGHUP)
+        except ProcessLookupError:
+            return True  # exiting: _exited() tells
+        try:
+            await asyncio.wait_for(self._beat.wait(), self._heartbeat_timeout)
+        except TimeoutError:
+            return False
+        return True
 
     async def _terminate(self, proc: asyncio.subprocess.Process | None) -> None:
         if proc is None or proc.returncode is not None:
