@@ -183,10 +183,10 @@ def test_login_then_the_console_renders_with_the_engines_state(
     def attached() -> bool:
         nonlocal seen
         seen += websocket_text(browser)
-        return "engine attached" in seen
+        return "engine ✓" in seen
 
     wait_for("the console to attach to the engine", attached, seconds=60)
-    assert "webtest" in seen and "DHCP disabled" in seen
+    assert "webtest" in seen and "DHCP off" in seen
     def body_class() -> str:
         return browser.find_element(By.TAG_NAME, "body").get_attribute("class") or ""
 
