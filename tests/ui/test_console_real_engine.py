@@ -265,14 +265,14 @@ async def test_the_browser_view_runs_the_console_over_a_websocket(engine: RealEn
                 await ws.send_json(["resize", {"width": 100, "height": 30}])
                 screen = b""
                 deadline = time.monotonic() + 30
-                while b"engine attached" not in _ANSI.sub(b"", screen):
+                while "engine ✓".encode() not in _ANSI.sub(b"", screen):
                     assert time.monotonic() < deadline, screen[-500:]
                     message = await ws.receive(timeout=30)
                     if message.type == aiohttp.WSMsgType.BINARY:
                         screen += message.data
                     elif message.type != aiohttp.WSMsgType.TEXT:
                         raise AssertionError(f"websocket closed: {message.type}")
-                assert b"DHCP disabled" in _ANSI.sub(b"", screen)
+                assert b"DHCP off" in _ANSI.sub(b"", screen)
     finally:
         os.killpg(web.pid, signal.SIGTERM)
         web.wait(15)
