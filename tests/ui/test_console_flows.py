@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from textual.widgets import Input
+from textual.widgets import Checkbox, Input
 
 from pxetui.core.events import (
     ClientUpdated,
@@ -22,6 +22,7 @@ from pxetui.ui.app import PxeConsole
 from pxetui.ui.connection import EngineLink
 from pxetui.ui.screens.assign import AssignScreen
 from pxetui.ui.screens.client_detail import ClientDetailScreen
+from pxetui.ui.screens.confirm import ConfirmScreen
 from pxetui.ui.screens.entries import EntriesScreen
 from pxetui.ui.screens.help import HelpScreen
 from pxetui.ui.screens.quit import QuitChoice, QuitScreen
@@ -141,11 +142,13 @@ async def test_assign_rejects_a_typed_non_mac(replay: ReplayEngine) -> None:
 
 
 async def test_unassign_and_unknown_entry(replay: ReplayEngine) -> None:
-    """'u' unassigns the selected client; 'd' sets the unknown-client entry."""
+    """'u' asks first, then unassigns the selected client; 'd' sets the unknown-client entry."""
     app = _app(replay)
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: app.screen.query_one(ClientTable).row_count == 6)
         await pilot.press("u")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")
         await wait_for(pilot, lambda: any(r["op"] == "unassign" for r in replay.requests))
         await pilot.press("d")
         await pilot.press("up", "enter")
@@ -153,6 +156,40 @@ async def test_unassign_and_unknown_entry(replay: ReplayEngine) -> None:
         ops = {r["op"]: r for r in replay.requests}
         assert ops["unassign"]["mac"] == MAC0.colon
         assert ops["set_default"]["entry"] == "diskless"
+
+
+async def test_unassign_asks_and_escape_changes_nothing(replay: ReplayEngine) -> None:
+    """'u' names the client, its entry and what it will boot instead; Esc sends nothing."""
+    app = _app(replay)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.screen.query_one(ClientTable).row_count == 6)
+        await pilot.press("u")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        title = str(app.screen.query_one("#confirm-title").render())
+        assert MAC0.colon in title and "centos8" in title
+        await pilot.press("enter")  # the focus starts on Cancel
+        await wait_for(pilot, lambda: not isinstance(app.screen, ConfirmScreen))
+        await pilot.press("u")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not isinstance(app.screen, ConfirmScreen))
+        await pilot.pause(0.2)
+        assert not any(r["op"] == "unassign" for r in replay.requests)
+
+
+async def test_the_once_box_is_empty_until_checked(replay: ReplayEngine) -> None:
+    """The assign dialog's once box shows no 'X' unchecked, and one after 'o'."""
+    app = _app(replay)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.screen.query_one(ClientTable).row_count == 6)
+        await pilot.press("down")  # 52:54:00:e2:00:01 is not assigned once
+        await pilot.press("a")
+        await wait_for(pilot, lambda: isinstance(app.screen, AssignScreen))
+        box = app.screen.query_one("#assign-once", Checkbox)
+        assert not box.value and "X" not in str(box.render())
+        await pilot.press("o")
+        await wait_for(pilot, lambda: box.value)
+        assert "X" in str(box.render())
 
 
 async def test_detail_shows_timeline_explainer_and_hints(replay: ReplayEngine) -> None:

@@ -26,6 +26,7 @@ from pxetui.ui.app import PxeConsole
 from pxetui.ui.connection import EngineLink
 from pxetui.ui.screens.assign import AssignScreen
 from pxetui.ui.screens.client_detail import ClientDetailScreen
+from pxetui.ui.screens.confirm import ConfirmScreen
 from pxetui.ui.screens.entries import EntriesScreen
 from pxetui.ui.screens.quit import QuitScreen
 from pxetui.ui.widgets.client_table import ClientTable
@@ -206,3 +207,28 @@ def test_quit_question(replay: ReplayEngine, snap_compare: Any) -> None:
 
     app = PxeConsole(EngineLink(replay.socket_path), ask_on_quit=True)
     assert snap_compare(app, terminal_size=(80, 24), run_before=_ready(replay, ask))
+
+
+def test_unassign_question(replay: ReplayEngine, snap_compare: Any) -> None:
+    """'u' asks before the client's next boot changes."""
+
+    async def ask(pilot: Pilot[Any]) -> None:
+        await pilot.press("u")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, ConfirmScreen))
+
+    app = PxeConsole(EngineLink(replay.socket_path))
+    assert snap_compare(app, terminal_size=(80, 24), run_before=_ready(replay, ask))
+
+
+def test_assign_dialog_once_unchecked(replay: ReplayEngine, snap_compare: Any) -> None:
+    """A client not assigned once: the once box is empty."""
+
+    async def open_assign(pilot: Pilot[Any]) -> None:
+        await pilot.press("down", "down")  # 52:54:00:e2:00:02: assigned, not once
+        await pilot.press("a")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, AssignScreen))
+        preview = pilot.app.screen.query_one("#assign-preview")
+        await wait_for(pilot, lambda: "===" in str(preview.render()))
+
+    app = PxeConsole(EngineLink(replay.socket_path))
+    assert snap_compare(app, terminal_size=(80, 24), run_before=_ready(replay, open_assign))

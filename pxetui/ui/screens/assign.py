@@ -28,6 +28,22 @@ from pxetui.ui.connection import EngineError, EngineLink
 from pxetui.ui.worker_errors import ShowsWorkerFailures
 
 
+class OnceCheckbox(Checkbox):
+    """A checkbox whose unchecked box is empty.
+
+    Textual draws the ``X`` in both states and only dims it when unchecked; on many
+    terminals, in screenshots and without colour that dim ``X`` reads as checked."""
+
+    def __init__(self, label: str, value: bool = False, *, id: str | None = None) -> None:
+        super().__init__(label, value, id=id)
+        self.BUTTON_INNER = "X" if value else " "
+
+    def watch_value(self) -> None:
+        self.BUTTON_INNER = "X" if self.value else " "
+        super().watch_value()
+        self.refresh()
+
+
 @dataclass(frozen=True, slots=True)
 class Assignment:
     """What the operator decided in the assign dialog."""
@@ -103,7 +119,7 @@ class AssignScreen(ShowsWorkerFailures, ModalScreen[Assignment | None]):
                     placeholder="MAC, e.g. 52:54:00:12:34:56",
                     id="assign-mac",
                 )
-                yield Checkbox("once", value=bool(current.get("once")), id="assign-once")
+                yield OnceCheckbox("once", value=bool(current.get("once")), id="assign-once")
             entries = OptionList(*entry_options(state.entries), id="assign-entries")
             yield entries
             with VerticalScroll(id="assign-preview-box"):

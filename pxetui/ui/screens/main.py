@@ -22,8 +22,10 @@ from textual.worker import Worker
 
 from pxetui.core.events import ClientUpdated, TransferProgress, event_from_dict
 from pxetui.core.mac import MacAddress
+from pxetui.core.sanitize import clean
 from pxetui.ui.connection import EngineChanged, EngineError, EngineLink
 from pxetui.ui.screens.assign import Assignment, AssignScreen, UnknownEntryScreen
+from pxetui.ui.screens.confirm import ConfirmScreen
 from pxetui.ui.widgets.client_log import ClientLog
 from pxetui.ui.widgets.client_table import ClientTable
 from pxetui.ui.widgets.event_log import EventLog
@@ -205,6 +207,13 @@ class MainScreen(ShowsWorkerFailures, Screen[None]):
         mac = self.selected_mac
         if mac is None:
             self.notify("select a client first", severity="warning")
+            return
+        current = self.link.state.assignments.get(mac.colon) or {}
+        entry = clean(str(current.get("entry") or "none"), 40)
+        unknown = clean(self.link.state.unknown or "?", 40)
+        question = f"Unassign {mac.colon} (now: {entry})?"
+        detail = f"Its next boot gets the unknown-client entry: {unknown}."
+        if not await self.app.push_screen_wait(ConfirmScreen(question, detail, "Unassign")):
             return
         try:
             await self.link.request("unassign", mac=mac.colon)
