@@ -54,7 +54,8 @@ BACKOFF: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 30.0)
 LIVENESS_INTERVAL = 2.0
 HUNG_AFTER = 10.0
 # A dnsmasq that runs but no longer serves (its main loop stuck) is found by a heartbeat:
-# SIGHUP makes its main loop re-read an (empty) hosts file of ours and log that it did. No line within HEARTBEAT_TIMEOUT is a miss; after HEARTBEAT_MISSES it is restarted.
+# SIGHUP makes its main loop re-read an (empty) hosts file of ours and log that it did. No
+# line within HEARTBEAT_TIMEOUT is a miss; after HEARTBEAT_MISSES it is restarted.
 HEARTBEAT_INTERVAL = 30.0
 HEARTBEAT_TIMEOUT = 5.0
 HEARTBEAT_MISSES = 2
