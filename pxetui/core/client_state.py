@@ -4,8 +4,8 @@ A machine is one row even with several NICs (the profile host's ``macs:``): ``ma
 host's MAC, ``macs`` every NIC seen or declared, and each boot says which NIC it came from.
 :meth:`ClientState.row` (:class:`pxetui.core.wire.ClientRow`) is the documented contract
 (README, "Control API"): ``status``, the table row and the detail screen all read it, so they
-cannot disagree. The top-level
-``phase``/``phases``/``hints``/``transfers``/``outcome`` are the latest boot's.
+cannot disagree. The top-level ``phase``/``phases``/``hints``/``transfers``/``outcome`` are
+the latest boot's.
 """
 
 from __future__ import annotations
@@ -15,13 +15,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pxetui.core.arch import arch_name
-from pxetui.core.boot import PHASES, RANK, Boot, Phase, TransferView
+from pxetui.core.boot import Boot, Phase
 from pxetui.core.mac import MacAddress
 from pxetui.core.wire import ClientRow
 
 BOOTS_KEPT = 8
-
-__all__ = ["BOOTS_KEPT", "PHASES", "RANK", "ClientState", "Phase", "TransferView", "arch_label"]
 
 
 def arch_label(arch: int | None) -> str:
