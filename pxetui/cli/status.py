@@ -10,9 +10,10 @@ import time
 from typing import Any
 
 from pxetui.cli.control_target import TargetError, add_target_args, socket_path
-from pxetui.core.boot_text import boot_line, clock, hint_lines, phase_cell
+from pxetui.core.boot_text import boot_line, hint_lines, phase_cell
 from pxetui.core.profile.errors import ProfileError
 from pxetui.core.wire import ClientRow
+from pxetui.core.wording import clock
 from pxetui.engine.control.client import ControlClient
 from pxetui.engine.control.protocol import ControlError
 from pxetui.engine.jsonlog import EventLog

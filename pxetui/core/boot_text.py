@@ -7,10 +7,9 @@ and cleaned once, at the boundary.
 
 from __future__ import annotations
 
-import time
-
 from pxetui.core.hints import Hint
 from pxetui.core.wire import BootRow, ClientRow
+from pxetui.core.wording import clock
 
 _SEVERITY_MARK = {"error": "✖", "warn": "!", "info": "i"}
 _OUTCOME_WORDS = {
@@ -21,13 +20,6 @@ _OUTCOME_WORDS = {
     "failed": "failed",
     "superseded": "superseded",
 }
-
-
-def clock(ts: float | None) -> str:
-    """``10:02:03`` in local time; ``--:--:--`` when unknown."""
-    if ts is None or ts <= 0:
-        return "--:--:--"
-    return time.strftime("%H:%M:%S", time.localtime(ts))
 
 
 SHORT_PHASE_WORDS = {

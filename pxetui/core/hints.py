@@ -13,9 +13,10 @@ that boots through shim (Secure Boot), and none tells the operator to stop the L
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Any, Literal
+
+from pxetui.core.wording import clock
 
 Severity = Literal["info", "warn", "error"]
 
@@ -205,11 +206,6 @@ class Hint:
             "causes": list(self.causes),
             "since": self.since,
         }
-
-
-def clock(ts: float) -> str:
-    """``10:02:03``: the operator's local wall clock, as the console shows times."""
-    return time.strftime("%H:%M:%S", time.localtime(ts))
 
 
 def _hint(

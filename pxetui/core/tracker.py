@@ -38,6 +38,7 @@ from pxetui.core.events import (
 )
 from pxetui.core.mac import MacAddress
 from pxetui.core.tracker_ticks import tick_boot
+from pxetui.core.wording import clock
 
 _FileEvent = TransferEvent | FileNotFound | RequestRefused
 
@@ -248,7 +249,7 @@ class ClientTracker:
             failed = any(h.severity == "error" for h in prev.hints.values())
             stalled = ts - prev.last_event >= rules.STALL_S
             outcome: Outcome = "failed" if failed else "stalled" if stalled else "superseded"
-            prev.end(outcome, ts, f"boot #{prev.n + 1} started at {hints.clock(ts)}")
+            prev.end(outcome, ts, f"boot #{prev.n + 1} started at {clock(ts)}")
         boot = client.new_boot(nic, ts)
         if carried is not None:  # holds until this boot gets past its loader
             boot.add_hint(carried)

@@ -11,13 +11,14 @@ from pxetui.core import hints
 from pxetui.core.boot import Boot
 from pxetui.core.boot_rules import MENU_GRACE_S, STALL_S
 from pxetui.core.boot_stage import StageMap
+from pxetui.core.wording import clock
 
 
 def tick_boot(boot: Boot, stages: StageMap, now: float) -> bool:
     """Apply the time-based rules to one running *boot*; True if it changed."""
     if now - boot.last_event >= STALL_S:
         failed = any(h.severity == "error" for h in boot.hints.values())
-        evidence = f"nothing from it since {hints.clock(boot.last_event)}"
+        evidence = f"nothing from it since {clock(boot.last_event)}"
         boot.end("failed" if failed else "stalled", now, evidence)
         return True
     changed = _answer_waits(boot, now)

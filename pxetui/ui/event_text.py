@@ -9,8 +9,6 @@ symbols (``ok``, ``FAIL``, ``miss``), colour only decorates, so the logs read th
 
 from __future__ import annotations
 
-import time
-
 from rich.text import Text
 
 from pxetui.core.events import (
@@ -31,6 +29,7 @@ from pxetui.core.events import (
     TransferStarted,
 )
 from pxetui.core.sanitize import clean
+from pxetui.core.wording import clock as clock  # the logs' time column
 
 # The console's colour scheme, one home for the table and both logs. Colour only decorates
 # (the words carry the meaning): routine lines recede, progress stays neutral, and only what
@@ -66,11 +65,6 @@ def human_bytes(n: float | None, short: bool = False) -> str:
             return f"{value:.0f}{sep}{unit}" if unit == "B" else f"{value:.1f}{sep}{unit}"
         value /= 1024
     raise AssertionError("unreachable")
-
-
-def clock(ts: float) -> str:
-    """``HH:MM:SS`` local time: the logs' time column."""
-    return time.strftime("%H:%M:%S", time.localtime(ts))
 
 
 _SERVICE_TONES = {"failed": ERROR, "restarting": WARNING, "stopped": WARNING}

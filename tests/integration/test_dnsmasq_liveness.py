@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import textwrap
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,17 +29,21 @@ def server_ns(tmp_path: Path) -> Iterator[Lab]:
         yield the_lab
 
 
-def _stand_in(tmp: Path) -> str:
-    script = tmp / "dnsmasq"
+def _stand_in(tmp: Path, deaf: bool = False) -> str:
+    """A dnsmasq stand-in: passes ``--test``, says ``started``, then sleeps.
+
+    *deaf*: its main loop is stuck — it runs (state S) but never answers SIGHUP. A real
+    dnsmasq cannot be made to hang while its process state says running (SIGSTOP and ptrace
+    both show as stopped), so that one case uses a stand-in; the answering side is tested
+    with the real dnsmasq below.
+    """
+    script = tmp / ("dnsmasq-deaf" if deaf else "dnsmasq")
     script.write_text(
-        textwrap.dedent(
-            """\
-            #!/bin/sh
-            [ "$1" = "--test" ] && { echo "dnsmasq: syntax check OK." >&2; exit 0; }
-            echo "dnsmasq[$$]: started, version 2.90 DNS disabled" >&2
-            exec sleep 30
-            """
-        )
+        "#!/bin/sh\n"
+        '[ "$1" = "--test" ] && { echo "dnsmasq: syntax check OK." >&2; exit 0; }\n'
+        + ("trap '' HUP\n" if deaf else "")
+        + 'echo "dnsmasq[$$]: started, version 2.90 DNS disabled" >&2\n'
+        "exec sleep 30\n"
     )
     script.chmod(0o755)
     return str(script)
@@ -125,29 +128,6 @@ async def test_stop_while_stopped_is_quick(server_ns: Lab) -> None:
     assert time.monotonic() - started < sup._stop_timeout
 
 
-def _deaf_stand_in(tmp: Path) -> str:
-    """A dnsmasq whose main loop is stuck: it runs (state S) but never answers SIGHUP.
-
-    A real dnsmasq cannot be made to hang while its process state says running (SIGSTOP and
-    ptrace both show as stopped), so this one case uses a stand-in; the answering side is
-    tested with the real dnsmasq below.
-    """
-    script = tmp / "dnsmasq-deaf"
-    script.write_text(
-        textwrap.dedent(
-            """\
-            #!/bin/sh
-            [ "$1" = "--test" ] && { echo "dnsmasq: syntax check OK." >&2; exit 0; }
-            trap '' HUP
-            echo "dnsmasq[$$]: started, version 2.90 DNS disabled" >&2
-            exec sleep 30
-            """
-        )
-    )
-    script.chmod(0o755)
-    return str(script)
-
-
 async def test_a_dnsmasq_that_runs_but_never_answers_is_reported_then_restarted(
     server_ns: Lab,
 ) -> None:
@@ -159,7 +139,7 @@ async def test_a_dnsmasq_that_runs_but_never_answers_is_reported_then_restarted(
         state_dir=server_ns.tmp / "state",
         interface="br0",
         lock_dir=server_ns.tmp / "lock",
-        dnsmasq=_deaf_stand_in(server_ns.tmp),
+        dnsmasq=_stand_in(server_ns.tmp, deaf=True),
         backoff=(0.1,),
         liveness_interval=0.1,
         heartbeat_interval=0.3,

@@ -137,6 +137,7 @@ class DnsmasqSupervisor:
         self._heartbeat_interval = heartbeat_interval
         self._heartbeat_timeout = heartbeat_timeout
         self._heartbeat = state_dir / HEARTBEAT_FILE
+        self._heartbeat_mark = f"read {self._heartbeat}"  # matched on every log line
         self._beat = asyncio.Event()
         self._proc: asyncio.subprocess.Process | None = None
         self._task: asyncio.Task[None] | None = None
@@ -355,7 +356,7 @@ class DnsmasqSupervisor:
             self._tail.append(line)
             if not ready.is_set() and _READY_MARK in line:
                 ready.set()
-            if f"read {self._heartbeat}" in line:
+            if self._heartbeat_mark in line:
                 # The heartbeat's answer, "read <file>" — or, once dnsmasq has dropped root
                 # for a state dir it cannot enter, "cannot read <file>: Permission denied":
                 # either is its main loop handling our SIGHUP. Proof of life, not news.
