@@ -72,6 +72,11 @@ class ClientTracker:
 
     # --- queries -------------------------------------------------------------------------
 
+    @property
+    def stages(self) -> StageMap:
+        """What the current profile's files mean (kernels, initrds, images, menus)."""
+        return self._stages
+
     def get(self, mac: MacAddress) -> ClientState | None:
         """The machine *mac* belongs to (any of its NICs)."""
         return self._clients.get(self._nic_host.get(mac, mac))

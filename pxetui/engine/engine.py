@@ -286,7 +286,7 @@ class Engine:
         self, mac: MacAddress, entry: str, *, once: bool = False, by: str = ""
     ) -> tuple[str, ...]:
         check_entry(self.profile, entry)
-        refusal = once_refusal(StageMap.from_profile(self.profile), entry) if once else None
+        refusal = once_refusal(self.tracker.stages, entry) if once else None
         if refusal is not None:
             raise ValueError(refusal)
         # One transaction: the files first (all or none), then the database; a failure
