@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from pxetui.core.boot_stage import EntryFiles, StageMap, classify_by_name, delivered, normalize
+from pxetui.core.boot_stage import (
+    EntryFiles,
+    StageMap,
+    classify_by_name,
+    delivered,
+    normalize,
+    once_refusal,
+)
 from pxetui.core.profile.model import Profile
 
 PROFILE = Profile.model_validate(
@@ -76,3 +83,41 @@ def test_entries_served_elsewhere_are_silent_to_the_tracker() -> None:
     stages = StageMap.from_profile(profile)
     silent = {n for n, e in stages.entries.items() if e.silent}
     assert silent == {"theirs", "chain", "local"}
+
+
+def test_once_is_refused_where_pxetui_could_never_see_the_boot_end() -> None:
+    """A menu waiting for a person with a silent item, or files from another server: no once."""
+    profile = Profile.model_validate(
+        {
+            "entries": {
+                "k": {"kind": "linux", "kernel": "k"},
+                "theirs": {"kind": "linux", "kernel": "http://mirror.example/k"},
+                "waits": {"kind": "menu", "items": ["k", "local"], "timeout": 0},
+                "times_out": {"kind": "menu", "items": ["k", "local"], "timeout": 5},
+            }
+        }
+    )
+    stages = StageMap.from_profile(profile)
+    assert once_refusal(stages, "k") is None
+    assert once_refusal(stages, "times_out") is None
+    assert once_refusal(stages, "local") is None
+    waits = once_refusal(stages, "waits")
+    assert waits is not None and "timeout 0" in waits and "local" in waits
+    theirs = once_refusal(stages, "theirs")
+    assert theirs is not None and "server pxetui does not see" in theirs
+
+
+def test_check_names_the_host_whose_once_could_never_end() -> None:
+    """``pxetui check`` (profile_problems) refuses such a host, naming the field."""
+    from ipaddress import IPv4Address
+
+    from pxetui.core.profile.audit import profile_problems
+
+    profile = Profile.model_validate(
+        {
+            "entries": {"waits": {"kind": "menu", "items": ["local"], "timeout": 0}},
+            "hosts": {"52:54:00:00:00:01": {"entry": "waits", "once": True}},
+        }
+    )
+    problems = profile_problems(profile, IPv4Address("10.0.0.1"))
+    assert any("once: once cannot end for menu 'waits'" in p for p in problems), problems
