@@ -7,7 +7,9 @@ the kernel runs: QEMU start -> that frame is the part of the boot the server is 
 for. The sniffer runs inside the lab's server namespace (``python -m pxetui.lab.wire IFACE
 MAC``), reads frames with an AF_PACKET socket, and on SIGTERM prints ``first last count
 last_sent`` as CLOCK_MONOTONIC seconds (one clock system-wide, so comparable with the QEMU
-start time taken in another process).
+start time taken in another process). Each frame is timed by the kernel when it arrived
+(``SO_TIMESTAMPNS``), not when the sniffer got round to reading it: on a loaded machine the
+sniffer may read a second's worth of frames at once, which would squeeze their spacing.
 
 What counts as the end (:class:`PhaseTracker`): the VM's last request — a UDP datagram
 (DHCP, TFTP request or ACK) or a TCP segment with data or SYN (an HTTP request) — or the last
@@ -24,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import time
@@ -34,6 +37,8 @@ from pxetui.core.mac import MacAddress
 from pxetui.lab.netns import netns_command
 
 ETH_P_ALL = 0x0003
+SO_TIMESTAMPNS = 35  # linux/asm-generic/socket.h; SCM_TIMESTAMPNS has the same value
+TIMESPEC = struct.Struct("@qq")
 
 
 TCP_SYN = 0x02
@@ -124,6 +129,7 @@ def sniff(interface: str, mac: MacAddress, stop_after: float = 900.0) -> FrameTi
 
     signal.signal(signal.SIGTERM, on_term)
     sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
+    sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
     sock.bind((interface, 0))
     sock.settimeout(0.1)
     tracker = PhaseTracker(mac)
@@ -131,14 +137,26 @@ def sniff(interface: str, mac: MacAddress, stop_after: float = 900.0) -> FrameTi
     print("ready", flush=True)
     while not stopping and time.monotonic() < deadline:
         try:
-            frame = sock.recv(128)
+            frame, ancillary, _flags, _addr = sock.recvmsg(128, socket.CMSG_SPACE(TIMESPEC.size))
         except TimeoutError:
             continue
         except InterruptedError:
             continue
-        tracker.see(frame, time.monotonic())
+        tracker.see(frame, arrival(ancillary))
     sock.close()
     return tracker.times()
+
+
+def arrival(ancillary: list[tuple[int, int, bytes]]) -> float:
+    """The frame's kernel arrival time (CLOCK_REALTIME) on the monotonic clock; the time of
+    reading when the kernel gave none."""
+    now = time.monotonic()
+    for level, kind, data in ancillary:
+        if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(data) >= TIMESPEC.size:
+            seconds, nanos = TIMESPEC.unpack_from(data)
+            kernel = float(seconds) + float(nanos) / 1e9 - (time.time() - now)
+            return min(now, kernel)
+    return now
 
 
 def _is_dhcp_request(frame: bytes) -> bool:

@@ -137,3 +137,18 @@ def test_other_hosts_frames_do_not_count() -> None:
     from_other = frame[:6] + other + frame[12:]
     times = feed([(1.0, frame), (2.0, to_vm), (3.0, from_other)])
     assert (times.first, times.last, times.count) == (1.0, 1.0, 1)
+
+
+def test_a_frame_is_timed_by_its_kernel_arrival_not_by_when_it_was_read() -> None:
+    """A sniffer that reads late still sees when each frame arrived (SO_TIMESTAMPNS)."""
+    import socket
+    import time
+
+    from pxetui.lab.wire import SO_TIMESTAMPNS, TIMESPEC, arrival
+
+    second_ago = time.time() - 1.0
+    stamp = TIMESPEC.pack(int(second_ago), int((second_ago % 1) * 1e9))
+    timed = arrival([(socket.SOL_SOCKET, SO_TIMESTAMPNS, stamp)])
+    assert 0.95 < time.monotonic() - timed < 1.05
+    untimed = arrival([])
+    assert abs(time.monotonic() - untimed) < 0.05
