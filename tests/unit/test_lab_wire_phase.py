@@ -8,10 +8,12 @@ UEFI network phase look 1.2-1.5x longer than dnsmasq's TFTP-only one.
 
 from __future__ import annotations
 
+import socket
 import struct
+import time
 
 from pxetui.core.mac import MacAddress
-from pxetui.lab.wire import PhaseTracker
+from pxetui.lab.wire import SO_TIMESTAMPNS, TIMESPEC, PhaseTracker, arrival
 
 VM = MacAddress.parse("52:54:00:e2:e0:01")
 SRV = bytes.fromhex("365095 32b71d".replace(" ", ""))
@@ -141,11 +143,6 @@ def test_other_hosts_frames_do_not_count() -> None:
 
 def test_a_frame_is_timed_by_its_kernel_arrival_not_by_when_it_was_read() -> None:
     """A sniffer that reads late still sees when each frame arrived (SO_TIMESTAMPNS)."""
-    import socket
-    import time
-
-    from pxetui.lab.wire import SO_TIMESTAMPNS, TIMESPEC, arrival
-
     second_ago = time.time() - 1.0
     stamp = TIMESPEC.pack(int(second_ago), int((second_ago % 1) * 1e9))
     timed = arrival([(socket.SOL_SOCKET, SO_TIMESTAMPNS, stamp)])
