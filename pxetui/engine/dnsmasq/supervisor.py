@@ -10,6 +10,8 @@ Lifecycle (the shape of aiohttp's runner: setup → start → cleanup):
   publishes why in words (exit code meaning + its last lines), waits the back-off
   (0.5 s, 1, 2, 4 … capped; reset after a stable minute) and starts it again.
 * :meth:`stop` sends SIGTERM, then SIGKILL after a bound, and releases the lock.
+* :class:`~.liveness.Liveness` finds a child that runs but serves nothing (stopped, or its
+  main loop stuck); the supervisor kills and restarts it like one that died.
 
 Every state change is a :class:`ServiceEvent` (``service="dhcp"``). The child gets
 ``PR_SET_PDEATHSIG`` so it dies with a SIGKILLed engine; the pid-file check covers the rest.
@@ -28,12 +30,17 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-import psutil
-
 from pxetui.core.events import Event, RawLogEvent, ServiceEvent, ServiceState
 from pxetui.core.sanitize import clean
 from pxetui.engine.dnsmasq.config import PID_FILE
 from pxetui.engine.dnsmasq.exits import explain_exit
+from pxetui.engine.dnsmasq.liveness import (
+    HEARTBEAT_INTERVAL,
+    HEARTBEAT_TIMEOUT,
+    HUNG_AFTER,
+    LIVENESS_INTERVAL,
+    Liveness,
+)
 from pxetui.engine.dnsmasq.logparse import FLUSH_AFTER, DhcpLogFolder
 from pxetui.engine.dnsmasq.preflight import (
     DEFAULT_LOCK_DIR,
@@ -49,18 +56,6 @@ from pxetui.engine.dnsmasq.preflight import (
 log = logging.getLogger(__name__)
 
 BACKOFF: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 30.0)
-# A SIGSTOPped (or ptrace-stopped) dnsmasq answers nothing yet looks alive: its process
-# state is polled this often, reported at once, and it is killed and restarted after this.
-LIVENESS_INTERVAL = 2.0
-HUNG_AFTER = 10.0
-# A dnsmasq that runs but no longer serves (its main loop stuck) is found by a heartbeat:
-# SIGHUP makes its main loop re-read an (empty) hosts file of ours and log that it did. No
-# line within HEARTBEAT_TIMEOUT is a miss; after HEARTBEAT_MISSES it is restarted.
-HEARTBEAT_INTERVAL = 30.0
-HEARTBEAT_TIMEOUT = 5.0
-HEARTBEAT_MISSES = 2
-HEARTBEAT_FILE = "heartbeat.hosts"
-_STOPPED = frozenset({psutil.STATUS_STOPPED, psutil.STATUS_TRACING_STOP})
 STABLE_AFTER = 60.0
 TAIL_LINES = 20
 _PR_SET_PDEATHSIG = 1
@@ -132,13 +127,14 @@ class DnsmasqSupervisor:
         self._stable_after = stable_after
         self._start_timeout = start_timeout
         self._stop_timeout = stop_timeout
-        self._liveness_interval = liveness_interval
-        self._hung_after = hung_after
-        self._heartbeat_interval = heartbeat_interval
-        self._heartbeat_timeout = heartbeat_timeout
-        self._heartbeat = state_dir / HEARTBEAT_FILE
-        self._heartbeat_mark = f"read {self._heartbeat}"  # matched on every log line
-        self._beat = asyncio.Event()
+        self._liveness = Liveness(
+            state_dir,
+            self._emit_state,
+            interval=liveness_interval,
+            hung_after=hung_after,
+            heartbeat_interval=heartbeat_interval,
+            heartbeat_timeout=heartbeat_timeout,
+        )
         self._proc: asyncio.subprocess.Process | None = None
         self._task: asyncio.Task[None] | None = None
         self._tail: deque[str] = deque(maxlen=TAIL_LINES)
@@ -283,12 +279,11 @@ class DnsmasqSupervisor:
     async def _spawn(self) -> tuple[asyncio.subprocess.Process, asyncio.Task[None]]:
         self._tail.clear()
         try:
-            self._heartbeat.parent.mkdir(parents=True, exist_ok=True)
-            self._heartbeat.write_text("")  # no hosts: reading it only proves dnsmasq runs
+            heartbeat = self._liveness.prepare()
             proc = await asyncio.create_subprocess_exec(
                 self._dnsmasq,
                 *self._args,
-                f"--dhcp-hostsfile={self._heartbeat}",
+                heartbeat,
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.DEVNULL,
                 stderr=asyncio.subprocess.PIPE,
@@ -356,11 +351,7 @@ class DnsmasqSupervisor:
             self._tail.append(line)
             if not ready.is_set() and _READY_MARK in line:
                 ready.set()
-            if self._heartbeat_mark in line:
-                # The heartbeat's answer, "read <file>" — or, once dnsmasq has dropped root
-                # for a state dir it cannot enter, "cannot read <file>: Permission denied":
-                # either is its main loop handling our SIGHUP. Proof of life, not news.
-                self._beat.set()
+            if self._liveness.heard(line):
                 continue
             self._emit_all(folder.feed(line))
         self._emit_all(folder.flush())
@@ -425,7 +416,7 @@ class DnsmasqSupervisor:
     async def _exit_or_hang(self, proc: asyncio.subprocess.Process) -> tuple[int, str]:
         """The child's exit status, and why we killed it if it hung ("" if it just died)."""
         exited = asyncio.ensure_future(_exited(proc))
-        watch = asyncio.ensure_future(self._watch(proc))
+        watch = asyncio.ensure_future(self._liveness.watch(proc))
         try:
             await asyncio.wait({exited, watch}, return_when=asyncio.FIRST_COMPLETED)
             if exited.done():
@@ -437,71 +428,6 @@ class DnsmasqSupervisor:
         finally:
             watch.cancel()
             exited.cancel()
-
-    async def _watch(self, proc: asyncio.subprocess.Process) -> str:
-        """Return a reason once the child has stayed stopped for ``hung_after``.
-
-        A stop is reported at once (state ``failed``); a resume before the bound is
-        reported too (``running``). Never returns while the child runs normally.
-        """
-        stopped_since: float | None = None
-        probed = time.monotonic()
-        misses = 0
-        while proc.returncode is None:
-            await asyncio.sleep(self._liveness_interval)
-            try:
-                status = psutil.Process(proc.pid).status()
-            except psutil.Error:
-                continue  # exiting: _exited() tells
-            if status not in _STOPPED:
-                if stopped_since is not None:
-                    stopped_since = None
-                    self._emit_state("running", pid=proc.pid, message="dnsmasq resumed")
-                if time.monotonic() - probed < self._heartbeat_interval:
-                    continue
-                probed = time.monotonic()
-                if await self._answers(proc):
-                    if misses:
-                        self._emit_state("running", pid=proc.pid, message="dnsmasq answers again")
-                    misses = 0
-                    continue
-                misses += 1
-                silent = f"no answer to its heartbeat (SIGHUP) within {self._heartbeat_timeout:g} s"
-                if misses >= HEARTBEAT_MISSES:
-                    return f"dnsmasq runs but does not answer: {silent}, {misses} times: killed"
-                self._emit_state(
-                    "failed",
-                    pid=proc.pid,
-                    message=f"dnsmasq runs but does not answer ({silent}): DHCP may be down; "
-                    f"it is restarted after {HEARTBEAT_MISSES} misses",
-                )
-                continue
-            now = time.monotonic()
-            if stopped_since is None:
-                stopped_since = now
-                self._emit_state(
-                    "failed",
-                    pid=proc.pid,
-                    message=f"dnsmasq is not running (process state {status!r}, e.g. "
-                    f"SIGSTOP): no DHCP answers; it is restarted in {self._hung_after:g} s "
-                    "unless it resumes",
-                )
-            elif now - stopped_since >= self._hung_after:
-                return f"dnsmasq was stopped (state {status!r}) for {self._hung_after:g} s: killed"
-        return ""
-
-    async def _answers(self, proc: asyncio.subprocess.Process) -> bool:
-        """SIGHUP, then wait (bounded) for the "read <heartbeat file>" line."""
-        self._beat.clear()
-        try:
-            proc.send_signal(signal.SIGHUP)
-        except ProcessLookupError:
-            return True  # exiting: _exited() tells
-        try:
-            await asyncio.wait_for(self._beat.wait(), self._heartbeat_timeout)
-        except TimeoutError:
-            return False
-        return True
 
     async def _terminate(self, proc: asyncio.subprocess.Process | None) -> None:
         if proc is None or proc.returncode is not None:
