@@ -25,18 +25,12 @@ from pxetui.core.boot_stage import StageMap, once_refusal
 from pxetui.core.events import (
     AssignmentChanged,
     ClientUpdated,
-    DhcpEvent,
     EngineMessage,
     Event,
-    FileNotFound,
-    RequestRefused,
     ServiceEvent,
-    TransferEvent,
-    event_from_dict,
 )
 from pxetui.core.mac import MacAddress
-from pxetui.core.profile.audit import load_checked, profile_problems
-from pxetui.core.profile.errors import ProfileError
+from pxetui.core.profile.audit import profile_problems
 from pxetui.core.profile.model import Profile
 from pxetui.core.render import BootFiles, RenderContext, RenderError, render_host
 from pxetui.core.tracker import ClientTracker
@@ -49,13 +43,15 @@ from pxetui.engine.bus import EventBus
 from pxetui.engine.control.protocol import ControlError
 from pxetui.engine.control.recent import RecentEvents
 from pxetui.engine.dhcp_service import DhcpService
-from pxetui.engine.dnsmasq.preflight import PortNeed, PreflightError, port_holders
+from pxetui.engine.file_serving import start_file_servers
 from pxetui.engine.host_files import BootFileWriter
-from pxetui.engine.http import HttpFileServer, HttpLimits
-from pxetui.engine.limits import LimitNotice, guard_accept_errors, raise_fd_limit
+from pxetui.engine.http import HttpFileServer
+from pxetui.engine.limits import LimitNotice
 from pxetui.engine.names import ClientNamer, ReverseNames
 from pxetui.engine.neighbors import neighbor_mac
 from pxetui.engine.persist import EngineDatabase, StoredAssignment
+from pxetui.engine.profile_reload import ProfileRejected, load_again, restart_needed
+from pxetui.engine.replay import replay_history
 from pxetui.engine.runtime_paths import (
     StateDirBusyError,
     interface_address,
@@ -73,9 +69,6 @@ log = logging.getLogger(__name__)
 
 TICK_S = 1.0
 DEFAULT_KEY = "unknown"
-REPLAY_CLIENTS = 500  # client rows rebuilt from history at start
-REPLAY_EVENTS = 200  # per client
-PROFILE_LOAD_BUDGET_S = 30.0  # a reload that takes longer is rejected (the file is bounded too)
 
 
 class Engine:
@@ -152,23 +145,7 @@ class Engine:
             )
         self.bus.subscribe(self._on_event)
         self.tracker.set_default(self.effective().unknown)  # the profile's, or set_default's
-        self._replay_history()
-
-    def _replay_history(self) -> None:
-        """Rebuild client rows from the database, so a restart keeps the client table."""
-        effective = self.effective()
-        for mac, host in effective.hosts.items():
-            self.tracker.set_assignment(mac, host.entry, host.once, host.hostname)
-            self.tracker.set_nics(mac, host.macs)
-        for mac in self.db.macs_with_history()[:REPLAY_CLIENTS]:
-            for data in self.db.history(mac, REPLAY_EVENTS):
-                try:
-                    event = event_from_dict(data)
-                except (ValueError, TypeError):
-                    continue  # a kind this version does not know
-                if isinstance(event, DhcpEvent | TransferEvent | FileNotFound | RequestRefused):
-                    self.tracker.apply(event)
-        self.tracker.abandon_running("transfer cut short: the engine stopped")
+        replay_history(self.tracker, self.db, self.effective())
 
     async def start(self) -> None:
         """Serve: file servers first (their ports go into the boot files), then DHCP."""
@@ -177,52 +154,9 @@ class Engine:
         assert self.addresses is not None, "setup() first"
         profile = self.profile
         tftp_root = profile.tftp.root
-        http_root = profile.http.root or tftp_root
-        tftp_root.mkdir(parents=True, exist_ok=True)
-        bind_tftp = str(profile.tftp.bind or "0.0.0.0")
-        bind_http = str(profile.http.bind or "0.0.0.0")
-        self.tftp = TftpServer(
-            tftp_root,
-            host=bind_tftp,
-            port=profile.tftp.port,
-            publish=self.bus.publish,
-            workers=self.tftp_workers,
+        self.tftp, self.http = await start_file_servers(
+            profile, self.bus.publish, tftp_workers=self.tftp_workers
         )
-        fds = raise_fd_limit()
-        guard_accept_errors(asyncio.get_running_loop(), self.bus.publish)
-        limits = profile.limits
-        self.http = HttpFileServer(
-            http_root,
-            host=bind_http,
-            port=profile.http.port,
-            publish=self.bus.publish,
-            limits=HttpLimits(
-                idle_timeout=limits.http_idle_timeout,
-                max_connections=limits.http_connections,
-                fd_reserve=limits.fd_reserve,
-                min_rate=limits.http_min_rate,
-            ),
-        )
-        try:
-            await self.tftp.start()
-            self._service("tftp", "running", f"{bind_tftp}:{self.tftp.port}")
-            await self.http.start()
-            self._service("http", "running", f"{bind_http}:{self.http.port}")
-            self.bus.publish(
-                EngineMessage(
-                    text=f"{fds.sentence()}; HTTP takes at most {self.http.connection_cap} "
-                    f"connections and closes idle ones after {limits.http_idle_timeout:g} s"
-                )
-            )
-        except OSError as exc:
-            needs = [PortNeed(profile.tftp.port, "udp", "TFTP")]
-            needs.append(PortNeed(profile.http.port, "tcp", "HTTP"))
-            try:
-                holders = port_holders(needs, ignore_pids=(os.getpid(),))
-            except PreflightError:
-                holders = []
-            why = "; ".join(holders) or str(exc.strerror or exc)
-            raise EngineError(f"cannot serve files: {why}") from exc
         self.ctx = self._render_context()
         store = BootFileStore(tftp_root)
         stale = store.remove_stale_temps()  # a kill -9 in the middle of a write
@@ -364,34 +298,12 @@ class Engine:
             self.bus.publish(EngineMessage(level="warning", text=text))
             raise ControlError(text)
         assert self.addresses is not None
-        # Off the event loop, within a time budget: TFTP, HTTP and control keep answering
-        # while a (size-bounded) profile is parsed and its files are checked.
         try:
-            new = await asyncio.wait_for(
-                asyncio.to_thread(load_checked, self.profile_path, self.addresses.server),
-                PROFILE_LOAD_BUDGET_S,
-            )
-        except TimeoutError:
-            exc: Exception = ProfileError(
-                [f"{self.profile_path}: loading took longer than {PROFILE_LOAD_BUDGET_S:g} s"]
-            )
-            text = f"profile {self.profile_path} rejected, still serving the previous one:\n{exc}"
-            self.bus.publish(EngineMessage(level="error", text=text))
-            raise ControlError(text) from None
-        except (ProfileError, OSError) as exc:
-            text = f"profile {self.profile_path} rejected, still serving the previous one:\n{exc}"
-            self.bus.publish(EngineMessage(level="error", text=text))
-            raise ControlError(text) from exc
-        needs_restart = [
-            name
-            for name, old_part, new_part in (
-                ("tftp", self.profile.tftp, new.tftp),
-                ("http", self.profile.http, new.http),
-                ("network.interface", self.profile.network.interface, new.network.interface),
-                ("network.server", self.profile.network.server, new.network.server),
-            )
-            if old_part != new_part
-        ]
+            new = await load_again(self.profile_path, self.addresses.server)
+        except ProfileRejected as exc:
+            self.bus.publish(EngineMessage(level="error", text=str(exc)))
+            raise ControlError(str(exc)) from exc
+        needs_restart = restart_needed(self.profile, new)
         self.profile = new
         self.tracker.set_stages(StageMap.from_profile(new))
         try:

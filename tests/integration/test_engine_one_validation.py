@@ -19,7 +19,7 @@ from test_engine_loopback import profile_text
 from pxetui.core.events import EngineMessage, Event
 from pxetui.core.profile.audit import load_checked
 from pxetui.core.profile.loader import load_profile
-from pxetui.engine import engine as engine_module
+from pxetui.engine import profile_reload
 from pxetui.engine.control.client import ControlClient
 from pxetui.engine.control.protocol import ControlError
 from pxetui.engine.engine import Engine, EngineError
@@ -113,7 +113,7 @@ async def test_reload_runs_off_the_event_loop(
         release.wait(10)
         return load_checked(path, server)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(engine_module, "load_checked", slow)
+    monkeypatch.setattr(profile_reload, "load_checked", slow)
     async with (
         ControlClient(engine.socket_path) as reloader,
         ControlClient(engine.socket_path) as other,
@@ -137,8 +137,8 @@ async def test_reload_over_the_time_budget_is_rejected(
         release.wait(10)
         raise AssertionError("not used")
 
-    monkeypatch.setattr(engine_module, "load_checked", stuck)
-    monkeypatch.setattr(engine_module, "PROFILE_LOAD_BUDGET_S", 0.3)
+    monkeypatch.setattr(profile_reload, "load_checked", stuck)
+    monkeypatch.setattr(profile_reload, "PROFILE_LOAD_BUDGET_S", 0.3)
     try:
         with pytest.raises(ControlError, match=r"took longer than 0\.3 s"):
             await engine.reload_profile()
