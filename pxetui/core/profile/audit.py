@@ -9,7 +9,7 @@ check`` runs these before an operator finds out from a machine that does not boo
 from __future__ import annotations
 
 import stat
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
 
 from pxetui.core.boot_stage import StageMap, once_refusal
@@ -132,6 +132,59 @@ class _Audit:
                 if host.arch not in (None, "s390x") and entry.arch == "s390x":
                     self.add(where, f"{host.arch} host, but entry '{name}' is for s390x")
 
+    def relayed(self, server: IPv4Address) -> None:
+        """``network.relayed``: what dnsmasq can serve through a relay, and nothing else."""
+        net = self.profile.network
+        mode = net.dhcp.mode
+        seen: list[tuple[str, IPv4Network]] = []
+        if net.dhcp.subnet is not None:
+            seen.append(("network.dhcp.subnet", net.dhcp.subnet))
+        for i, relayed in enumerate(net.relayed):
+            at = ("network", "relayed", str(i))
+            subnet = relayed.subnet
+            if mode == "off":
+                self.add(at, "dhcp.mode is off: no dnsmasq of ours answers relayed clients")
+            if server in subnet:
+                self.add(
+                    (*at, "subnet"),
+                    f"our address {server} is inside {subnet}: that segment is our own link, "
+                    "not a relayed one",
+                )
+            for name, other in seen:
+                if subnet.overlaps(other):
+                    self.add((*at, "subnet"), f"{subnet} overlaps {name} ({other})")
+            seen.append((f"network.relayed.{i}.subnet", subnet))
+            if mode == "proxy":
+                for field in ("range", "router"):
+                    if getattr(relayed, field) is not None:
+                        self.add(
+                            (*at, field),
+                            "dhcp.mode proxy: the site's DHCP server leases on relayed "
+                            f"segments; {field} is for dhcp.mode full",
+                        )
+                if relayed.dns:
+                    self.add((*at, "dns"), "dhcp.mode proxy: dns is for dhcp.mode full")
+                continue
+            if mode != "full":
+                continue
+            if relayed.range is None:
+                self.add(at, f"dhcp.mode full needs a range: [first, last] inside {subnet}")
+            else:
+                first, last = relayed.range
+                if first > last:
+                    self.add((*at, "range"), f"{first} comes after {last}")
+                for address in (first, last):
+                    if address not in subnet:
+                        self.add((*at, "range"), f"{address} is not inside {subnet}")
+            if relayed.router is None:
+                self.add(
+                    at,
+                    f"dhcp.mode full needs a router: clients on {subnet} reach us ({server}) "
+                    "through it (usually the relay's address)",
+                )
+            elif relayed.router not in subnet:
+                self.add((*at, "router"), f"{relayed.router} is not inside {subnet}")
+
     def renders(self, ctx: RenderContext) -> None:
         for mac in self.profile.hosts:
             try:
@@ -209,5 +262,6 @@ def audit_profile(profile: Profile, ctx: RenderContext) -> list[str]:
     audit.files()
     audit.roots()
     audit.hosts()
+    audit.relayed(ctx.server)
     audit.renders(ctx)
     return audit.problems

@@ -16,6 +16,7 @@ from uuid import UUID
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr
 
 from pxetui.core.mac import MacAddress
+from pxetui.core.profile.relayed import RelayedSubnet
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _ENTRY_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
@@ -92,6 +93,9 @@ class NetworkSettings(_Model):
     interface: str | None = Field(None, description="interface to serve on, e.g. br0")
     server: IPv4Address | None = Field(None, description="our address; derived from interface")
     dhcp: DhcpSettings = DhcpSettings()
+    relayed: tuple[RelayedSubnet, ...] = Field(
+        (), description="subnets behind DHCP relays (giaddr) served too; README 'Relayed subnets'"
+    )
 
 
 class TftpSettings(_Model):

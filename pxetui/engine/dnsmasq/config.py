@@ -39,6 +39,7 @@ from pxetui.core.arch import (
 )
 from pxetui.core.mac import MacAddress
 from pxetui.core.profile.model import Loader, Profile
+from pxetui.engine.dnsmasq.relayed import relayed_args
 
 PID_FILE = "dnsmasq.pid"
 LEASE_FILE = "dnsmasq.leases"
@@ -357,6 +358,7 @@ def dnsmasq_config(
         _proxy(b, mode)
     else:
         _full(b, mode)
+    b.args += relayed_args(profile)  # segments behind DHCP relays (README "Relayed subnets")
     return DnsmasqConfig(args=b.args, warnings=b.warnings)
 
 
