@@ -16,6 +16,16 @@ UNDIONLY = "undionly.kpxe"  # iPXE for BIOS PXE ROMs
 IPXE_EFI = "ipxe.efi"  # iPXE for x64 UEFI
 GRUB_EFI = "grub/grubnetx64.efi"  # Debian's signed GRUB netboot image, when installed
 
+# Secure Boot (``loader: shim``): shim, signed by Microsoft's UEFI CA, loads its second stage
+# as ``grubx64.efi`` from the directory of the BOOTP file field — Debian's signed
+# grubnetx64.efi under that name (it trusts Debian's CA through shim). Its prefix is /grub,
+# so it reads the same grub/grub.cfg dispatcher as ``loader: grub``.
+SHIM_EFI = "shimx64.efi"
+SHIM_GRUB = "grubx64.efi"
+SHIM_HELPERS = ("mmx64.efi", "fbx64.efi")  # MokManager and fallback, beside shim
+SHIM_PROBES = ("revocations_sku.efi", "revocations_sbat.efi", "shim_certificate_0.efi")
+"""Files shim 16 asks for beside itself and normally misses: not errors."""
+
 # The iPXE entry point every iPXE client is given by DHCP (user class "iPXE").
 BOOT_IPXE = "boot.ipxe"
 IPXE_DIR = "ipxe"

@@ -25,6 +25,7 @@ LINUX = (
 CHAIN = "  c:\n    kind: chain\n    url: '{http}/other/{mac_hyp}.ipxe'\n"
 MENU = "  m:\n    kind: menu\n    items: [l, c, local]\n    default: c\n    timeout: 0\n"
 HOSTS = f"  {MAC}: {{entry: l, hostname: web1}}\n"
+URL_KERNEL = "  u:\n    kind: linux\n    kernel: http://mirror.example.org:81/d/vmlinuz\n"
 
 
 def test_x86_host_gets_all_three_loader_forms() -> None:
@@ -71,12 +72,32 @@ def test_pxelinux_fetches_over_tftp_relative_to_the_root() -> None:
     assert "http://10.250.77.1:8080/k/" not in text
 
 
-def test_grub_fetches_from_our_address_literally() -> None:
-    """GRUB stays on TFTP and names our server, not the DHCP server it learnt."""
+def test_grub_fetches_kernels_over_our_http_by_address() -> None:
+    """GRUB loads kernel and initrds with its http module from our address and port, not
+    from the DHCP server it learnt."""
     text = render_host(profile(LINUX, HOSTS), CTX, MAC).text("grub/grub.cfg-01-52-54-00-12-34-56")
-    assert "  linux (tftp,10.250.77.1)/k/vmlinuz console=ttyS0" in text
-    assert "  initrd (tftp,10.250.77.1)/k/a.img (tftp,10.250.77.1)/k/b.img" in text
+    assert "  linux (http,10.250.77.1:8080)/k/vmlinuz console=ttyS0" in text
+    assert "  initrd (http,10.250.77.1:8080)/k/a.img (http,10.250.77.1:8080)/k/b.img" in text
     assert "set timeout=0" in text
+
+
+def test_grub_stays_on_tftp_when_our_http_is_https() -> None:
+    """GRUB has no TLS: with an https base the kernel comes over TFTP from our address."""
+    ctx = RenderContext(CTX.server, "https://boot.example.org/pxe")
+    text = render_host(profile(LINUX, HOSTS), ctx, MAC).text("grub/grub.cfg-01-52-54-00-12-34-56")
+    assert "  linux (tftp,10.250.77.1)/k/vmlinuz console=ttyS0" in text
+
+
+def test_grub_fetches_an_http_kernel_url_itself_and_chains_ipxe_only_for_https() -> None:
+    """An http:// kernel is fetched by GRUB from that server; https needs iPXE."""
+    http = render_entry_for(profile(URL_KERNEL), CTX, MAC, "u").text(
+        "grub/grub.cfg-01-52-54-00-12-34-56"
+    )
+    assert "  linux (http,mirror.example.org:81)/d/vmlinuz" in http
+    assert "chainloader" not in http
+    https = profile(URL_KERNEL.replace("http://mirror", "https://mirror"))
+    text = render_entry_for(https, CTX, MAC, "u").text("grub/grub.cfg-01-52-54-00-12-34-56")
+    assert "  chainloader (tftp,10.250.77.1)/ipxe.efi" in text
 
 
 def test_local_entry_in_every_form() -> None:

@@ -151,13 +151,13 @@ def test_install_loaders_copies_and_reports_missing(tmp_path: Path) -> None:
         ("pxelinux.0", (str(src / "pxelinux.0"),), "pxelinux"),
         ("grub/x.efi", (str(src / "nope.efi"),), "grub-efi-amd64-signed"),
     )
-    assert install_loaders(root, table) == [
+    assert install_loaders(root, table, optional=()) == [
         "copied pxelinux.0",
         "missing grub/x.efi (install grub-efi-amd64-signed)",
     ]
     assert not (root / "pxelinux.0").is_symlink()
     assert (root / "pxelinux.0").read_bytes() == b"\x00pxe"
-    assert install_loaders(root, table)[0] == "up to date pxelinux.0"
+    assert install_loaders(root, table, optional=())[0] == "up to date pxelinux.0"
 
 
 def test_install_loaders_uses_the_system_packages(tmp_path: Path) -> None:

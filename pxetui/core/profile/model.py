@@ -56,12 +56,14 @@ HostName = Annotated[str, AfterValidator(_hostname)]
 Arch = Literal["bios", "uefi-x64", "uefi-ia32", "uefi-arm64", "s390x"]
 """Client architecture, as the operator names it (option 93 maps onto these)."""
 
-Loader = Literal["ipxe", "pxelinux", "grub"]
+Loader = Literal["ipxe", "pxelinux", "grub", "shim"]
 """The network boot program x86 firmware is pointed at (dnsmasq's boot file).
 
 ``ipxe``: undionly.kpxe / ipxe.efi, then our boot.ipxe (kernels over HTTP).
 ``pxelinux``: BIOS only, everything over TFTP. ``grub``: UEFI, full DHCP only (GRUB 2.06
-ignores proxyDHCP). s390x firmware has its own loader and ignores this.
+ignores proxyDHCP). ``shim``: UEFI Secure Boot — signed shim, then signed GRUB (kernels
+over HTTP); never an unsigned loader; BIOS clients of such a host get iPXE. s390x firmware
+has its own loader and ignores this.
 """
 
 
@@ -145,6 +147,24 @@ class Limits(_Model):
     history_days: float = Field(30.0, gt=0, description="history older than this is deleted")
 
 
+def _efi_under_root(value: str) -> str:
+    # It becomes the DHCP boot file and the BOOTP file field: a plain path under the root.
+    parts = value.strip("/").split("/")
+    if "://" in value or ".." in parts or not value.lower().endswith(".efi") or len(value) > 120:
+        raise ValueError(f"{value!r} must be a path under the TFTP root ending in .efi")
+    return value.strip("/")
+
+
+class ShimSettings(_Model):
+    """``loader: shim``: which shim UEFI clients are handed (README "Secure Boot")."""
+
+    file: Annotated[Line, AfterValidator(_efi_under_root)] = Field(
+        "shimx64.efi",
+        description="shim under the TFTP root; grubx64.efi must sit beside it (default: "
+        "Debian's signed shim, installed with Debian's signed GRUB as grubx64.efi)",
+    )
+
+
 class _EntryBase(_Model):
     description: Line = ""
     arch: Literal["any", "x86", "s390x", "arm64"] = Field(
@@ -225,6 +245,7 @@ class Profile(_Model):
     entries: dict[EntryName, Entry] = Field(default_factory=dict)
     hosts: dict[MacAddress, Host] = Field(default_factory=dict)
     loader: Loader = "ipxe"
+    shim: ShimSettings = ShimSettings()
     unknown: EntryName = Field("local", description="entry for unknown clients ('local' built in)")
 
     # Where each value came from, filled by the loader so later checks (`pxetui check`) can

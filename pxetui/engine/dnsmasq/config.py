@@ -16,6 +16,11 @@ The boot-file decisions (see PXE-FACTS.md):
 * The iPXE loop-break: ``--dhcp-userclass=set:ipxe,iPXE``; ``tag:!ipxe`` gets the loader
   (undionly.kpxe / ipxe.efi / pxelinux.0), ``tag:ipxe`` gets boot.ipxe.
 * A host whose loader differs from the profile's gets ``--dhcp-host=<mac>,set:ld-<loader>``.
+* ``loader: shim`` (Secure Boot): x64 UEFI clients get shim (``shim.file``) in both modes and
+  whether or not they say iPXE — never the unsigned ipxe.efi; BIOS clients of such a host
+  get iPXE. shim loads ``grubx64.efi`` from the directory of the BOOTP *file* field, which
+  dnsmasq empties (moving the name into option 67) when the client asks for 67: full mode
+  adds ``--dhcp-no-override`` so the name stays in the field.
 * s390x hosts cannot use proxyDHCP: they get a full-DHCP host entry whose boot file is the
   per-MAC ``s390x/01-<mac>`` file; in proxy mode only when the profile gives them an address
   (a ``static`` range next to the proxy range), otherwise a warning explains what to do.
@@ -90,8 +95,12 @@ def host_tag(mac: MacAddress) -> str:
     return f"h-{mac.hex12}"
 
 
-def _loader_file(loader: Loader, arch_class: str, ipxe_client: bool, mode: str) -> str:
+def _loader_file(
+    loader: Loader, arch_class: str, ipxe_client: bool, mode: str, shim: str = layout.SHIM_EFI
+) -> str:
     """Which file a client of this loader/arch gets; iPXE clients get boot.ipxe."""
+    if arch_class == "efi64" and loader == "shim":
+        return shim  # Secure Boot: never ipxe.efi, even to a client that says iPXE
     if arch_class == "bios" and loader == "pxelinux":
         return layout.PXELINUX  # pxelinux.0 also runs fine when chained from an iPXE ROM
     if arch_class == "efi64" and loader == "grub" and mode == "full":
@@ -139,6 +148,7 @@ class _Builder:
         # GRUB 2.06 ignores proxyDHCP answers: behind a proxy its hosts are iPXE hosts.
         self.default_loader: Loader = self.effective(profile.loader)
         self.server = server
+        self.shim = profile.shim.file
         self.network = self.dhcp.subnet or network
         self.args: list[str] = []
         self.warnings: list[str] = []
@@ -267,8 +277,8 @@ def _proxy(b: _Builder, mode: str) -> None:
     for csa, arch_class in _PXE_SERVICES:
         for loader in loaders:
             condition = b.loader_condition(loader, loaders)
-            plain = _loader_file(loader, arch_class, False, mode)
-            chained = _loader_file(loader, arch_class, True, mode)
+            plain = _loader_file(loader, arch_class, False, mode, b.shim)
+            chained = _loader_file(loader, arch_class, True, mode, b.shim)
             variants = (
                 [(condition, plain)]
                 if plain == chained
@@ -291,6 +301,8 @@ def _full(b: _Builder, mode: str) -> None:
         b.warnings.append(f"network.dhcp.range {first}-{last} is not inside {b.network}")
     b.args.append(f"--dhcp-range={first},{last}{b.netmask_suffix()},{b.dhcp.lease}")
     b.args += ["--no-ping", "--dhcp-authoritative", "--dhcp-option=encap:175,176,1b"]
+    if "shim" in b.used_loaders():
+        b.args.append("--dhcp-no-override")  # the boot file in the BOOTP field, for shim
     if b.dhcp.router is not None:
         b.args.append(f"--dhcp-option=option:router,{b.dhcp.router}")
     if b.dhcp.dns:
@@ -308,8 +320,8 @@ def _full(b: _Builder, mode: str) -> None:
     for arch_class, arch_tag in (("bios", TAG_BIOS), ("efi64", TAG_EFI64)):
         for loader in loaders:
             condition = [arch_tag, *b.loader_condition(loader, loaders)]
-            plain = _loader_file(loader, arch_class, False, mode)
-            chained = _loader_file(loader, arch_class, True, mode)
+            plain = _loader_file(loader, arch_class, False, mode, b.shim)
+            chained = _loader_file(loader, arch_class, True, mode, b.shim)
             variants = (
                 [(condition, plain)]
                 if plain == chained
