@@ -12,12 +12,14 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
-from textual import work
+from textual import constants, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.driver import Driver
 from textual.screen import Screen
 
 from pxetui.ui.connection import EngineError, EngineLink
+from pxetui.ui.driver import ConsoleDriver
 from pxetui.ui.screens.help import HelpScreen
 from pxetui.ui.screens.main import MainScreen
 from pxetui.ui.screens.quit import QuitChoice, QuitScreen
@@ -54,6 +56,14 @@ class PxeConsole(ShowsWorkerFailures, App[QuitChoice]):
         # the time it took to open.
         self.install_screen(HelpScreen(), name="help")
         self.push_screen(MainScreen(self.link))
+
+    def get_driver_class(self) -> type[Driver]:
+        """Our terminal driver (Esc as fast as any key), except where Textual is told
+        another (``TEXTUAL_DRIVER``: textual-serve's web driver) or is not on Linux."""
+        default = super().get_driver_class()
+        if constants.DRIVER is None and issubclass(ConsoleDriver, default):
+            return ConsoleDriver
+        return default
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
