@@ -142,6 +142,34 @@ def _summary(event: Event) -> tuple[str, str, str]:
     return event.kind.upper()[:6], "", ""
 
 
+EVENT_KINDS: tuple[str, ...] = ("dhcp", "tftp", "http", "assign", "service", "errors")
+"""What the all-events pane can be narrowed to (``k`` cycles, ``:events KIND``)."""
+_KIND_OF_TAG = {
+    "DHCP": "dhcp",
+    "TFTP": "tftp",
+    "HTTP": "http",
+    "ASSIGN": "assign",
+    "FILES": "assign",
+    "SVC": "service",
+    "INFO": "service",
+    "WARNING": "service",
+    "ERROR": "service",
+}
+
+
+def event_kinds(event: Event) -> frozenset[str]:
+    """The kinds an event's line belongs to: its source (from its tag: DHCP, TFTP, HTTP,
+    assign for assignments and the files they write, service for services and the
+    engine's own messages) and ``errors`` when it is red or yellow."""
+    tag, _body, style = _summary(event)
+    kinds = {kind} if (kind := _KIND_OF_TAG.get(tag)) else set()
+    if isinstance(event, RawLogEvent):
+        kinds.add("service")
+    if style in (ERROR, WARNING):
+        kinds.add("errors")
+    return frozenset(kinds)
+
+
 def event_line(event: Event) -> Text:
     """``12:00:01 TFTP  ok pxelinux.0 42.0 KiB in 0.10 s`` as markup-free Text."""
     tag, body, style = _summary(event)

@@ -20,6 +20,8 @@ KEYS: tuple[tuple[str, str], ...] = (
     ("e", "entries: edit kernel, initrds, args; save"),
     ("r", "reload the profile in the engine"),
     ("Tab", "next pane; logs scroll with Up/Down, End follows"),
+    ("l", "hide / show the all-events pane"),
+    ("k", "all events: DHCP, TFTP, HTTP, assign, service, errors only, all"),
     ("Ctrl+P", "command palette"),
     ("?", "this help (Esc closes)"),
     ("q", "quit: asks whether to leave the engine serving"),

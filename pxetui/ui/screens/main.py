@@ -47,6 +47,8 @@ class MainScreen(ShowsWorkerFailures, Screen[None]):
         Binding("slash", "filter", "Filter"),
         Binding("escape", "clear_filter", "Clear filter", show=False),
         Binding("r", "reload", "Reload", show=False),
+        Binding("l", "toggle_events", "Events", show=False),
+        Binding("k", "next_event_kind", "Kind", show=False),
     ]
 
     def __init__(self, link: EngineLink) -> None:
@@ -67,7 +69,6 @@ class MainScreen(ShowsWorkerFailures, Screen[None]):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        self.query_one("#event-log", EventLog).border_title = "all events"
         self.query_one(ClientLog).show_client(None, None, [])
         self.query_one(ClientTable).focus()
         self.follow_engine()
@@ -177,6 +178,26 @@ class MainScreen(ShowsWorkerFailures, Screen[None]):
         box.display = False
         self.query_one(ClientTable).set_filter("")
         self.query_one(ClientTable).focus()
+
+    # --- the all-events pane -------------------------------------------------------------
+
+    def action_toggle_events(self) -> None:
+        """Show or hide the all-events pane; hidden, the client's log takes the width."""
+        self.show_events(not self.query_one(EventLog).display)
+
+    def show_events(self, shown: bool) -> None:
+        log = self.query_one(EventLog)
+        if not shown and log.has_focus:
+            self.query_one(ClientTable).focus()
+        log.display = shown
+
+    def action_next_event_kind(self) -> None:
+        """Narrow the all-events pane to the next kind (DHCP, TFTP, ... errors), then all."""
+        self.set_event_kind(self.query_one(EventLog).next_kind())
+
+    def set_event_kind(self, kind: str | None) -> None:
+        self.show_events(True)
+        self.query_one(EventLog).set_kind(kind)
 
     # --- operator actions -----------------------------------------------------------------
 

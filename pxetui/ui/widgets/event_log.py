@@ -1,4 +1,9 @@
-"""The all-events log: a bounded ring of one-line events, newest at the bottom."""
+"""The all-events log: a bounded ring of one-line events, newest at the bottom.
+
+It can be narrowed to one kind of event (:data:`pxetui.ui.event_text.EVENT_KINDS`): the
+filter applies to what arrives (so under a flood of transfers every error still gets its
+line) and re-filters the lines already kept; lines that arrived while another filter was
+on were never kept, the engine's log has them."""
 
 from __future__ import annotations
 
@@ -9,7 +14,7 @@ from collections.abc import Sequence
 from rich.text import Text
 
 from pxetui.core.events import Event
-from pxetui.ui.event_text import event_line
+from pxetui.ui.event_text import EVENT_KINDS, event_kinds, event_line
 from pxetui.ui.widgets.line_log import LineLog
 
 MAX_LINES = 1_000
@@ -23,6 +28,9 @@ LIVE = "— live —"
 REATTACHED = "— re-attached —"
 WRITE_INTERVAL = 0.25
 """Seconds between writes: lines arriving in between wait (bounded) for the next one."""
+EVERY_KIND: frozenset[str] = frozenset(EVENT_KINDS)
+"""The kinds of a line that shows under every filter (dividers, counts)."""
+TITLE = "all events"
 
 
 class EventLog(LineLog):
@@ -34,9 +42,43 @@ class EventLog(LineLog):
         self._last_write = 0.0
         self._flush_armed = False
         self._newest_ts: float | None = None  # of the newest event line written
+        self.kind: str | None = None  # None: every kind
+        self._kept: deque[tuple[frozenset[str], Text]] = deque(maxlen=MAX_LINES)
+
+    def on_mount(self) -> None:
+        self.border_title = TITLE
+
+    # --- the kind filter ------------------------------------------------------------------
+
+    def set_kind(self, kind: str | None) -> None:
+        """Show only events of *kind* (one of EVENT_KINDS), or every kind with None."""
+        if kind is not None and kind not in EVENT_KINDS:
+            raise ValueError(f"unknown event kind {kind!r} (one of {', '.join(EVENT_KINDS)})")
+        self.kind = kind
+        self.border_title = TITLE if kind is None else f"events: {kind} only"
+        self.flush()
+        super().clear()
+        super().write_lines(line for kinds, line in self._kept if self._shows(kinds))
+
+    def next_kind(self) -> str | None:
+        """The filter after the current one: every kind, then each kind in turn."""
+        order: list[str | None] = [None, *EVENT_KINDS]
+        return order[(order.index(self.kind) + 1) % len(order)]
+
+    def _shows(self, kinds: frozenset[str]) -> bool:
+        return self.kind is None or self.kind in kinds
+
+    def _write(self, lines: list[tuple[frozenset[str], Text]]) -> None:
+        self._kept.extend(lines)
+        super().write_lines(line for kinds, line in lines if self._shows(kinds))
 
     def add_events(self, events: Sequence[Event], dropped: int = 0) -> None:
-        """Queue *events*; write the newest of them at most every WRITE_INTERVAL."""
+        """Queue *events* (those of the filter's kind); write the newest of them at most
+        every WRITE_INTERVAL."""
+        if self.kind is not None:
+            kind = self.kind
+            events = [event for event in events if kind in event_kinds(event)]
+            dropped = 0  # of unknown kinds: not counted under a filter
         overflow = max(0, len(self._pending) + len(events) - PER_WRITE)
         self._hidden += overflow + dropped
         self._pending.extend(events[-PER_WRITE:])
@@ -64,12 +106,12 @@ class EventLog(LineLog):
             older = [event for event in past if event.ts > newest]
             count = f"{len(older)} event{'' if len(older) == 1 else 's'}"
             head = f"— re-attached; meanwhile: {count} —" if older else REATTACHED
-        lines = [Text(head, style="dim")]
-        lines.extend(event_line(event) for event in older[-MAX_LINES:])
+        lines = [(EVERY_KIND, Text(head, style="dim"))]
+        lines.extend((event_kinds(event), event_line(event)) for event in older[-MAX_LINES:])
         if older:
-            lines.append(Text(LIVE, style="dim"))
+            lines.append((EVERY_KIND, Text(LIVE, style="dim")))
             self._newest_ts = max(self._newest_ts or 0.0, older[-1].ts)
-        self.write_lines(lines)
+        self._write(lines)
 
     def flush(self) -> None:
         """Write what is queued, as one write."""
@@ -77,13 +119,15 @@ class EventLog(LineLog):
         if not self._pending and not self._hidden:
             return
         self._last_write = time.monotonic()
-        lines: list[Text] = []
+        lines: list[tuple[frozenset[str], Text]] = []
         if self._hidden:
             self.skipped += self._hidden
-            lines.append(Text(f"… {self._hidden} more events (in the engine's log)", style="dim"))
-        lines.extend(event_line(event) for event in self._pending)
+            what = "events" if self.kind is None else f"{self.kind} events"
+            more = Text(f"… {self._hidden} more {what} (in the engine's log)", style="dim")
+            lines.append((EVERY_KIND if self.kind is None else frozenset({self.kind}), more))
+        lines.extend((event_kinds(event), event_line(event)) for event in self._pending)
         if self._pending:
             self._newest_ts = max(self._newest_ts or 0.0, self._pending[-1].ts)
         self._pending.clear()
         self._hidden = 0
-        self.write_lines(lines)
+        self._write(lines)
