@@ -136,9 +136,12 @@ def _explain(engine: ControlledEngine, args: dict[str, Any]) -> Any:
         # UIs pass the row's arch label ("UEFI x64"); the tracker knows option 93 itself.
         code = client.boot.arch_code if client.boot is not None else None
         arch = code if code is not None else arch
+    # Without an IP from the caller, the one DHCP gave the client: a relayed client's is
+    # on its own segment, not ours, and pxelinux asks for it in hex all the same.
+    ip = args.get("ip") or (client.ip if client is not None else None)
     steps = explain(
         mac,
-        ip=args.get("ip"),
+        ip=ip,
         uuid=args.get("uuid"),
         arch=arch,
         profile=engine.effective(),

@@ -141,6 +141,13 @@ class LabNetwork:
         self.teardown()
 
 
+def add_netns(name: str) -> None:
+    """Create namespace *name* (loopback up), registered so :func:`remove_stale` finds it."""
+    _register(name)
+    ip("netns", "add", name)
+    ip("link", "set", "lo", "up", netns=name)
+
+
 def create_lab_network(prefix: str = "pxg-", router: bool = True) -> LabNetwork:
     """Build the server namespace (br0 + tap0) and, with *router*, the LAN router's.
 
