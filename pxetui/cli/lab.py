@@ -3,10 +3,13 @@
 Nothing needs hardware: the lab builds a bridge in a network namespace (plus a router
 namespace playing the LAN's DHCP server in proxy mode), serves ``pxetui/assets/lab/lab.yaml``
 with ``pxetui serve``, assigns the VM's MAC to an entry, and boots BIOS (iPXE ROM), UEFI (OVMF's
-own PXE) or s390x firmware. The console shows the VM's serial line next to the engine's
-DHCP/TFTP/HTTP events; ``--no-tui`` (implied when stdin or stdout is not a terminal: CI, a
-pipe, ``ssh host pxetui lab``) streams both to stdout as lines and exits when the VM powers off:
-0 when the guest printed its marker, 1 with the reason otherwise. Ctrl-C, SIGTERM or a crash
+own PXE) or s390x firmware. In a terminal it runs pxetui's real console (client table,
+assign dialog, client detail) on the lab's engine beside the VM's serial line, until the
+operator quits (keys boot the VM again, assign another entry and boot it, switch BIOS/UEFI);
+the exit code is 0 when some boot reached the guest's marker. ``--no-tui`` (implied when stdin
+or stdout is not a terminal: CI, a pipe, ``ssh host pxetui lab``) streams serial lines and
+events to stdout and exits when the VM powers off: 0 when the guest printed its marker, 1
+with the reason otherwise. Ctrl-C, SIGTERM or a crash
 leave nothing behind: everything is torn down on the way out, and a re-run removes what a
 killed run left.
 """

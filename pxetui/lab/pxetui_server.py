@@ -20,6 +20,11 @@ from pxetui.lab.netns import LabNetwork
 from pxetui.lab.process import LabProcess
 
 
+def control_socket(workdir: Path) -> Path:
+    """Where the lab's engine listens for control requests."""
+    return workdir / "control.sock"
+
+
 class PxetuiServerError(RuntimeError):
     """The engine did not come up, or a CLI command failed; the text carries its output."""
 
@@ -35,7 +40,7 @@ class PxetuiServer:
     def __init__(self, net: LabNetwork, profile: Path, workdir: Path) -> None:
         self.net = net
         self.profile = profile
-        self.socket = workdir / "control.sock"
+        self.socket = control_socket(workdir)
         self.log = workdir / "pxetui-serve.log"
         self.proc: LabProcess | None = None
 

@@ -26,7 +26,7 @@ from pxetui.lab.guest import MARKER_PREFIX, GuestArch, Say
 from pxetui.lab.lan import start_lan_dhcp
 from pxetui.lab.netns import LabNetwork, create_lab_network, remove_stale
 from pxetui.lab.process import LabProcess
-from pxetui.lab.pxetui_server import PxetuiServer, PxetuiServerError
+from pxetui.lab.pxetui_server import PxetuiServer, PxetuiServerError, control_socket
 from pxetui.lab.qemu import BootResult, Firmware, VmSpec, fresh_ovmf_vars, qemu_argv, run_vm
 from pxetui.lab.scenarios import BIOS_MAC, S390X_MAC
 from pxetui.lab.tree import LAB_PROFILE, prepare_lab_dir
@@ -129,25 +129,44 @@ class LabSession:
         self.server.assign(o.mac, o.entry_name)
         self.say(f"assigned {o.mac} -> {o.entry_name}")
 
+    @property
+    def socket(self) -> Path:
+        """The engine's control socket (known before the engine runs: the console attaches
+        to it once :meth:`setup` is done)."""
+        return control_socket(self.workdir)
+
+    async def run_vm(self, on_serial: SerialSink, firmware: Firmware | None = None) -> BootResult:
+        """Power the VM on once (default: the lab's firmware) until it powers off, fails or
+        times out; QEMU is stopped on the way out, also when the caller is cancelled.
+
+        BIOS and UEFI share the VM's MAC and guest files, so the console can switch between
+        them; a UEFI boot starts from a fresh copy of OVMF's variables."""
+        if self.net is None or self.server is None:
+            raise RuntimeError("setup() first")
+        o = self.options
+        firmware = firmware or o.firmware
+        if (firmware == "s390x") != (o.firmware == "s390x"):
+            raise ValueError(f"this lab was built for {o.firmware}; it cannot boot {firmware}")
+        vars_file = fresh_ovmf_vars(self.workdir / "ovmf-vars.fd") if firmware == "uefi" else None
+        argv = qemu_argv(VmSpec(firmware, o.mac), vars_file)
+        self.say(f"booting a {firmware} VM ({o.mac}): {' '.join(argv[:1])} …")
+        return await run_vm(
+            argv,
+            self.net.server_ns,
+            expect=[MARKER_PREFIX],
+            settle="PXETUI-POWEROFF",
+            timeout=o.timeout,
+            on_line=on_serial,
+        )
+
     async def boot(self, on_serial: SerialSink, on_event: EventSink) -> BootResult:
         """Boot the VM once; stream serial lines and engine events until it powers off."""
         if self.net is None or self.server is None:
             raise RuntimeError("setup() first")
-        o = self.options
-        vars_file = fresh_ovmf_vars(self.workdir / "ovmf-vars.fd") if o.firmware == "uefi" else None
-        argv = qemu_argv(VmSpec(o.firmware, o.mac), vars_file)
-        self.say(f"booting a {o.firmware} VM ({o.mac}): {' '.join(argv[:1])} …")
         tail = asyncio.create_task(self._follow_events(on_event))
         poll = asyncio.create_task(self._follow_client(on_event))
         try:
-            return await run_vm(
-                argv,
-                self.net.server_ns,
-                expect=[MARKER_PREFIX],
-                settle="PXETUI-POWEROFF",
-                timeout=o.timeout,
-                on_line=on_serial,
-            )
+            return await self.run_vm(on_serial)
         finally:
             await asyncio.sleep(0.6)  # let the last events land
             for task in (tail, poll):

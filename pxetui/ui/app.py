@@ -55,7 +55,11 @@ class PxeConsole(ShowsWorkerFailures, App[QuitChoice]):
         # Installed once: composing and styling the help again on every '?' was most of
         # the time it took to open.
         self.install_screen(HelpScreen(), name="help")
-        self.push_screen(MainScreen(self.link))
+        self.push_screen(self.make_main_screen())
+
+    def make_main_screen(self) -> MainScreen:
+        """The screen the console opens on (the lab's adds the VM's serial console)."""
+        return MainScreen(self.link)
 
     def get_driver_class(self) -> type[Driver]:
         """Our terminal driver (Esc as fast as any key), except where Textual is told

@@ -12,8 +12,6 @@ from pathlib import Path
 import pytest
 
 from pxetui.lab.netns import REGISTRY, netns_exists
-from pxetui.lab.session import LabOptions
-from pxetui.ui.lab.app import LabApp
 
 pytestmark = pytest.mark.e2e
 
@@ -149,33 +147,3 @@ def _is_zombie(pid: str) -> bool:
         return " Z " in Path(f"/proc/{pid}/stat").read_text().split(")", 1)[1][:4]
     except OSError:
         return True
-
-
-async def test_lab_console_shows_serial_next_to_engine_events(
-    amd64_files: dict[str, Path], lab_env: dict[str, str]
-) -> None:
-    """The Textual lab console fills both panes and reports the boot."""
-    from textual.widgets import RichLog
-
-    app = LabApp(LabOptions("bios"))
-    async with app.run_test(size=(160, 50)) as pilot:
-        deadline = time.monotonic() + 200
-        while app.state not in ("booted", "failed") and time.monotonic() < deadline:
-            await pilot.pause(0.5)
-        serial = "\n".join(s.text for s in app.query_one("#serial-pane", RichLog).lines)
-        events = "\n".join(s.text for s in app.query_one("#events-pane", RichLog).lines)
-        assert app.state == "booted", f"{app.state} {app.detail}\n{serial[-2000:]}"
-        assert "PXETUI-BOOTED marker=initrd-amd64" in serial
-        assert "DHCP PXE 52:54:00:e2:e0:01" in events
-        assert "HTTP sent lab/vmlinuz-amd64" in events
-        assert app.booted
-        assert app.phase in ("kernel", "initrd", "handed_over"), app.phase
-        for _ in range(100):
-            if "lab torn down" in events:
-                break
-            await pilot.pause(0.1)
-            events = "\n".join(s.text for s in app.query_one("#events-pane", RichLog).lines)
-        assert "lab torn down" in events
-    assert app.session.net is not None
-    assert all(n.startswith(PREFIX) for n in app.session.net.namespaces)
-    assert not any(netns_exists(n) for n in app.session.net.namespaces)

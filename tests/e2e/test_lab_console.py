@@ -1,0 +1,116 @@
+"""`pxetui lab`'s console is the real console, on the lab's engine, until the operator quits.
+
+One real lab (namespaces, ``pxetui serve``, dnsmasq, QEMU's BIOS with its iPXE ROM) driven
+by keys as a new user would: the first boot shows up in the client table and reaches
+``handed_over``; ``b`` boots the VM again and the client detail lists a second boot; ``n``
+opens the console's assign dialog, another entry is chosen, and the VM boots that entry;
+``q`` quits and the lab is gone.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from textual.widgets import OptionList, Static
+
+from pxetui.lab.netns import netns_exists
+from pxetui.lab.session import LabOptions
+from pxetui.ui.lab.app import LabApp
+from pxetui.ui.screens.assign import AssignScreen
+from pxetui.ui.screens.client_detail import ClientDetailScreen
+from pxetui.ui.widgets.client_table import ClientTable
+from pxetui.ui.widgets.serial_pane import SerialPane
+from tests.helpers.wait import pilot_wait_for
+
+pytestmark = pytest.mark.e2e
+
+PREFIX = "pxdm-lab-"
+BOOT_SECONDS = 150.0  # a TCG BIOS boot takes ~20 s; generous for a loaded CI machine
+
+
+async def test_lab_console_boots_reboots_and_boots_another_entry(
+    amd64_files: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PXETUI_LAB_PREFIX", PREFIX)
+    app = LabApp(LabOptions("bios", timeout=120.0))
+    mac = app.options.mac
+
+    def serial() -> str:
+        return app.serial.text[-3000:]
+
+    def row_phase() -> str:
+        row = app.link.state.client(mac)
+        return row.phase if row is not None else ""
+
+    async with app.run_test(size=(200, 50)) as pilot:
+        # 1. The first boot, seen by the real console attached to the lab's engine.
+        await pilot_wait_for(
+            pilot, lambda: app.results, BOOT_SECONDS, "the first boot", detail=serial
+        )
+        assert app.state == "booted", f"{app.state} {app.detail}\n{serial()}"
+        assert "PXETUI-BOOTED marker=initrd-amd64" in app.serial.text
+        await pilot_wait_for(
+            pilot, lambda: row_phase() == "handed_over", 20, "handed_over", detail=row_phase
+        )
+        table = app.screen.query_one(ClientTable)
+        assert table.row_count == 1
+        assert mac.colon in " ".join(table.get_row_at(0))
+        pane = app.screen.query_one(SerialPane)
+        assert pane.border_title == f"VM {mac} serial console (bios)"
+        status = str(app.screen.query_one("#lab-status", Static).render())
+        assert status.startswith("boot 1 · booted · bios"), status
+        assert "lab: assigned 52:54:00:e2:e0:01 -> tiny" in pane.text
+
+        # 2. b: the VM boots again; the detail shows a second boot of the same machine.
+        await pilot.press("b")
+        await pilot_wait_for(
+            pilot, lambda: len(app.results) == 2, BOOT_SECONDS, "the reboot", detail=serial
+        )
+        assert app.results[1].outcome == "expected", serial()
+
+        def boots() -> int:
+            row = app.link.state.client(mac)
+            return len(row.boots) if row is not None else 0
+
+        await pilot_wait_for(
+            pilot,
+            lambda: boots() >= 2 and row_phase() == "handed_over",
+            20,
+            "a second handed-over boot",
+            detail=boots,
+        )
+        await pilot.press("enter")
+        await pilot_wait_for(pilot, lambda: isinstance(app.screen, ClientDetailScreen), 5, "detail")
+        detail = str(app.screen.query_one("#detail-boots", Static).render())
+        assert detail.count("tiny") >= 2, detail
+        await pilot.press("escape")
+        await pilot_wait_for(pilot, lambda: app.screen is app.lab_screen, 5, "back to the lab")
+
+        # 3. n: the console's assign dialog for the VM; another entry; the VM boots it.
+        await pilot.press("n")
+        await pilot_wait_for(pilot, lambda: isinstance(app.screen, AssignScreen), 5, "assign")
+        entries = app.screen.query_one("#assign-entries", OptionList)
+        ids = [entries.get_option_at_index(i).id for i in range(entries.option_count)]
+        entries.highlighted = ids.index("centos-serial")
+        await pilot.press("enter")
+        await pilot_wait_for(
+            pilot,
+            lambda: len(app.results) == 3,
+            BOOT_SECONDS,
+            "the centos-serial boot",
+            detail=serial,
+        )
+        assert app.results[2].outcome == "expected", serial()
+        assert "pxetui.entry=centos-serial" in app.results[2].text
+        assert "inst.text" in app.results[2].text
+        assigned = app.link.state.assignments.get(mac.colon) or {}
+        assert assigned.get("entry") == "centos-serial"
+        assert app.booted
+        namespaces = app.session.net.namespaces if app.session.net else ()
+        assert namespaces and all(netns_exists(n) for n in namespaces)
+        await pilot.press("q")
+    # Quitting tore the lab down: VM, engine, namespaces.
+    assert all(n.startswith(PREFIX) for n in namespaces)
+    assert not any(netns_exists(n) for n in namespaces)
+    assert not app.session.workdir.exists()
