@@ -130,16 +130,19 @@ class AptCache:
                 return name
         raise GuestFetchError(f"no kernel package behind linux-image-{flavour}")
 
-    def download(self, package: str) -> Path:
-        """The ``.deb`` of *package*, downloaded into the cache unless already there."""
+    def download(self, package: str, version: str | None = None) -> Path:
+        """The ``.deb`` of *package* (of exactly *version* if given), downloaded into the
+        cache unless already there."""
         debs = self.root / "debs"
         debs.mkdir(parents=True, exist_ok=True)
-        found = sorted(debs.glob(f"{package}_*_{self.arch}.deb"))
+        pattern = f"{package}_{version.replace(':', '%3a') if version else '*'}_*.deb"
+        found = sorted(debs.glob(pattern))
         if found:
             return found[-1]
         self.say(f"apt-get download {package} ({self.arch}) into {debs}")
-        self._run("apt-get", "download", f"{package}:{self.arch}", cwd=debs)
-        found = sorted(debs.glob(f"{package}_*_{self.arch}.deb"))
+        spec = f"{package}:{self.arch}" + (f"={version}" if version else "")
+        self._run("apt-get", "download", spec, cwd=debs)
+        found = sorted(debs.glob(pattern))
         if not found:
             raise GuestFetchError(f"apt-get download {package} left no .deb in {debs}")
         return found[-1]
