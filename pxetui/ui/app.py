@@ -10,6 +10,7 @@ import gc
 import os
 import tempfile
 from collections.abc import Iterable
+from functools import partial
 from pathlib import Path
 
 from textual import constants, work
@@ -20,9 +21,11 @@ from textual.screen import Screen
 
 from pxetui.ui.connection import EngineError, EngineLink
 from pxetui.ui.driver import ConsoleDriver
+from pxetui.ui.event_text import EVENT_KINDS
 from pxetui.ui.screens.help import HelpScreen
 from pxetui.ui.screens.main import MainScreen
 from pxetui.ui.screens.quit import QuitChoice, QuitScreen
+from pxetui.ui.widgets.client_table import ClientTable
 from pxetui.ui.worker_errors import ShowsWorkerFailures
 
 GC_THRESHOLDS = (2000, 10, 1000)
@@ -86,6 +89,29 @@ class PxeConsole(ShowsWorkerFailures, App[QuitChoice]):
         yield SystemCommand("Filter clients", "Show matching clients only", main.action_filter)
         yield SystemCommand(
             "Reload profile", "Ask the engine to re-read its profile", main.action_reload
+        )
+        yield SystemCommand(
+            "Assign once",
+            "Assign an entry for one boot",
+            lambda: main.open_assign(main.selected_mac, once=True),
+        )
+        yield SystemCommand("Command line", "Type any action with ':'", main.action_command_line)
+        yield SystemCommand(
+            "Show / hide all events", "The all-events pane ('l')", main.action_toggle_events
+        )
+        for kind in EVENT_KINDS:
+            yield SystemCommand(
+                f"Events: {kind} only",
+                f"Narrow the all-events pane to {kind}",
+                partial(main.set_event_kind, kind),
+            )
+        yield SystemCommand(
+            "Events: all", "Every kind in the all-events pane", partial(main.set_event_kind, None)
+        )
+        yield SystemCommand(
+            "Sort clients",
+            "By the next column ('s')",
+            main.query_one(ClientTable).action_cycle_sort,
         )
         yield SystemCommand("Help", "Keys and concepts", self.action_help)
 

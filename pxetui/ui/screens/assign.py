@@ -103,10 +103,20 @@ class AssignScreen(ShowsWorkerFailures, ModalScreen[Assignment | None]):
         Binding("o", "toggle_once", "Once", show=False),
     ]
 
-    def __init__(self, link: EngineLink, mac: MacAddress | None) -> None:
+    def __init__(
+        self,
+        link: EngineLink,
+        mac: MacAddress | None,
+        entry: str | None = None,
+        once: bool | None = None,
+    ) -> None:
+        """*entry* and *once* (the command line's) are chosen already; by default the
+        client's current assignment is."""
         super().__init__(id="assign-screen")
         self.link = link
         self.mac = mac
+        self.entry = entry
+        self.once = once
 
     def compose(self) -> ComposeResult:
         state = self.link.state
@@ -119,7 +129,8 @@ class AssignScreen(ShowsWorkerFailures, ModalScreen[Assignment | None]):
                     placeholder="MAC, e.g. 52:54:00:12:34:56",
                     id="assign-mac",
                 )
-                yield OnceCheckbox("once", value=bool(current.get("once")), id="assign-once")
+                once = self.once if self.once is not None else bool(current.get("once"))
+                yield OnceCheckbox("once", value=once, id="assign-once")
             entries = OptionList(*entry_options(state.entries), id="assign-entries")
             yield entries
             with VerticalScroll(id="assign-preview-box"):
@@ -134,7 +145,7 @@ class AssignScreen(ShowsWorkerFailures, ModalScreen[Assignment | None]):
         current = (
             self.link.state.assignments.get(self.mac.colon, {}) if self.mac is not None else {}
         )
-        wanted = str(current.get("entry") or "")
+        wanted = self.entry or str(current.get("entry") or "")
         index = 0
         for i in range(entries.option_count):
             if entries.get_option_at_index(i).id == wanted:

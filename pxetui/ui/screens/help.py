@@ -9,6 +9,8 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Static
 
+from pxetui.ui.commands import COMMANDS
+
 KEYS: tuple[tuple[str, str], ...] = (
     ("Up/Down", "move through clients; PgUp/PgDn, Home/End"),
     ("Enter", "client detail: timeline, lookup explainer, hints"),
@@ -22,6 +24,7 @@ KEYS: tuple[tuple[str, str], ...] = (
     ("Tab", "next pane; logs scroll with Up/Down, End follows"),
     ("l", "hide / show the all-events pane"),
     ("k", "all events: DHCP, TFTP, HTTP, assign, service, errors only, all"),
+    (":", "command line: every action by name, Tab completes (below)"),
     ("Ctrl+P", "command palette"),
     ("?", "this help (Esc closes)"),
     ("q", "quit: asks whether to leave the engine serving"),
@@ -49,6 +52,11 @@ def help_text() -> Text:
     for key, does in KEYS:
         text.append(f"{key:<9}", style="bold")
         text.append(does + "\n")
+    text.append("\nCommands (:)", style="bold")
+    text.append(" MAC: any spelling, or a part only one client has; Up recalls\n")
+    for command in COMMANDS:
+        text.append(f"{command.usage:<26}", style="bold")
+        text.append(command.does + "\n")
     for paragraph in ABOUT[1:]:
         text.append("\n" + paragraph + "\n")
     return text

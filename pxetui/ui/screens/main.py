@@ -23,11 +23,14 @@ from textual.worker import Worker
 from pxetui.core.events import ClientUpdated, TransferProgress, event_from_dict
 from pxetui.core.mac import MacAddress
 from pxetui.core.sanitize import clean
+from pxetui.ui.commands import Command, CommandError, Known, parse
 from pxetui.ui.connection import EngineChanged, EngineError, EngineLink
+from pxetui.ui.event_text import EVENT_KINDS
 from pxetui.ui.screens.assign import Assignment, AssignScreen, UnknownEntryScreen
 from pxetui.ui.screens.confirm import ConfirmScreen
 from pxetui.ui.widgets.client_log import ClientLog
 from pxetui.ui.widgets.client_table import ClientTable
+from pxetui.ui.widgets.command_line import CommandLine
 from pxetui.ui.widgets.event_log import EventLog
 from pxetui.ui.widgets.service_bar import ServiceBar
 from pxetui.ui.worker_errors import ShowsWorkerFailures, describe_failure
@@ -41,10 +44,11 @@ class MainScreen(ShowsWorkerFailures, Screen[None]):
     BINDINGS = [
         Binding("a", "assign", "Assign"),
         Binding("u", "unassign", "Unassign"),
-        Binding("d", "unknown_entry", "Default"),
+        Binding("d", "unknown_entry", "Default", show=False),
         Binding("enter", "detail", "Detail", show=False),
         Binding("e", "entries", "Entries"),
         Binding("slash", "filter", "Filter"),
+        Binding("colon", "command_line", "Command"),
         Binding("escape", "clear_filter", "Clear filter", show=False),
         Binding("r", "reload", "Reload", show=False),
         Binding("l", "toggle_events", "Events", show=False),
@@ -62,6 +66,9 @@ class MainScreen(ShowsWorkerFailures, Screen[None]):
         filter_input = Input(placeholder="filter: words that must all appear", id="client-filter")
         filter_input.display = False
         yield filter_input
+        command_line = CommandLine(self.known, id="command-line")
+        command_line.display = False
+        yield command_line
         yield ClientTable(id="client-table")
         with Horizontal(id="logs"):
             yield ClientLog(id="client-log")
@@ -199,16 +206,102 @@ class MainScreen(ShowsWorkerFailures, Screen[None]):
         self.show_events(True)
         self.query_one(EventLog).set_kind(kind)
 
+    # --- the command line -----------------------------------------------------------------
+
+    def known(self) -> Known:
+        """What commands complete and resolve against: clients, entries, kinds, columns."""
+        from pxetui.ui.client_rows import COLUMNS
+
+        return Known(
+            macs=list(self.link.state.clients),
+            entries=[*self.link.state.entries, "local"],
+            kinds=EVENT_KINDS,
+            columns=[column.key for column in COLUMNS],
+        )
+
+    def action_command_line(self) -> None:
+        self.query_one(CommandLine).open()
+
+    @on(CommandLine.Closed)
+    def _command_line_closed(self) -> None:
+        self.query_one(ClientTable).focus()
+
+    @on(CommandLine.Run)
+    def _command_typed(self, message: CommandLine.Run) -> None:
+        line = self.query_one(CommandLine)
+        if not message.line:
+            line.action_close()
+            return
+        try:
+            command = parse(message.line, self.known())
+        except CommandError as exc:
+            self.notify(str(exc), title="command", severity="error")
+            return  # the line stays open to be fixed
+        line.action_close()
+        self.run_command(command)
+
+    def run_command(self, command: Command) -> None:
+        """Run a parsed command: the same actions as the keys, with their arguments."""
+        name, mac = command.name, command.mac or self.selected_mac
+        if name in ("assign", "once"):
+            self.open_assign(mac, command.entry, True if name == "once" else None)
+        elif name == "unassign":
+            self.unassign(mac)
+        elif name == "default":
+            self.set_unknown_entry(command.entry)
+        elif name == "detail":
+            self.open_detail(mac)
+        elif name == "select" and command.mac is not None:
+            self.select(command.mac)
+        elif name == "filter":
+            self.set_filter(" ".join(command.words))
+        elif name == "sort":
+            reverse = "reverse" in command.words
+            column = next((w for w in command.words if w != "reverse"), None)
+            self.query_one(ClientTable).sort_by(column, reverse)
+        elif name == "events":
+            word = command.words[0] if command.words else "on"
+            if word in ("on", "off"):
+                self.show_events(word == "on")
+            else:
+                self.set_event_kind(None if word == "all" else word)
+        elif name == "entries":
+            self.action_entries()
+        elif name == "reload":
+            self.action_reload()
+        elif name in ("screenshot", "help", "quit"):
+            self.call_later(self.app.run_action, name)
+
+    def select(self, mac: MacAddress) -> None:
+        table = self.query_one(ClientTable)
+        if not table.select_mac(mac):
+            self.action_clear_filter()  # a filter hid it
+            table.select_mac(mac)
+
+    def set_filter(self, text: str) -> None:
+        box = self.query_one("#client-filter", Input)
+        box.value = text
+        box.display = bool(text)
+        self.query_one(ClientTable).set_filter(text)
+
     # --- operator actions -----------------------------------------------------------------
 
     @property
     def selected_mac(self) -> MacAddress | None:
         return self.query_one(ClientTable).selected_mac
 
+    def action_assign(self) -> None:
+        self.open_assign(self.selected_mac)
+
+    def action_assign_once(self) -> None:
+        self.open_assign(self.selected_mac, once=True)
+
     @work(exclusive=True, group="operator")
-    async def action_assign(self) -> None:
-        """Choose an entry (and see the files) for the selected client or a typed MAC."""
-        result = await self.app.push_screen_wait(AssignScreen(self.link, self.selected_mac))
+    async def open_assign(
+        self, mac: MacAddress | None, entry: str | None = None, once: bool | None = None
+    ) -> None:
+        """Choose an entry (and see the files) for the client or a typed MAC."""
+        result = await self.app.push_screen_wait(AssignScreen(self.link, mac, entry, once))
         if result is not None:
             await self.apply_assignment(result)
 
@@ -223,9 +316,11 @@ class MainScreen(ShowsWorkerFailures, Screen[None]):
         once = " (once)" if assignment.once else ""
         self.notify(f"{assignment.mac.colon} → {assignment.entry}{once}", title="assigned")
 
+    def action_unassign(self) -> None:
+        self.unassign(self.selected_mac)
+
     @work(exclusive=True, group="operator")
-    async def action_unassign(self) -> None:
-        mac = self.selected_mac
+    async def unassign(self, mac: MacAddress | None) -> None:
         if mac is None:
             self.notify("select a client first", severity="warning")
             return
@@ -243,10 +338,14 @@ class MainScreen(ShowsWorkerFailures, Screen[None]):
             return
         self.notify(f"{mac.colon} now gets the unknown-client entry", title="unassigned")
 
+    def action_unknown_entry(self) -> None:
+        self.set_unknown_entry(None)
+
     @work(exclusive=True, group="operator")
-    async def action_unknown_entry(self) -> None:
-        """Set the entry every client without an assignment gets."""
-        choice = await self.app.push_screen_wait(UnknownEntryScreen(self.link))
+    async def set_unknown_entry(self, choice: str | None) -> None:
+        """Set the entry every client without an assignment gets (*choice*, or asked)."""
+        if choice is None:
+            choice = await self.app.push_screen_wait(UnknownEntryScreen(self.link))
         if choice is None:
             return
         try:
@@ -257,9 +356,11 @@ class MainScreen(ShowsWorkerFailures, Screen[None]):
         self.notify(f"unknown clients → {choice}", title="default set")
 
     def action_detail(self) -> None:
+        self.open_detail(self.selected_mac)
+
+    def open_detail(self, mac: MacAddress | None) -> None:
         from pxetui.ui.screens.client_detail import ClientDetailScreen
 
-        mac = self.selected_mac
         if mac is None:
             self.notify("no client selected", severity="warning")
             return

@@ -228,6 +228,13 @@ class ClientTable(Widget, can_focus=True):
             return None
         return self._order[min(self.cursor_row, len(self._order) - 1)]
 
+    def select_mac(self, mac: MacAddress) -> bool:
+        """Move the cursor to *mac*'s row; False when no row shows it."""
+        if mac not in self._index:
+            return False
+        self.cursor_row = self._index[mac]
+        return True
+
     def _announce(self) -> None:
         mac = self.selected_mac
         if mac != self._highlighted:
