@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pxetui.core.wording import clock
+from pxetui.core.wording import NOT_WORLD_READABLE, chmod_fix, clock
 
 Severity = Literal["info", "warn", "error"]
 
@@ -283,9 +283,9 @@ def file_unreadable(proto: str, name: str, ts: float) -> Hint:
     return _hint(
         "file_unreadable",
         ts,
-        f"{proto.upper()} request for {name} at {clock(ts)}: refused, not world-readable",
-        text=f"{name} is not world-readable (chmod 0644 {name})",
-        causes=(f"its mode: `chmod 0644 {name}` (pxetui serves world-readable files only)",),
+        f"{proto.upper()} request for {name} at {clock(ts)}: refused, {NOT_WORLD_READABLE}",
+        text=f"{name} is {NOT_WORLD_READABLE} ({chmod_fix(name)})",
+        causes=(f"its mode: `{chmod_fix(name)}` (pxetui serves world-readable files only)",),
     )
 
 

@@ -10,6 +10,16 @@ def counted(n: int, one: str, many: str | None = None) -> str:
     return f"{n} {one if n == 1 else (many or one + 's')}"
 
 
+NOT_WORLD_READABLE = "not world-readable"
+"""Why the TFTP server (error 2, access violation) and the HTTP server (403) refuse a file:
+both send regular, world-readable files only (engine/tftp/paths.py)."""
+
+
+def chmod_fix(path: object) -> str:
+    """The fix for a file the servers refuse as not world-readable."""
+    return f"chmod 0644 {path}"
+
+
 def clock(ts: float | None) -> str:
     """``10:02:03``: the operator's local wall clock, as every view shows a time;
     ``--:--:--`` while unknown."""

@@ -27,7 +27,7 @@ from pxetui.lab.cpio import CpioEntry, write_newc
 GuestArch = Literal["amd64", "s390x"]
 Say = Callable[[str], None]
 
-INIT_VERSION = 4  # bump when init_script changes: cached initrds are rebuilt
+INIT_VERSION = 5  # bump when init_script changes: cached initrds are rebuilt
 MARKER_PREFIX = "PXETUI-BOOTED"
 CMDLINE_PREFIX = "PXETUI-CMDLINE:"
 SQUASHFS_PREFIX = "PXETUI-SQUASHFS:"
@@ -341,10 +341,14 @@ def build_initrd(
 
 
 def build_squashfs(marker: str, out: Path, padding: int = 0) -> Path:
-    """A squashfs image whose ``marker.txt`` holds *marker* (mksquashfs from squashfs-tools)."""
+    """A squashfs image whose ``marker.txt`` holds *marker* (mksquashfs from squashfs-tools).
+
+    It also has an ``etc/`` like a root tree, so ``pxetui check`` (which inspects live
+    images) takes it for the modern live layout it stands in for."""
     src = out.with_name(out.name + ".d")
     shutil.rmtree(src, ignore_errors=True)
-    src.mkdir(parents=True)
+    (src / "etc").mkdir(parents=True)
+    (src / "etc" / "os-release").write_text("NAME=\"pxetui lab stand-in root\"\n")
     (src / "marker.txt").write_text(marker + "\n")
     if padding:
         (src / "padding.bin").write_bytes(os.urandom(padding))

@@ -13,6 +13,7 @@ from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
 
 from pxetui.core.boot_stage import StageMap, once_refusal
+from pxetui.core.live import LiveImageError, inspect_live_image, live_problems
 from pxetui.core.mac import MacAddress
 from pxetui.core.profile.errors import ProfileError
 from pxetui.core.profile.loader import load_profile, load_profile_text
@@ -26,6 +27,7 @@ from pxetui.core.profile.model import (
 )
 from pxetui.core.render import RenderContext, RenderError, render_defaults, render_host
 from pxetui.core.render.plan import is_url
+from pxetui.core.wording import NOT_WORLD_READABLE, chmod_fix
 
 
 def _leaf_entries(profile: Profile, name: str) -> list[tuple[str, Entry]]:
@@ -55,9 +57,11 @@ class _Audit:
     def add(self, path: tuple[str, ...], message: str) -> None:
         self.problems.append(f"{self.profile.where(*path)}: {'.'.join(path)}: {message}")
 
-    def need(self, path: tuple[str, ...], rel: str, roots: dict[str, Path], is_dir: bool) -> None:
+    def need(self, path: tuple[str, ...], rel: str, roots: dict[str, Path], is_dir: bool) -> bool:
+        """Is *rel* there and servable under every root? (False also for URLs/templates.)"""
         if is_url(rel) or "{" in rel:
-            return  # a URL or a per-host template: nothing to look at here
+            return False  # a URL or a per-host template: nothing to look at here
+        before = len(self.problems)
         for label, root in roots.items():
             target = _under(root, rel)
             if target is None:
@@ -67,11 +71,20 @@ class _Audit:
                 self.add(path, f"{kind} {rel} not found under the {label} root ({root})")
             elif not is_dir and not _world_readable(target):
                 # The file servers send only world-readable files (paths.py): it would 403.
-                self.add(
-                    path,
-                    f"file {rel} under the {label} root is not world-readable, so it would "
-                    f"not be served (chmod o+r {target})",
-                )
+                self.add(path, unreadable_file(rel, label, target))
+        return len(self.problems) == before
+
+    def live_image(self, name: str, entry: LiveEntry) -> None:
+        """The image's layout is one dracut boots, with the arguments the entry gives."""
+        target = _under(self.http, entry.image)
+        assert target is not None  # need() said it is under the root
+        try:
+            image = inspect_live_image(target, entry.args)
+        except (LiveImageError, OSError) as exc:
+            self.add(("entries", name, "image"), f"{entry.image}: {exc}")
+            return
+        for problem in live_problems(image, entry.args):
+            self.add(("entries", name, "args"), problem)
 
     def files(self) -> None:
         # Kernels and initrds go over TFTP (pxelinux, GRUB, s390x) and HTTP (iPXE).
@@ -86,8 +99,10 @@ class _Audit:
                 self.need(("entries", name, "kernel"), entry.kernel, both, False)
                 for i, initrd in enumerate(entry.initrds):
                     self.need(("entries", name, "initrds", str(i)), initrd, both, False)
-            if isinstance(entry, LiveEntry):
-                self.need(("entries", name, "image"), entry.image, http, False)
+            if isinstance(entry, LiveEntry) and self.need(
+                ("entries", name, "image"), entry.image, http, False
+            ):
+                self.live_image(name, entry)
             if isinstance(entry, CentosEntry):
                 self.need(("entries", name, "repo"), entry.repo, http, True)
                 if entry.kickstart:
@@ -207,6 +222,14 @@ def _host_keys(profile: Profile) -> dict[MacAddress, str]:
             except ValueError:
                 continue
     return keys
+
+
+def unreadable_file(rel: str, label: str, target: Path) -> str:
+    """A file the servers would refuse: TFTP with an access violation, HTTP with 403."""
+    return (
+        f"file {rel} under the {label} root is {NOT_WORLD_READABLE}: TFTP and HTTP would "
+        f"refuse it (dracut writes its initrds 0600); {chmod_fix(target)}"
+    )
 
 
 def _world_readable(target: Path) -> bool:

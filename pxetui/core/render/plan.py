@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from pxetui.core.live import LIVE_ARGS, cmdline_args
 from pxetui.core.mac import MacAddress
 from pxetui.core.profile.model import (
     CentosEntry,
@@ -121,7 +122,9 @@ def _cmdline(entry: Entry, name: str, ctx: RenderContext, values: Mapping[str, s
             parts.append(f"ks={ks}" if entry.version <= 6 else f"inst.ks={ks}")
     elif isinstance(entry, LiveEntry):
         image = http_url(_expand(entry.image, values, name), ctx)
-        parts.extend([f"root=live:{image}", "rd.live.image"])
+        given = cmdline_args(user)
+        parts.append(f"root=live:{image}")
+        parts += [a for a in LIVE_ARGS if a.partition("=")[0] not in given]
     parts.append(user)  # the operator's own arguments last: the kernel lets the last one win
     return " ".join(p for p in parts if p)
 

@@ -17,6 +17,8 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
+from pxetui.core.wording import NOT_WORLD_READABLE
+
 # Longest name we look at; real boot file names are far shorter, and PATH_MAX is 4096.
 MAX_NAME_LEN = 1024
 
@@ -96,7 +98,7 @@ def open_served_file(root: Path, raw_name: str) -> ServedFile:
     if not stat.S_ISREG(st.st_mode):
         raise AccessRefused("not a regular file")
     if not st.st_mode & stat.S_IROTH:
-        raise AccessRefused("not world-readable")
+        raise AccessRefused(NOT_WORLD_READABLE)
     try:
         fd = os.open(real, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     except FileNotFoundError:
