@@ -76,8 +76,15 @@ def remove_stale_namespaces() -> list[str]:
 class Testbed:
     """Two namespaces joined by veth (direct) and by tun devices (through the relay)."""
 
-    def __init__(self) -> None:
+    def __init__(self, pin: bool = True) -> None:
         tag = f"{secrets.token_hex(3)}-{os.getpid()}"
+        # A real boot server has a core of its own: with pinning the servers run on core 0
+        # and every client (and the relay) on the others, so N client processes cannot
+        # starve a single-process server (issue 14: unpinned ratios swung 0.53x..1.28x).
+        cores = sorted(os.sched_getaffinity(0))
+        self.pinned = pin and len(cores) >= 2
+        self.server_cpus = str(cores[0])
+        self.client_cpus = ",".join(str(c) for c in cores[1:])
         self.client_ns = f"{PREFIX}{tag}-c"
         self.server_ns = f"{PREFIX}{tag}-s"
         # Interface names live inside our namespaces, so short fixed names cannot collide.
@@ -158,8 +165,20 @@ class Testbed:
         return f"/run/netns/{ns}"
 
     def in_ns(self, ns: str, argv: Sequence[str]) -> list[str]:
-        """The argv that runs ``argv`` inside namespace ``ns``."""
-        return ["ip", "netns", "exec", ns, *argv]
+        """The argv that runs ``argv`` inside namespace ``ns`` (pinned to its side's cores)."""
+        if not self.pinned:
+            return ["ip", "netns", "exec", ns, *argv]
+        cpus = self.server_cpus if ns == self.server_ns else self.client_cpus
+        return ["ip", "netns", "exec", ns, "taskset", "-c", cpus, *argv]
+
+    def pinning(self) -> str:
+        """How processes are placed, for the report."""
+        if not self.pinned:
+            return "not pinned: servers and clients share every core"
+        return (
+            f"servers pinned to core {self.server_cpus} (taskset), clients and relay on "
+            f"core(s) {self.client_cpus}"
+        )
 
     def destroy(self) -> None:
         """Remove both namespaces (and every process still inside). Safe to call twice."""

@@ -96,6 +96,8 @@ class Relay:
             str(delay_us),
             str(drop_every),
         ]
+        if bed.pinned:  # the relay is the network: on the clients' side, off the server core
+            argv = ["taskset", "-c", bed.client_cpus, *argv]
         self.proc = subprocess.Popen(
             argv,
             stdin=subprocess.DEVNULL,

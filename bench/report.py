@@ -2,7 +2,9 @@
 
 Why medians and ratios: the bench machine is shared and noisy; a median of interleaved runs and
 a ratio against a reference measured in the same repetitions (tftpd-hpa for TFTP, nginx for
-HTTP) are what stays comparable from one run to the next.
+HTTP) are what stays comparable from one run to the next. Each row also says how pxetui
+compares with that row's server (``pxetui ÷ this``: >1 = pxetui faster) and the server's CPU
+per block sent, which is steadier than time on a busy machine.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from clients import RunResult
 from matrix import MIB, TARGETS, Scenario
 
 REFERENCE = {"tftp": "tftpd-hpa", "http": "nginx"}
+SUBJECT = "pxetui"
 
 
 @dataclass
@@ -49,6 +52,24 @@ def ratio(cell: Cell, reference: Cell | None) -> float | None:
     return ref / mine
 
 
+def units(scenario: Scenario, blksize: int = 0) -> int:
+    """Blocks the server sends in one run (TFTP; HTTP: MiB), for CPU per block."""
+    if scenario.protocol == "http":
+        return max(1, scenario.clients * scenario.size // MIB)
+    bs = blksize or scenario.blksize or 512
+    return scenario.clients * (scenario.size // bs + 1)
+
+
+def cpu_per_unit(scenario: Scenario, cell: Cell) -> float | None:
+    """Median server CPU microseconds per block sent (HTTP: per MiB)."""
+    if not cell.cpu_seconds:
+        return None
+    granted = next((r.detail for r in cell.runs if r.ok and "blksize=" in r.detail), "")
+    fields = dict(f.split("=", 1) for f in granted.split() if "=" in f)
+    bs = int(fields["blksize"]) if fields.get("blksize", "").isdigit() else 0
+    return statistics.median(cell.cpu_seconds) * 1e6 / units(scenario, bs)
+
+
 def _negotiated_note(scenario: Scenario, cell: Cell) -> str:
     """Say when the server granted less than asked (e.g. blksize capped at the MTU), since the
     row then compares different block sizes."""
@@ -65,7 +86,9 @@ def _negotiated_note(scenario: Scenario, cell: Cell) -> str:
     return ", ".join(notes)
 
 
-def _fmt_row(scenario: Scenario, server: str, cell: Cell, reference: Cell | None) -> list[str]:
+def _fmt_row(
+    scenario: Scenario, server: str, cell: Cell, reference: Cell | None, subject: Cell | None
+) -> list[str]:
     med = cell.median()
     ok = cell.ok_seconds
     total_mib = scenario.clients * scenario.size / MIB
@@ -84,11 +107,31 @@ def _fmt_row(scenario: Scenario, server: str, cell: Cell, reference: Cell | None
         f"{ok[0]:.3f}-{ok[-1]:.3f}" if ok else "—",
         f"{r:.2f}x" if r is not None else "—",
         f"{cpu:.2f}" if cpu is not None else "—",
+        _per_unit(scenario, cell),
+        f"{vs:.2f}x" if (vs := ratio(subject, cell) if subject else None) is not None else "—",
         fails,
     ]
 
 
-HEADER = ["scenario", "server", "median s", "MiB/s", "min-max s", "ratio", "server CPU s", "notes"]
+def _per_unit(scenario: Scenario, cell: Cell) -> str:
+    per = cpu_per_unit(scenario, cell)
+    if per is None:
+        return "—"
+    return f"{per:.1f}" if scenario.protocol == "tftp" else f"{per / 1000:.1f} ms/MiB"
+
+
+HEADER = [
+    "scenario",
+    "server",
+    "median s",
+    "MiB/s",
+    "min-max s",
+    "ratio",
+    "server CPU s",
+    "CPU µs/block",
+    "pxetui ÷ this",
+    "notes",
+]
 
 
 def table(scenarios: list[Scenario], servers: list[str], cells: dict[tuple[str, str], Cell]) -> str:
@@ -100,7 +143,13 @@ def table(scenarios: list[Scenario], servers: list[str], cells: dict[tuple[str, 
         names.sort(key=lambda s: s != ref_name)
         for name in names:
             rows.append(
-                _fmt_row(sc, name, cells[(sc.label, name)], cells.get((sc.label, ref_name)))
+                _fmt_row(
+                    sc,
+                    name,
+                    cells[(sc.label, name)],
+                    cells.get((sc.label, ref_name)),
+                    cells.get((sc.label, SUBJECT)),
+                )
             )
     return "\n".join("| " + " | ".join(r) + " |" for r in rows)
 
@@ -115,13 +164,17 @@ def profile_section(profiles: dict[str, list[tuple[str, float]]]) -> str:
     return "\n".join(out)
 
 
-def targets_section(cells: dict[tuple[str, str], Cell]) -> str:
-    """Issue 3's targets: pxetui's ratio per target scenario, met or missed (and by how much)."""
+def targets_section(
+    cells: dict[tuple[str, str], Cell], scenarios: list[Scenario] | None = None
+) -> str:
+    """Issue 14's targets: pxetui's ratio to the named peer, met or missed (and by how much);
+    with *scenarios*, also pxetui's CPU per block against that peer's."""
+    by_label = {s.label: s for s in scenarios or []}
     lines = []
-    for label, want in TARGETS:
-        ref = cells.get((label, REFERENCE[label.split()[0].lower()]))
+    for label, peer, want in TARGETS:
+        ref = cells.get((label, peer))
         for (lab, server), cell in cells.items():
-            if lab != label or not server.startswith("pxetui"):
+            if lab != label or not server.startswith(SUBJECT):
                 continue
             r = ratio(cell, ref)
             if r is None:
@@ -130,7 +183,10 @@ def targets_section(cells: dict[tuple[str, str], Cell]) -> str:
                 verdict = f"**met** ({r:.2f}x)"
             else:
                 verdict = f"**missed**: {r:.2f}x, {100 * (1 - r / want):.0f} % short"
-            lines.append(
-                f"- {label}, {server} >= {want:g}x {REFERENCE[label.split()[0].lower()]}: {verdict}"
-            )
-    return "\n".join(["", "Targets (issue 3):", "", *lines]) if lines else ""
+            sc = by_label.get(label)
+            if sc is not None and ref is not None and sc.protocol == "tftp":
+                mine, theirs = cpu_per_unit(sc, cell), cpu_per_unit(sc, ref)
+                if mine is not None and theirs is not None:
+                    verdict += f"; CPU/block {mine:.1f} µs vs {theirs:.1f} µs"
+            lines.append(f"- {label}, {server} >= {want:g}x {peer}: {verdict}")
+    return "\n".join(["", "Targets (issue 14):", "", *lines]) if lines else ""

@@ -56,6 +56,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--match", action="append", default=[], help="keep scenarios whose label has this text"
     )
+    p.add_argument(
+        "--exclude", action="append", default=[], help="drop scenarios whose label has this text"
+    )
     p.add_argument("--deadline", type=float, help="seconds before a run counts as failed")
     p.add_argument("--results-dir", type=Path, default=RESULTS, help="where to save (md+json)")
     p.add_argument("--no-save", action="store_true", help="print the table only")
@@ -64,6 +67,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--pxetui-args",
         default="",
         help="extra arguments for `pxetui serve`, e.g. '--tftp-workers 1' (named in the table)",
+    )
+    p.add_argument(
+        "--no-pin",
+        action="store_true",
+        help="do not pin the servers to core 0 and the clients to the others",
     )
     p.add_argument(
         "--py-spy",
@@ -192,6 +200,7 @@ def run_bench(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
     if args.only:
         scenarios = [s for s in scenarios if s.protocol == args.only]
     scenarios = [s for s in scenarios if all(m in s.label for m in args.match)]
+    scenarios = [s for s in scenarios if not any(x in s.label for x in args.exclude)]
     names = args.servers.split(",") if args.servers else list(servers.BY_NAME)
     notes: list[str] = []
     if "pxetui" in names and not servers.pxetui_serve_available():
@@ -214,7 +223,8 @@ def run_bench(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
     load_before = os.getloadavg()
     try:
         root = _prepare_root(workdir, scenarios)
-        with Testbed() as bed:
+        with Testbed(pin=not args.no_pin) as bed:
+            notes.append(bed.pinning())
             try:
                 for spec in specs:
                     running[spec.name] = srv = servers.start(spec, bed, root, workdir)
@@ -251,7 +261,11 @@ def run_bench(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
         shutil.rmtree(workdir, ignore_errors=True)
     elapsed = time.monotonic() - started
     server_names = [sp.name for sp in specs]
-    md = report.table(scenarios, server_names, cells) + "\n" + report.targets_section(cells)
+    md = (
+        report.table(scenarios, server_names, cells)
+        + "\n"
+        + report.targets_section(cells, scenarios)
+    )
     raw = {
         "mode": mode,
         "reps": reps,
@@ -304,7 +318,9 @@ def _header(argv: list[str], raw: dict[str, Any]) -> str:
         "jobs and noisy**: compare medians and ratios, not absolute numbers; load average "
         f"(1/5/15 min) {raw['loadavg_before']} before, {raw['loadavg_after']} after",
         "- ratio = reference median / server median (>1 = faster than tftpd-hpa / nginx); "
-        "MiB/s = clients x file size / median; server CPU = median user+sys seconds per run",
+        "pxetui ÷ this = this server's median / pxetui's (>1 = pxetui faster); "
+        "MiB/s = clients x file size / median; server CPU = median user+sys seconds per run, "
+        "CPU µs/block = that over the blocks sent (HTTP: per MiB)",
     ]
     lines += [f"- note: {n}" for n in raw["notes"]]
     for rtt in raw["rtt"]:

@@ -65,17 +65,31 @@ def test_targets_say_met_or_by_how_much_they_were_missed() -> None:
     """The 10-client target at 0.8x is 20 % short; the 50-client one at 1.25x is met."""
     c10, c50 = "TFTP 10c 5MiB bs1468 ws1", "TFTP 50c 5MiB bs1468 ws1"
     cells = {
-        (c10, "tftpd-hpa"): cell(run(0.8)),
+        (c10, "dnsmasq"): cell(run(0.8)),
         (c10, "pxetui"): cell(run(1.0)),
-        (c50, "tftpd-hpa"): cell(run(5.0)),
+        (c50, "dnsmasq"): cell(run(5.0)),
         (c50, "pxetui"): cell(run(4.0)),
     }
     text = report.targets_section(cells)
-    assert f"{c10}, pxetui >= 1x tftpd-hpa: **missed**: 0.80x, 20 % short" in text
-    assert f"{c50}, pxetui >= 1x tftpd-hpa: **met** (1.25x)" in text
+    assert f"{c10}, pxetui >= 1x dnsmasq: **missed**: 0.80x, 20 % short" in text
+    assert f"{c50}, pxetui >= 1x dnsmasq: **met** (1.25x)" in text
+
+
+def test_rows_compare_with_pxetui_and_give_cpu_per_block() -> None:
+    """A peer twice as slow as pxetui reads 2.00x; 1 s of CPU over 10 x 3572 blocks is 28 µs."""
+    sc = Scenario("tftp", 10, "5MiB", 1468, 1)
+    cells = {
+        (sc.label, "pxetui"): cell(run(1.0)),
+        (sc.label, "dnsmasq"): report.Cell(runs=[run(2.0)], cpu_seconds=[1.0]),
+    }
+    rows = report.table([sc], ["pxetui", "dnsmasq"], cells).splitlines()[2:]
+    dnsmasq = [c.strip() for c in rows[1].split("|")]
+    assert dnsmasq[2] == "dnsmasq"
+    assert dnsmasq[8] == f"{1e6 / (10 * (5 * 2**20 // 1468 + 1)):.1f}"
+    assert dnsmasq[9] == "2.00x"
 
 
 def test_every_target_is_a_quick_scenario() -> None:
     """The targets can only be checked if --quick actually runs those scenarios."""
     labels = {s.label for s in quick()}
-    assert {label for label, _ in TARGETS} <= labels
+    assert {label for label, _, _ in TARGETS} <= labels

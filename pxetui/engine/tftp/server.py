@@ -3,7 +3,8 @@
 Why not tftpy's own ``TftpServer``: measured here, eight different single packets stop it for
 good, it accepts writes, follows symlinks out of its root, lets a stranger's ACK drive a
 transfer, has no windowsize and serves 10 to 50 clients at about half tftpd-hpa's speed. So the
-engine owns the loop (asyncio, one socket per transfer) and uses tftpy only for packets.
+engine owns the loop (a data thread, one shared transfer socket per local address, see
+:mod:`.mux`) and uses tftpy only for packets.
 
 Every datagram is handled inside a ``try``: whatever one packet does, the listener keeps
 listening. Requests are decided in a fixed order — decode, mode, caps, path, options — and
@@ -28,18 +29,14 @@ from pxetui.core.sanitize import clean
 from pxetui.engine.progress import TransferReporter
 from pxetui.engine.tftp import packets
 from pxetui.engine.tftp.datapath import DataPath
+from pxetui.engine.tftp.mux import SharedSocket
 from pxetui.engine.tftp.netascii import NetasciiTooLarge, to_netascii
 from pxetui.engine.tftp.options import DEFAULT_MAX_WINDOWSIZE, MAX_BLKSIZE, negotiate
 from pxetui.engine.tftp.paths import PathError, open_served_file
-from pxetui.engine.tftp.sockets import (
-    CMSG_SPACE,
-    listening_socket,
-    local_address,
-    path_mtu,
-    transfer_socket,
-)
-from pxetui.engine.tftp.sources import bytes_reader, file_reader
+from pxetui.engine.tftp.sockets import CMSG_SPACE, listening_socket, local_address, path_mtu
+from pxetui.engine.tftp.sources import bytes_reader, bytes_readinto, file_reader, file_readinto
 from pxetui.engine.tftp.transfer import Transfer
+from pxetui.engine.tftp.window import RttMemory, requested_window, window_cap
 from pxetui.engine.tftp.worker import WorkerProcesses
 
 log = logging.getLogger(__name__)
@@ -48,6 +45,7 @@ log = logging.getLogger(__name__)
 _HEADERS = 20 + 8 + 4
 _READ_BATCH = 64
 _MAX_ROUTES = 4096
+_MAX_SHARED = 64  # transfer sockets (one per local address); past it, one on 0.0.0.0
 
 
 class TftpServer:
@@ -91,6 +89,8 @@ class TftpServer:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._sockets: DataPath | None = None
         self._transfers: dict[tuple[str, int], Transfer] = {}
+        self._shared: dict[str, SharedSocket] = {}
+        self._rtts = RttMemory()  # per client address, for the window offered (see .window)
         self._wildcard = host in ("", "0.0.0.0")
 
     # --- lifecycle --------------------------------------------------------------------
@@ -158,6 +158,9 @@ class TftpServer:
                 for transfer in list(self._transfers.values()):
                     transfer.close(reason="server stopped")
                 self._transfers.clear()
+            for shared in self._shared.values():
+                shared.close()
+            self._shared.clear()
             self._sockets.close()  # also publishes the events still queued
             self._sockets = None
         if self._reply_sock is not None:
@@ -319,19 +322,32 @@ class TftpServer:
                 os.close(served.fd)
                 release = lambda: None  # noqa: E731
                 read, size = bytes_reader(content), len(content)
+                readinto = bytes_readinto(content)
             else:
                 read, size = file_reader(served.fd), served.size
+                readinto = file_readinto(served.fd)
             bind_ip = self.host if not self._wildcard else (local_ip or "0.0.0.0")
             max_blksize = self.max_blksize
             if any(k.lower() == "blksize" for k in request.options):
                 max_blksize = min(max_blksize, path_mtu(bind_ip, addr) - _HEADERS)
+            assert self._loop is not None and self._sockets is not None
+            with self._sockets.lock:
+                shared = self._shared_socket(bind_ip)
+                rtt = self._rtts.get(addr[0])
             negotiated = negotiate(
                 request.options,
                 size=size,
                 max_blksize=max_blksize,
                 max_windowsize=self.max_windowsize,
             )
-            sock = transfer_socket(bind_ip)
+            asked = requested_window(request.options)
+            if rtt is not None and asked > negotiated.windowsize:
+                # A far client asking for more than 64: a window that covers its RTT.
+                cap = window_cap(self.max_windowsize, negotiated.blksize, asked, rtt)
+                if cap != self.max_windowsize:
+                    negotiated = negotiate(
+                        request.options, size=size, max_blksize=max_blksize, max_windowsize=cap
+                    )
         except NetasciiTooLarge as exc:
             release()
             self._refuse(addr, request.filename, str(exc), packets.ERR_ACCESS, "File too large")
@@ -339,7 +355,6 @@ class TftpServer:
         except BaseException:
             release()
             raise
-        assert self._loop is not None and self._sockets is not None
         reporter = TransferReporter(
             self._sockets.publish,
             proto="tftp",
@@ -351,9 +366,10 @@ class TftpServer:
         )
         transfer = Transfer(
             sockets=self._sockets,
-            sock=sock,
+            shared=shared,
             client=addr,
             read=read,
+            readinto=readinto,
             size=size,
             negotiated=negotiated,
             reporter=reporter,
@@ -371,7 +387,25 @@ class TftpServer:
                 transfer.close(reason="could not start")  # never leave one without a timer
                 raise
 
+    def _shared_socket(self, bind_ip: str) -> SharedSocket:
+        """The transfer socket for *bind_ip*, made on first use (caller holds the lock)."""
+        assert self._sockets is not None
+        shared = self._shared.get(bind_ip)
+        if shared is None:
+            if len(self._shared) >= _MAX_SHARED:
+                log.warning(
+                    "TFTP: more than %d local addresses; replies from 0.0.0.0's socket",
+                    _MAX_SHARED,
+                )
+                bind_ip = "0.0.0.0"
+                shared = self._shared.get(bind_ip)
+            if shared is None:
+                shared = SharedSocket(self._sockets, bind_ip)
+                self._shared[bind_ip] = shared
+        return shared
+
     def _forget(self, transfer: Transfer) -> None:
+        self._rtts.remember(transfer.client[0], transfer.srtt)
         if self._transfers.get(transfer.client) is transfer:
             del self._transfers[transfer.client]
 

@@ -1,14 +1,18 @@
-"""One TFTP read transfer: its own UDP socket (the RFC's transfer ID), window, timer, events.
+"""One TFTP read transfer: window, retransmit timer and events, on the server's shared socket.
 
-Everything per block is kept tiny, because the benchmark compares us with C servers: an ACK
-is two byte reads and a subtraction, a DATA packet is one precompiled ``struct`` header plus
-an ``os.pread`` slice, a window goes out in one loop, and the retransmit timer is not
-re-armed per ACK (it records the time of the last progress and checks it when it fires).
+Everything per block is kept tiny, because the benchmark compares us with C servers. In
+lock-step (windowsize 1, the common PXE case) an ACK is two byte reads and a subtraction,
+and the next DATA is written in place into this transfer's own packet buffer (a
+``pack_into`` header and an ``os.preadv`` payload: no Python object per block) and queued on
+the shared socket, which sends every ready transfer's packet in one ``sendmmsg`` (see
+:mod:`.mux`). Windows go out with UDP GSO (:mod:`.gso`). The retransmit timer is not
+re-armed per ACK: it records the time of the last progress and checks it when it fires.
 
 Rules that keep a LAN safe:
 
-* Only the client's exact (address, port) may drive the transfer. Anyone else gets
-  ERROR 5 and nothing changes (RFC 1350 transfer IDs).
+* Only the client's exact (address, port) may drive the transfer: the shared socket hands a
+  transfer only its own client's datagrams, and answers anyone else with ERROR 5 (RFC 1350
+  transfer IDs).
 * Only an ACK that moves the window forward sends DATA. Duplicate or stale ACKs do nothing,
   so a delayed duplicate can never double the traffic (the Sorcerer's Apprentice bug); lost
   packets are recovered by our own timer (~1 s, doubling, bounded retries).
@@ -20,28 +24,21 @@ Rules that keep a LAN safe:
 
 from __future__ import annotations
 
-import contextlib
-import socket
-import struct
 import time
 from collections.abc import Callable
 
 from pxetui.engine.progress import TransferReporter
-from pxetui.engine.tftp import packets
+from pxetui.engine.tftp import gso as gso_send
+from pxetui.engine.tftp import mmsg, packets
 from pxetui.engine.tftp.datapath import DataPath, Timer
+from pxetui.engine.tftp.mux import SharedSocket
 from pxetui.engine.tftp.options import Negotiated
-from pxetui.engine.tftp.sources import Reader
+from pxetui.engine.tftp.rto import MIN_RTO, RetransmitTimeout
+from pxetui.engine.tftp.sources import IntoReader, Reader
 
-_RECV_SIZE = 2048
 _DATA = packets.DATA
 _ERROR = packets.ERROR
-
-_UDP_SEGMENT = 103  # Linux UDP GSO socket option (not exported by Python)
-_GSO_MAX_SEGMENTS = 64
-_GSO_MAX_BYTES = 65000
-
-# Never retransmit sooner than this, however fast the path measured.
-MIN_RTO = 0.1
+_PROGRESS_EVERY = 0.1  # seconds between progress events
 
 _monotonic = time.monotonic
 
@@ -57,9 +54,10 @@ class Transfer:
         self,
         *,
         sockets: DataPath,
-        sock: socket.socket,
+        shared: SharedSocket,
         client: tuple[str, int],
         read: Reader,
+        readinto: IntoReader,
         size: int,
         negotiated: Negotiated,
         reporter: TransferReporter,
@@ -71,8 +69,9 @@ class Transfer:
         gso: bool = True,
     ) -> None:
         self._sockets = sockets
-        self._sock = sock
+        self._shared = shared
         self.client = client
+        self.key = mmsg.key_of(client)
         self._read = read
         self.size = size
         self.negotiated = negotiated
@@ -94,42 +93,38 @@ class Transfer:
         self.half_open = True  # until the client's first valid ACK
         self.created = _monotonic()
         timeout = float(negotiated.timeout) if negotiated.timeout else base_timeout
-        self._base_rto = timeout
-        self._min_rto = min(min_rto, timeout)
-        self._srtt = -1.0  # smoothed round-trip time; < 0 until the first sample
-        self._rttvar = 0.0
+        self.timeout = RetransmitTimeout(timeout, min_rto)
         self._sent_at = self.created  # when the current window went out (RTT samples)
         self._sample_ok = False  # Karn: no RTT sample from a retransmitted window
-        # Give up after as long as `max_retries` back-offs from the base timeout take (1 s:
-        # 1+2+4+8+8 = 23 s), however short the adaptive timeout is: a client that is merely
-        # slow for a few seconds (a busy host, a firmware pause) must not be dropped.
-        self._give_up_after = sum(min(timeout * (1 << i), timeout * 8) for i in range(max_retries))
+        self._give_up_after = self.timeout.give_up_after(max_retries)
         self._stalled_since = 0.0
-        self._tries = 0
         self._last_progress = self.created
-        self._progress_due = self.created + 0.1
+        self._progress_due = self.created + _PROGRESS_EVERY
         self._timer: Timer | None = None
         self._closed = False
-        self._sendto = sock.sendto
-        self._recvfrom = sock.recvfrom
+        self._sendto = shared.sendto
         self._pack = packets.HEADER.pack
-        # UDP GSO for windows: up to 64 segments and 64 KiB per sendmsg (kernel limits).
-        seg = self._blksize + 4
-        batch = min(_GSO_MAX_SEGMENTS, _GSO_MAX_BYTES // seg) if gso else 0
-        self._gso_batch = batch if self._window > 1 and batch >= 2 else 0
-        self._gso_cmsg = [(socket.SOL_UDP, _UDP_SEGMENT, struct.pack("=H", seg))]
+        # Lock-step: one packet buffer, refilled in place for every block.
+        self.packet = mmsg.Packet(4 + self._blksize, client)
+        self._buf = self.packet.buf
+        self._iov_len = self.packet.iov_len
+        self._queue = shared.queue
+        self._pack_into = packets.HEADER.pack_into
+        self._fill = readinto(self.packet.buf[4:])
+        self._gso_batch = gso_send.batch_size(self._blksize, self._window, gso)
+        self._gso_cmsg = gso_send.control(self._blksize)
 
     # --- lifecycle --------------------------------------------------------------------
 
     def start(self) -> None:
-        """Register the socket, send the OACK or the first window, arm the timer."""
-        self._sockets.add(self._sock.fileno(), self._on_readable)
+        """Join the shared socket, send the OACK or the first window, arm the timer."""
+        self._shared.add(self)
         self.reporter.started(self.negotiated.oack)
         if self._oack_pending:
             self._send_raw(self._oack)
         else:
             self._open_window(1)
-        self._arm(self._last_progress + self._base_rto)
+        self._arm(self._last_progress + self.timeout.base)
 
     def close(self, *, reason: str | None = None) -> None:
         """Stop for good; with *reason*, report the transfer as failed (if nothing else was)."""
@@ -141,10 +136,7 @@ class Transfer:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        fd = self._sock.fileno()
-        if fd >= 0:
-            self._sockets.remove(fd)
-        self._sock.close()
+        self._shared.remove(self)
         self._release()
         self._on_close(self)
 
@@ -152,47 +144,36 @@ class Transfer:
     def closed(self) -> bool:
         return self._closed
 
+    @property
+    def srtt(self) -> float | None:
+        """The smoothed round-trip time measured so far (None before the first sample)."""
+        return self.timeout.srtt if self.timeout.srtt >= 0 else None
+
     def _bytes_acked(self) -> int:
         return min(self._acked * self._blksize, self.size)
 
-    # --- receiving ----------------------------------------------------------------------
+    # --- receiving (called by the shared socket with this client's datagrams only) ------
 
-    def _on_readable(self) -> None:
-        # One datagram per call: the readiness is level-triggered, so anything else queued
-        # is reported again right away, and the common case raises no BlockingIOError.
+    def on_datagram(self, data: bytes) -> None:
+        """Anything from our client that is not an ACK: an ERROR ends the transfer; DATA,
+        a repeated RRQ or junk is ignored."""
         if self._closed:
             return
-        try:
-            data, addr = self._recvfrom(_RECV_SIZE)
-        except OSError:
-            # EAGAIN (spurious wake-up) or an ICMP error queued on the socket; a dead
-            # client is the retransmit timer's business.
-            return
-        if addr != self.client:
-            self._stranger(data, addr)
-        elif len(data) >= 4 and data[0] == 0 and data[1] == 4:
-            self._on_ack((data[2] << 8) | data[3])
-        elif len(data) >= 2 and data[0] == 0 and data[1] == _ERROR:
-            self._on_client_error(data)
-        # anything else from the client (DATA, a repeated RRQ, junk) is ignored
-
-    def _stranger(self, data: bytes, addr: tuple[str, int]) -> None:
-        """RFC 1350: a packet from the wrong TID gets ERROR 5; the transfer is untouched."""
         if len(data) >= 2 and data[0] == 0 and data[1] == _ERROR:
-            return  # never answer an error with an error (no ping-pong)
-        with contextlib.suppress(OSError):
-            self._sendto(packets.encode_error(packets.ERR_UNKNOWN_TID, "Unknown transfer ID"), addr)
+            self._on_client_error(data)
 
-    def _on_ack(self, block: int) -> None:
+    def on_ack(self, block: int) -> None:
         # The hot path: runs once per block (per window with windowsize), so it is written
         # flat, with no helper calls in the common case.
+        if self._closed:
+            return
         if self._oack_pending:
             if block != 0:
                 return
             self._oack_pending = False
             self.half_open = False
-            self._last_progress = _monotonic()
-            self._tries = 0
+            self._last_progress = self._shared.now
+            self.timeout.tries = 0
             self._open_window(1)
             return
         acked = self._acked
@@ -201,54 +182,59 @@ class Transfer:
             return  # duplicate or stale ACK: never triggers DATA (Sorcerer's Apprentice)
         acked += delta
         self._acked = acked
-        now = _monotonic()
+        now = self._shared.now
         self._last_progress = now
+        timeout = self.timeout
         if self._sample_ok:
-            # RFC 6298 smoothing of the send-to-ACK time, for the retransmit timeout.
+            # RFC 6298 smoothing (see .rto), inline: a method call per block costs more.
             sample = now - self._sent_at
-            if self._srtt < 0:
-                self._srtt, self._rttvar = sample, sample / 2
-                self._rearm(now + self.rto())  # the first sample: stop waiting a full second
+            if timeout.srtt < 0:
+                timeout.sample(sample)
+                self._rearm(now + timeout.current())  # first sample: stop waiting a second
             else:
-                self._rttvar += (abs(sample - self._srtt) - self._rttvar) * 0.25
-                self._srtt += (sample - self._srtt) * 0.125
+                timeout.rttvar += (abs(sample - timeout.srtt) - timeout.rttvar) * 0.25
+                timeout.srtt += (sample - timeout.srtt) * 0.125
         self._sample_ok = True
-        if self._tries:
-            self._tries = 0
+        if timeout.tries:
+            timeout.tries = 0
         self.half_open = False
         if acked >= self._last_block:
             self.reporter.finished(self.size, self.retransmits)
             self.close()
             return
         if now >= self._progress_due:
-            self._progress_due = now + 0.1
+            self._progress_due = now + _PROGRESS_EVERY
             self.reporter.progress(acked * self._blksize, now)
         self._sent_at = now
         if self._window == 1 and not self._writer_armed:
-            # Lock-step (the common PXE case): send the next block right here.
-            blksize = self._blksize
+            # Lock-step (the common PXE case): the next block, written in place, queued.
             following = acked + 1
-            try:
-                self._sendto(
-                    self._pack(_DATA, following & 0xFFFF) + self._read(blksize, acked * blksize),
-                    self.client,
-                )
-            except OSError:
-                pass  # the general path below retries and handles EAGAIN and errors
+            self._pack_into(self._buf, 0, _DATA, following & 0xFFFF)
+            self._iov_len[1] = 4 + self._fill(acked * self._blksize)
+            self._queue(self)
+            self._next_send = following + 1
+            self._window_end = following
+            if following > self._highest_sent:
+                self._highest_sent = following
             else:
-                self._next_send = following + 1
-                self._window_end = following
-                if following > self._highest_sent:
-                    self._highest_sent = following
-                else:
-                    self.retransmits += 1
-                return
+                self.retransmits += 1
+            return
         # The end of the window slides the next one out; a mid-window ACK (RFC 7440) means
         # the client lost what followed, so the window restarts right after it either way.
         self._next_send = acked + 1
         end = acked + self._window
         self._window_end = end if end < self._last_block else self._last_block
         self._pump()
+
+    def unsent(self, error: OSError | None) -> None:
+        """The shared socket could not send our queued block: wait for room, or give up."""
+        if self._closed:
+            return
+        if error is not None:
+            self.close(reason=f"cannot send: {error.strerror or error}")
+            return
+        self._next_send = self._window_end  # the queued block is still to send
+        self._wait_writable()
 
     def _on_client_error(self, data: bytes) -> None:
         code, message = packets.decode_error(data)
@@ -285,14 +271,24 @@ class Transfer:
         already = self._highest_sent
         try:
             if self._gso_batch and end > block:
-                block = self._pump_gso(block, end)
+                block, works = gso_send.send_blocks(
+                    self._shared.sock.sendmsg,
+                    self._gso_cmsg,
+                    client,
+                    read,
+                    blksize,
+                    self._gso_batch,
+                    block,
+                    end,
+                    self._last_block,
+                )
+                if not works:
+                    self._gso_batch = 0  # not supported here: plain datagrams from now on
             while block <= end:
                 sendto(pack(_DATA, block & 0xFFFF) + read(blksize, (block - 1) * blksize), client)
                 block += 1
         except (BlockingIOError, InterruptedError):
-            if not self._writer_armed and not self._closed:
-                self._writer_armed = True
-                self._sockets.want_writable(self._sock.fileno(), self._on_writable)
+            self._wait_writable()
         except OSError as exc:
             self.close(reason=f"cannot send: {exc.strerror or exc}")
             return
@@ -306,43 +302,13 @@ class Transfer:
         elif last_sent >= first:
             self.retransmits += last_sent - first + 1
 
-    def _pump_gso(self, block: int, end: int) -> int:
-        """Send blocks with UDP GSO: one ``sendmsg`` carries many equal-size datagrams.
+    def _wait_writable(self) -> None:
+        if not self._writer_armed and not self._closed:
+            self._writer_armed = True
+            self._shared.want_writable(self)
 
-        Returns the next block still to send. The kernel cuts the buffer every
-        ``4 + blksize`` bytes, so every segment but the last must be a full block; anything
-        else (a file that shrank underneath us) is left to the per-packet loop. A kernel
-        that refuses GSO disables it for this transfer.
-        """
-        blksize = self._blksize
-        seg = blksize + 4
-        read = self._read
-        pack = self._pack
-        while block < end:
-            last = block + self._gso_batch - 1
-            if last > end:
-                last = end
-            parts = [
-                pack(_DATA, k & 0xFFFF) + read(blksize, (k - 1) * blksize)
-                for k in range(block, last + 1)
-            ]
-            payload = b"".join(parts)
-            if len(payload) != (last - block + 1) * seg and last != self._last_block:
-                return block
-            try:
-                self._sock.sendmsg([payload], self._gso_cmsg, 0, self.client)
-            except (BlockingIOError, InterruptedError):
-                raise
-            except OSError:
-                self._gso_batch = 0  # not supported here: plain datagrams from now on
-                return block
-            block = last + 1
-        return block
-
-    def _on_writable(self) -> None:
-        if self._writer_armed:
-            self._writer_armed = False
-            self._sockets.stop_writable(self._sock.fileno())
+    def on_writable(self) -> None:
+        self._writer_armed = False
         if not self._closed:
             self._pump()
 
@@ -358,39 +324,27 @@ class Transfer:
         self._timer = self._sockets.call_at(when, self._on_timer)
 
     def rto(self) -> float:
-        """The current retransmit timeout.
-
-        The base (1 s, or the client's negotiated ``timeout``) until the first RTT sample;
-        then ``srtt + 4·rttvar`` (RFC 6298) kept between ``min_rto`` and the base, so a lost
-        ACK on a fast LAN costs a tenth of a second instead of a full second. Each
-        retransmission without progress doubles it, up to eight times the base.
-        """
-        base = self._base_rto
-        if self._srtt < 0:
-            rto = base
-        else:
-            rto = self._srtt + 4 * self._rttvar
-            rto = self._min_rto if rto < self._min_rto else (base if rto > base else rto)
-        return float(min(rto * (1 << self._tries), base * 8))
+        """The current retransmit timeout (see :mod:`.rto`)."""
+        return self.timeout.current()
 
     def _on_timer(self) -> None:
         self._timer = None
         if self._closed:
             return
-        due = self._last_progress + self.rto()
+        due = self._last_progress + self.timeout.current()
         now = _monotonic()
         if now < due:
             self._arm(due)  # progress happened since this timer was set: look again later
             return
-        if not self._tries:
+        if not self.timeout.tries:
             self._stalled_since = self._last_progress
         elif now - self._stalled_since >= self._give_up_after:
             self.close(
                 reason=f"no answer from client for {now - self._stalled_since:.1f} s "
-                f"({self._tries} retransmissions)"
+                f"({self.timeout.tries} retransmissions)"
             )
             return
-        self._tries += 1
+        self.timeout.tries += 1
         self._last_progress = now
         self._sample_ok = False
         if self._oack_pending:
@@ -399,4 +353,4 @@ class Transfer:
         else:
             self._open_window(self._acked + 1)
         if not self._closed:
-            self._arm(now + self.rto())
+            self._arm(now + self.timeout.current())
