@@ -17,7 +17,7 @@ from typing import Any, ClassVar, Literal
 from pxetui.core.mac import MacAddress
 
 Proto = Literal["tftp", "http"]
-ServiceName = Literal["dhcp", "tftp", "http", "engine"]
+ServiceName = Literal["dhcp", "tftp", "http", "engine", "store"]
 ServiceState = Literal["starting", "running", "restarting", "stopped", "failed", "disabled"]
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 from collections.abc import Callable
 
 from pxetui.core.events import (
@@ -29,7 +28,7 @@ from pxetui.core.events import (
 )
 from pxetui.core.mac import MacAddress
 from pxetui.core.tracker import ClientTracker
-from pxetui.engine.persist import EngineDatabase
+from pxetui.engine.store.protocol import STORE_ERRORS, Store
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +38,7 @@ CLIENT_UPDATE_INTERVAL_S = 0.1  # ClientUpdated at most ~10/s per client
 
 
 class HistoryBatcher:
-    def __init__(self, db: EngineDatabase, publish: Callable[[Event], None]) -> None:
+    def __init__(self, db: Store, publish: Callable[[Event], None]) -> None:
         self._db = db
         self._publish = publish
         self._rows: list[tuple[MacAddress, Event]] = []
@@ -76,7 +75,7 @@ class HistoryBatcher:
             return
         try:
             self._db.record_many(rows)
-        except sqlite3.Error as exc:  # disk full, I/O error: keep serving, say so
+        except STORE_ERRORS as exc:  # disk full, I/O error: keep serving, say so
             log.error("history not written: %s", exc)
             self._publish(EngineMessage(level="error", text=f"history not written: {exc}"))
 

@@ -16,10 +16,9 @@ import asyncio
 import contextlib
 import logging
 import os
-import sqlite3
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pxetui.core.boot_stage import StageMap, once_refusal
 from pxetui.core.events import (
@@ -46,10 +45,9 @@ from pxetui.engine.dhcp_service import DhcpService
 from pxetui.engine.file_serving import start_file_servers
 from pxetui.engine.host_files import BootFileWriter
 from pxetui.engine.http import HttpFileServer
-from pxetui.engine.limits import LimitNotice
 from pxetui.engine.names import ClientNamer, ReverseNames
 from pxetui.engine.neighbors import neighbor_mac
-from pxetui.engine.persist import EngineDatabase, StoredAssignment
+from pxetui.engine.persist import StoredAssignment
 from pxetui.engine.profile_reload import ProfileRejected, load_again, restart_needed
 from pxetui.engine.replay import replay_history
 from pxetui.engine.runtime_paths import (
@@ -60,10 +58,13 @@ from pxetui.engine.runtime_paths import (
 )
 from pxetui.engine.seams import Addresses as Addresses
 from pxetui.engine.seams import EngineError as EngineError
+from pxetui.engine.store.open import open_store
+from pxetui.engine.store.protocol import STORE_ERRORS, Store
 from pxetui.engine.tftp import TftpServer
 
 if TYPE_CHECKING:
     from pxetui.engine.engine_control import EngineControl
+    from pxetui.engine.fleet import Fleet
 
 log = logging.getLogger(__name__)
 
@@ -94,15 +95,8 @@ class Engine:
         self.recent = RecentEvents()  # first subscriber: the snapshot's recent_events
         self.bus.subscribe(self.recent.add)
         self.tracker = ClientTracker(StageMap.from_profile(profile), neighbor=neighbor_mac)
-        limits = profile.limits
-        self.db = EngineDatabase(
-            self.state_dir / "pxetui.db",
-            history_rows=limits.history_rows,
-            history_age_s=limits.history_days * 86400,
-            on_prune=LimitNotice(
-                self.bus.publish, "history pruned (limits.history_rows, limits.history_days)"
-            ).hit,
-        )
+        self.db: Store = open_store(profile, self.state_dir, self.bus.publish)
+        self.fleet: Fleet | None = None
         self.services: dict[str, ServiceEvent] = {}
         self.addresses: Addresses | None = None
         self.ctx: RenderContext | None = None
@@ -133,7 +127,7 @@ class Engine:
             raise EngineError(str(exc)) from None
         try:
             self.db.open()
-        except sqlite3.Error as exc:
+        except STORE_ERRORS as exc:
             raise EngineError(f"state database {self.db.path} is unusable: {exc}") from exc
         self.addresses = self._resolve_addresses()
         problems = profile_problems(self.profile, self.addresses.server)
@@ -176,6 +170,14 @@ class Engine:
         await self.dhcp.start()
         self._control = EngineControl(self)
         await self._control.start()
+        if self.profile.store is not None:
+            # Imported here: psycopg is only needed by engines that share a store.
+            from pxetui.engine.fleet import Fleet
+            from pxetui.engine.store.postgres import PostgresStore
+
+            assert isinstance(self.db, PostgresStore)
+            self.fleet = Fleet(self, self.db)
+            await self.fleet.start()
         self._tick = asyncio.create_task(self._ticker())
         self.bus.publish(EngineMessage(text=f"serving profile {profile.name!r}"))
 
@@ -186,6 +188,8 @@ class Engine:
             self._tick.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._tick
+        if self.fleet is not None:
+            await self.fleet.stop()
         if self._control is not None:
             await self._control.stop()
         if self.dhcp is not None:
@@ -232,7 +236,7 @@ class Engine:
         files = self._checked_write(mac, self._effective_from(stored))
         try:
             self.db.assign(mac, entry, once=once, by=by)
-        except sqlite3.Error as exc:
+        except STORE_ERRORS as exc:
             raise self._db_failed(mac, exc) from exc
         self.bus.publish(
             AssignmentChanged(mac=mac, entry=entry, once=once, reason="operator", by=by)
@@ -247,7 +251,7 @@ class Engine:
         self._checked_write(mac, self._effective_from(stored))
         try:
             removed = self.db.unassign(mac)
-        except sqlite3.Error as exc:
+        except STORE_ERRORS as exc:
             raise self._db_failed(mac, exc) from exc
         self.bus.publish(AssignmentChanged(mac=mac, entry=None, reason="operator", by=by))
         await self._reconfigure_dhcp()
@@ -263,7 +267,7 @@ class Engine:
             raise ControlError(write_error(exc, self.profile.tftp.root)) from exc
         try:
             self.db.set_setting(DEFAULT_KEY, entry)
-        except sqlite3.Error as exc:
+        except STORE_ERRORS as exc:
             self._write_defaults()
             raise ControlError(f"default not saved: state database {self.db.path}: {exc}") from exc
         self._mark(self.tracker.set_default(entry))
@@ -285,7 +289,7 @@ class Engine:
         except OSError as exc:
             raise ControlError(write_error(exc, self.profile.tftp.root)) from exc
 
-    def _db_failed(self, mac: MacAddress, exc: sqlite3.Error) -> ControlError:
+    def _db_failed(self, mac: MacAddress, exc: Exception) -> ControlError:
         """The files were written but the database refused: put the files back."""
         with contextlib.suppress(OSError):
             self._write_host(mac)
@@ -385,6 +389,8 @@ class Engine:
             self.services[event.service] = event
             return
         if isinstance(event, ClientUpdated):
+            if self.fleet is not None:
+                self.fleet.client_changed(event.mac, event.state)
             return
         changed = self.tracker.apply(event)
         if changed:
@@ -430,6 +436,39 @@ class Engine:
             self._mark(changed)
             for mac in changed:  # a menu that timed out to its local item ends a one-shot
                 self._maybe_complete_once(mac)
+
+    # --- the fleet (store: postgresql://…) -----------------------------------------------
+
+    def publish(self, event: Event) -> None:
+        self.bus.publish(event)
+
+    def server_address(self) -> str:
+        return str(self.addresses.server) if self.addresses is not None else ""
+
+    async def apply_store_changes(self, macs: set[MacAddress], catch_up: bool) -> None:
+        """Another engine changed assignments (or the store came back): files follow."""
+        if self.files is None:
+            return
+        if catch_up:
+            self.write_all()
+        else:
+            self._write_defaults()
+            for mac in sorted(macs):
+                self._write_host(mac)
+        self._mark(self.tracker.set_default(self.effective().unknown))
+        stored = self.db.assignments()
+        for mac in sorted(macs):
+            now = stored.get(mac)
+            entry = now.entry if now is not None else None
+            once = now.once if now is not None else False
+            by = now.by if now is not None else ""
+            self.bus.publish(
+                AssignmentChanged(mac=mac, entry=entry, once=once, reason="store", by=by)
+            )
+        await self._reconfigure_dhcp()
+
+    def fleet_snapshot(self) -> dict[str, Any] | None:
+        return self.fleet.snapshot() if self.fleet is not None else None
 
     # --- helpers -------------------------------------------------------------------------
 

@@ -33,6 +33,7 @@ class EngineControl:
 
     def snapshot(self) -> dict[str, Any]:
         engine = self._engine
+        fleet = engine.fleet_snapshot()
         profile = engine.profile
         effective = engine.effective()
         entries: dict[str, Any] = {
@@ -49,12 +50,20 @@ class EngineControl:
                 "interface": profile.network.interface,
             },
             "services": {name: event_to_dict(ev) for name, ev in sorted(engine.services.items())},
-            "clients": [client.to_dict(full=True) for client in engine.tracker.clients()],
+            "clients": self._clients(fleet),
+            "fleet": {k: v for k, v in fleet.items() if k != "clients"} if fleet else None,
             "entries": entries,
             "assignments": assignment_table(profile, engine.db.assignments()),
             "unknown": effective.unknown,
             "recent_events": engine.recent.dicts(),
         }
+
+    def _clients(self, fleet: dict[str, Any] | None) -> list[dict[str, Any]]:
+        """Our clients; with a shared store, tagged with our name, then the other engines'."""
+        own = [client.to_dict(full=True) for client in self._engine.tracker.clients()]
+        if fleet is None:
+            return own
+        return [{**row, "engine": fleet["engine"]} for row in own] + list(fleet["clients"])
 
     async def dispatch(self, op: str, args: dict[str, Any], who: str = "") -> Any:
         engine = self._engine

@@ -11,13 +11,13 @@ from pxetui.core.events import (
 )
 from pxetui.core.profile.model import Profile
 from pxetui.core.tracker import ClientTracker
-from pxetui.engine.persist import EngineDatabase
+from pxetui.engine.store.protocol import Store
 
 REPLAY_CLIENTS = 500  # client rows rebuilt from history at start
 REPLAY_EVENTS = 200  # per client
 
 
-def replay_history(tracker: ClientTracker, db: EngineDatabase, effective: Profile) -> None:
+def replay_history(tracker: ClientTracker, db: Store, effective: Profile) -> None:
     """Assignments from *effective*, then each recent client's newest events, into *tracker*.
 
     Transfers the history shows running were cut short by the stop: they end as such.

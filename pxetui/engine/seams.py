@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from pxetui.core.events import ServiceEvent
 from pxetui.core.mac import MacAddress
@@ -23,7 +23,7 @@ from pxetui.core.tracker import ClientTracker
 from pxetui.engine.batching import HistoryBatcher
 from pxetui.engine.bus import EventBus
 from pxetui.engine.control.recent import RecentEvents
-from pxetui.engine.persist import EngineDatabase
+from pxetui.engine.store.protocol import Store
 
 
 class EngineError(RuntimeError):
@@ -65,7 +65,7 @@ class ControlledEngine(Protocol):
     bus: EventBus
     services: dict[str, ServiceEvent]
     tracker: ClientTracker
-    db: EngineDatabase
+    db: Store
     history: HistoryBatcher
     recent: RecentEvents
 
@@ -88,3 +88,4 @@ class ControlledEngine(Protocol):
     ) -> tuple[BootFiles, dict[str, bytes]]: ...
     async def reload_profile(self) -> Profile: ...
     def request_stop(self) -> None: ...
+    def fleet_snapshot(self) -> dict[str, Any] | None: ...

@@ -48,6 +48,12 @@ def _hostname(value: str) -> str:
     return value
 
 
+def _store_url(value: str) -> str:
+    if not value.startswith(("postgresql://", "postgres://")):
+        raise ValueError("must be a postgresql:// URL (SQLite in state_dir is the default)")
+    return value
+
+
 Line = Annotated[str, AfterValidator(_single_line)]
 """A string that is written into a boot config line: no newlines or control characters."""
 EntryName = Annotated[str, AfterValidator(_entry_name)]
@@ -241,6 +247,11 @@ class Profile(_Model):
     tftp: TftpSettings = TftpSettings()
     http: HttpSettings = HttpSettings()
     state_dir: Path | None = Field(None, description="engine database and sockets")
+    store: Annotated[Line, AfterValidator(_store_url)] | None = Field(
+        None,
+        description="postgresql://… shared by several engines (default: SQLite in state_dir); "
+        "the profile's name is this engine's name there",
+    )
     limits: Limits = Limits()
     entries: dict[EntryName, Entry] = Field(default_factory=dict)
     hosts: dict[MacAddress, Host] = Field(default_factory=dict)

@@ -1,0 +1,475 @@
+"""``store: postgresql://…``: the store several engines share.
+
+Reads the engine makes on its serving path (assignments, settings) come from an in-memory
+copy, refreshed when another engine NOTIFYs a change and after a reconnect, so a slow or
+lost database never stalls TFTP/HTTP and an engine that loses it keeps serving its last
+known assignments. Writes go straight to the database; while it is unreachable:
+
+* an operator's assign / unassign / set-default is refused with the reason (never half-done);
+* a one-shot that finished is applied locally at once and written when the database returns
+  (the machine must not loop into its installer);
+* history rows wait in memory, at most ``buffer_rows`` (then the oldest go, said once).
+
+Each engine tags what it writes with its name (``history.engine``, ``clients.engine``).
+Every call is bounded: connect in 3 s, any statement in 5 s.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from pxetui.core.events import Event, event_to_dict
+from pxetui.core.mac import MacAddress
+from pxetui.engine.persist import HISTORY_AGE_S, HISTORY_PER_MAC, HISTORY_ROWS, StoredAssignment
+from pxetui.engine.store.migrations import SchemaTooNew, migrate
+from pxetui.engine.store.protocol import StoreError
+
+CHANNEL = "pxetui"
+CONNECT_TIMEOUT_S = 3
+STATEMENT_TIMEOUT_MS = 5000
+BUFFER_ROWS = 50_000  # history rows kept in memory while the database is away
+PRUNE_EVERY_S = 60.0
+
+
+def redact(url: str) -> str:
+    """*url* without its password, for messages and the service bar."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    user = f"{parts.username}@" if parts.username else ""
+    port = f":{parts.port}" if parts.port else ""
+    return urlunsplit(parts._replace(netloc=f"{user}***@{host}{port}".replace("@***@", ":***@")))
+
+
+class PostgresStore:
+    """The shared store, for the engine named *engine*."""
+
+    def __init__(
+        self,
+        url: str,
+        engine: str,
+        *,
+        history_per_mac: int = HISTORY_PER_MAC,
+        history_rows: int = HISTORY_ROWS,
+        history_age_s: float = HISTORY_AGE_S,
+        buffer_rows: int = BUFFER_ROWS,
+        on_prune: Callable[[str], None] | None = None,
+        on_limit: Callable[[str], None] | None = None,
+    ) -> None:
+        self.url = url
+        self.engine = engine
+        self._history_limit = history_per_mac
+        self.history_rows = history_rows
+        self.history_age_s = history_age_s
+        self.on_prune = on_prune
+        self.on_limit = on_limit
+        self._conn: psycopg.Connection[Any] | None = None
+        self._opened = False
+        self.lost_reason = ""
+        self.lost_since: float | None = None
+        self._assignments: dict[MacAddress, StoredAssignment] = {}
+        self._settings: dict[str, str] = {}
+        self._pending: deque[tuple[MacAddress, Event]] = deque(maxlen=buffer_rows)
+        self._dropped = 0
+        self._pending_once: list[tuple[MacAddress, str, str, float]] = []
+        self._last_prune = 0.0
+
+    # --- connection ------------------------------------------------------------------------
+
+    @property
+    def path(self) -> str:
+        return redact(self.url)
+
+    @property
+    def is_open(self) -> bool:
+        return self._opened
+
+    @property
+    def online(self) -> bool:
+        return self._conn is not None and not self._conn.closed
+
+    @property
+    def pending_rows(self) -> int:
+        return len(self._pending)
+
+    def _connect(self) -> psycopg.Connection[Any]:
+        return psycopg.connect(
+            self.url,
+            autocommit=True,
+            connect_timeout=CONNECT_TIMEOUT_S,
+            options=f"-c statement_timeout={STATEMENT_TIMEOUT_MS}",
+            application_name=f"pxetui {self.engine}"[:63],
+        )
+
+    def open(self) -> None:
+        """Connect, migrate, load the assignments; raise :class:`StoreError` if it cannot."""
+        try:
+            conn = self._connect()
+        except psycopg.Error as exc:
+            raise StoreError(f"shared store {self.path} unreachable: {_why(exc)}") from exc
+        try:
+            migrate(conn)
+        except (psycopg.Error, SchemaTooNew) as exc:
+            conn.close()
+            raise StoreError(f"shared store {self.path}: {_why(exc)}") from exc
+        self._conn = conn
+        self._opened = True
+        self.refresh()
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+        self._opened = False
+
+    def lost(self, reason: str) -> None:
+        """Mark the database unreachable (the follower, or a failed call, found out)."""
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+        if self.lost_since is None:
+            self.lost_since = time.time()
+        self.lost_reason = reason
+
+    def reconnect(self) -> tuple[set[MacAddress], int]:
+        """Back online: write what waited, re-read the rest. (MACs whose decision changed,
+        history rows written.) Raises :class:`StoreError` if still unreachable."""
+        if not self.online:
+            try:
+                self._conn = self._connect()
+            except psycopg.Error as exc:
+                raise StoreError(
+                    f"shared store {self.path} still unreachable: {_why(exc)}"
+                ) from exc
+        once, self._pending_once = self._pending_once, []
+        for index, (mac, entry, local, ts) in enumerate(once):
+            try:
+                self._run(self._once_writer(mac, entry, local, ts))
+            except StoreError:
+                self._pending_once = once[index:] + self._pending_once
+                raise
+        rows = list(self._pending)
+        self._pending.clear()
+        if rows:
+            self._insert_history(rows)
+        self.lost_since = None
+        self.lost_reason = ""
+        return self.refresh(), len(rows)
+
+    def _run(self, fn: Callable[[psycopg.Connection[Any]], Any]) -> Any:
+        conn = self._conn
+        if conn is None or conn.closed:
+            since = time.strftime("%H:%M:%S", time.localtime(self.lost_since or time.time()))
+            raise StoreError(
+                f"shared store {self.path} unreachable since {since}"
+                + (f" ({self.lost_reason})" if self.lost_reason else "")
+            )
+        try:
+            return fn(conn)
+        except psycopg.OperationalError as exc:
+            self.lost(_why(exc))
+            raise StoreError(f"shared store {self.path}: {_why(exc)}") from exc
+        except psycopg.Error as exc:
+            raise StoreError(f"shared store {self.path}: {_why(exc)}") from exc
+
+    # --- assignments and settings ----------------------------------------------------------
+
+    def refresh(self) -> set[MacAddress]:
+        """Re-read assignments and settings; the MACs whose assignment changed (and
+        ``DEFAULTS`` in the set's place when a setting changed is reported by the caller)."""
+
+        def read(conn: psycopg.Connection[Any]) -> tuple[list[Any], list[Any]]:
+            rows = conn.execute(
+                "SELECT mac, entry, once, hostname, reason, updated, by_user FROM assignments"
+            ).fetchall()
+            settings = conn.execute("SELECT key, value FROM settings").fetchall()
+            return rows, settings
+
+        rows, settings = self._run(read)
+        fresh = {
+            MacAddress(r[0]): StoredAssignment(
+                MacAddress(r[0]), r[1], bool(r[2]), r[3], r[4], float(r[5]), r[6]
+            )
+            for r in rows
+        }
+        changed = {
+            mac
+            for mac in set(fresh) | set(self._assignments)
+            if fresh.get(mac) != self._assignments.get(mac)
+        }
+        self._assignments = fresh
+        self._settings = {str(k): str(v) for k, v in settings}
+        return changed
+
+    def assignments(self) -> dict[MacAddress, StoredAssignment]:
+        return dict(sorted(self._assignments.items()))
+
+    def assign(
+        self,
+        mac: MacAddress,
+        entry: str,
+        *,
+        once: bool = False,
+        hostname: str | None = None,
+        reason: str = "operator",
+        by: str = "",
+    ) -> StoredAssignment:
+        now = time.time()
+
+        def tx(conn: psycopg.Connection[Any]) -> Any:
+            with conn.transaction():
+                row = conn.execute(
+                    "INSERT INTO assignments (mac, entry, once, hostname, reason, updated, "
+                    "by_user, engine) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) "
+                    "ON CONFLICT (mac) DO UPDATE SET entry=excluded.entry, once=excluded.once, "
+                    "hostname=COALESCE(excluded.hostname, assignments.hostname), "
+                    "reason=excluded.reason, updated=excluded.updated, "
+                    "by_user=excluded.by_user, engine=excluded.engine RETURNING hostname",
+                    (mac.hex12, entry, once, hostname, reason, now, by, self.engine),
+                ).fetchone()
+                conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, f"a:{mac.hex12}"))
+                return None if row is None else row[0]
+
+        stored_hostname = self._run(tx)
+        stored = StoredAssignment(mac, entry, once, stored_hostname, reason, now, by)
+        self._assignments[mac] = stored
+        return stored
+
+    def unassign(self, mac: MacAddress) -> bool:
+        def tx(conn: psycopg.Connection[Any]) -> bool:
+            with conn.transaction():
+                cur = conn.execute("DELETE FROM assignments WHERE mac = %s", (mac.hex12,))
+                conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, f"a:{mac.hex12}"))
+                return cur.rowcount > 0
+
+        removed: bool = self._run(tx)
+        self._assignments.pop(mac, None)
+        return removed
+
+    def _once_tx(
+        self, conn: psycopg.Connection[Any], mac: MacAddress, entry: str, local: str, ts: float
+    ) -> None:
+        with conn.transaction():
+            conn.execute(
+                "INSERT INTO assignments (mac, entry, once, hostname, reason, updated, engine) "
+                "VALUES (%s, %s, false, NULL, 'once', %s, %s) ON CONFLICT (mac) DO UPDATE SET "
+                "entry=excluded.entry, once=false, reason='once', updated=excluded.updated, "
+                "by_user='', engine=excluded.engine",
+                (mac.hex12, local, ts, self.engine),
+            )
+            conn.execute(
+                "INSERT INTO once_done (mac, entry, ts, engine) VALUES (%s, %s, %s, %s)",
+                (mac.hex12, entry, ts, self.engine),
+            )
+            conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, f"a:{mac.hex12}"))
+
+    def _once_writer(
+        self, mac: MacAddress, entry: str, local: str, ts: float
+    ) -> Callable[[psycopg.Connection[Any]], None]:
+        return lambda conn: self._once_tx(conn, mac, entry, local, ts)
+
+    def complete_once(self, mac: MacAddress, entry: str, local: str = "local") -> None:
+        """Flip *mac* to *local*: in the database, or (while it is away) here and later."""
+        now = time.time()
+        old = self._assignments.get(mac)
+        hostname = old.hostname if old is not None else None
+        self._assignments[mac] = StoredAssignment(mac, local, False, hostname, "once", now)
+        if not self.online:
+            self._pending_once.append((mac, entry, local, now))
+            return
+        try:
+            self._run(self._once_writer(mac, entry, local, now))
+        except StoreError:
+            self._pending_once.append((mac, entry, local, now))
+
+    def once_done(self, mac: MacAddress) -> list[tuple[str, float]]:
+        rows = self._run(
+            lambda c: c.execute(
+                "SELECT entry, ts FROM once_done WHERE mac = %s ORDER BY id", (mac.hex12,)
+            ).fetchall()
+        )
+        return [(str(r[0]), float(r[1])) for r in rows]
+
+    def setting(self, key: str) -> str | None:
+        return self._settings.get(key)
+
+    def set_setting(self, key: str, value: str | None) -> None:
+        def tx(conn: psycopg.Connection[Any]) -> None:
+            with conn.transaction():
+                if value is None:
+                    conn.execute("DELETE FROM settings WHERE key = %s", (key,))
+                else:
+                    conn.execute(
+                        "INSERT INTO settings (key, value) VALUES (%s, %s) "
+                        "ON CONFLICT (key) DO UPDATE SET value=excluded.value",
+                        (key, value),
+                    )
+                conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, f"s:{key}"))
+
+        self._run(tx)
+        if value is None:
+            self._settings.pop(key, None)
+        else:
+            self._settings[key] = value
+
+    # --- history ---------------------------------------------------------------------------
+
+    def record_many(self, items: list[tuple[MacAddress, Event]]) -> None:
+        """Write history rows tagged with this engine; keep them in memory while offline."""
+        if not items:
+            return
+        if not self.online:
+            self._buffer(items)
+            return
+        try:
+            self._insert_history(items)
+        except StoreError:
+            self._buffer(items)
+
+    def _buffer(self, items: Iterable[tuple[MacAddress, Event]]) -> None:
+        for item in items:
+            if len(self._pending) == self._pending.maxlen:
+                self._dropped += 1
+                if self._dropped == 1 and self.on_limit is not None:
+                    self.on_limit(
+                        f"history waiting for the shared store is over {self._pending.maxlen} "
+                        "rows: the oldest are dropped"
+                    )
+            self._pending.append(item)
+
+    def _insert_history(self, items: list[tuple[MacAddress, Event]]) -> None:
+        rows = [
+            (self.engine, mac.hex12, event.ts, event.kind, Jsonb(event_to_dict(event)))
+            for mac, event in items
+        ]
+        macs = sorted({mac.hex12 for mac, _ in items})
+
+        def tx(conn: psycopg.Connection[Any]) -> None:
+            with conn.transaction(), conn.cursor() as cur:
+                cur.executemany(
+                    "INSERT INTO history (engine, mac, ts, kind, data) VALUES (%s, %s, %s, %s, %s)",
+                    rows,
+                )
+                cur.execute(
+                    "DELETE FROM history h USING (SELECT id FROM (SELECT id, row_number() "
+                    "OVER (PARTITION BY mac ORDER BY id DESC) AS n FROM history "
+                    "WHERE mac = ANY(%s)) ranked WHERE n > %s) old WHERE h.id = old.id",
+                    (macs, self._history_limit),
+                )
+
+        self._run(tx)
+        if time.monotonic() - self._last_prune >= PRUNE_EVERY_S:
+            self.prune()
+
+    def prune(self, now: float | None = None) -> int:
+        """This engine's rows older than the age bound, then its oldest over the row bound."""
+        self._last_prune = time.monotonic()
+        now = time.time() if now is None else now
+
+        def tx(conn: psycopg.Connection[Any]) -> tuple[int, int]:
+            with conn.transaction():
+                aged = conn.execute(
+                    "DELETE FROM history WHERE engine = %s AND ts < %s",
+                    (self.engine, now - self.history_age_s),
+                ).rowcount
+                over = conn.execute(
+                    "DELETE FROM history WHERE id IN (SELECT id FROM history WHERE engine = %s "
+                    "ORDER BY id DESC OFFSET %s)",
+                    (self.engine, self.history_rows),
+                ).rowcount
+                return aged, over
+
+        aged, over = self._run(tx)
+        if (aged or over) and self.on_prune is not None:
+            self.on_prune(
+                f"{aged} older than {self.history_age_s / 86400:g} days, "
+                f"{over} over {self.history_rows} rows (engine {self.engine})"
+            )
+        return int(aged + over)
+
+    def history_count(self) -> int:
+        row = self._run(lambda c: c.execute("SELECT COUNT(*) FROM history").fetchone())
+        return int(row[0])
+
+    def macs_with_history(self) -> list[MacAddress]:
+        """MACs this engine has history for, most recently active first (replayed at start)."""
+        rows = self._run(
+            lambda c: c.execute(
+                "SELECT mac FROM history WHERE engine = %s GROUP BY mac ORDER BY MAX(id) DESC",
+                (self.engine,),
+            ).fetchall()
+        )
+        return [MacAddress(r[0]) for r in rows]
+
+    def history(self, mac: MacAddress, limit: int = 100) -> list[dict[str, Any]]:
+        """*mac*'s newest *limit* events from every engine, oldest first."""
+        rows = self._run(
+            lambda c: c.execute(
+                "SELECT data FROM history WHERE mac = %s ORDER BY id DESC LIMIT %s",
+                (mac.hex12, max(0, limit)),
+            ).fetchall()
+        )
+        return [r[0] if isinstance(r[0], dict) else json.loads(r[0]) for r in reversed(rows)]
+
+    # --- the fleet: engines and their clients ----------------------------------------------
+
+    def heartbeat(self, address: str, services: dict[str, Any]) -> None:
+        self._run(
+            lambda c: c.execute(
+                "INSERT INTO engines (name, address, services, seen) VALUES (%s, %s, %s, %s) "
+                "ON CONFLICT (name) DO UPDATE SET address=excluded.address, "
+                "services=excluded.services, seen=excluded.seen",
+                (self.engine, address, Jsonb(services), time.time()),
+            )
+        )
+
+    def put_clients(self, rows: dict[MacAddress, dict[str, Any]]) -> None:
+        """Upsert this engine's client rows (the tracker's JSON view)."""
+        if not rows:
+            return
+        now = time.time()
+        params = [(self.engine, mac.hex12, Jsonb(data), now) for mac, data in rows.items()]
+
+        def tx(conn: psycopg.Connection[Any]) -> None:
+            with conn.transaction(), conn.cursor() as cur:
+                cur.executemany(
+                    "INSERT INTO clients (engine, mac, data, updated) VALUES (%s, %s, %s, %s) "
+                    "ON CONFLICT (engine, mac) DO UPDATE SET data=excluded.data, "
+                    "updated=excluded.updated",
+                    params,
+                )
+
+        self._run(tx)
+
+    def engines(self) -> list[dict[str, Any]]:
+        rows = self._run(
+            lambda c: c.execute(
+                "SELECT name, address, services, seen FROM engines ORDER BY name"
+            ).fetchall()
+        )
+        return [{"name": r[0], "address": r[1], "services": r[2], "seen": r[3]} for r in rows]
+
+    def other_clients(self, since: float = 0.0) -> list[tuple[str, dict[str, Any], float]]:
+        """(engine, client row, updated) of every other engine's clients updated after *since*."""
+        rows = self._run(
+            lambda c: c.execute(
+                "SELECT engine, data, updated FROM clients WHERE engine <> %s AND updated > %s "
+                "ORDER BY updated",
+                (self.engine, since),
+            ).fetchall()
+        )
+        return [(str(r[0]), dict(r[1]), float(r[2])) for r in rows]
+
+
+def _why(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text[:300] or type(exc).__name__

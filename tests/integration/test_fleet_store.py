@@ -1,0 +1,217 @@
+"""Two engines sharing one real PostgreSQL (store: postgresql://…).
+
+Each engine is a real ``pxetui serve --profile`` process on loopback (its own TFTP/HTTP
+ports and TFTP root: its own segment); the cluster is a throwaway one on a unix socket
+(:mod:`pg_cluster`). Checked: an assignment through A is written by B within a second and
+B serves it; a client seen by B shows in A's status; PostgreSQL stopped → both keep serving
+and say so, then catch up; one engine killed → the other unaffected.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from pg_cluster import PgCluster, pg_bin
+from serve_process import ServeProcess
+
+from pxetui.core.mac import MacAddress
+from pxetui.engine.control.client import ControlClient
+
+pytestmark = [
+    pytest.mark.netns,
+    pytest.mark.timeout(120),
+    pytest.mark.skipif(pg_bin("initdb") is None, reason="postgresql not installed"),
+]
+
+MAC = MacAddress.parse("52:54:00:f1:ee:01")
+SEEN = MacAddress.parse("52:54:00:f1:ee:02")
+ENTRIES = """\
+entries:
+  tiny:
+    kind: chain
+    url: http://192.0.2.9/tiny.ipxe
+  other:
+    kind: chain
+    url: http://192.0.2.9/other.ipxe
+"""
+
+
+@pytest.fixture
+def cluster() -> Iterator[PgCluster]:
+    pg = PgCluster()
+    try:
+        pg.start()
+        yield pg
+    finally:
+        pg.remove()
+
+
+def _engine(workdir: Path, name: str, url: str) -> ServeProcess:
+    workdir.mkdir()
+    server = ServeProcess(workdir, name)
+    with server.profile.open("a") as out:
+        out.write(f"store: {url}\n{ENTRIES}")
+    return server
+
+
+@pytest.fixture
+async def engines(
+    tmp_path: Path, cluster: PgCluster
+) -> AsyncIterator[tuple[ServeProcess, ServeProcess]]:
+    a = _engine(tmp_path / "a", "rack-a", cluster.url)
+    b = _engine(tmp_path / "b", "rack-b", cluster.url)
+    async with a, b:
+        for server in (a, b):
+            await server.until(_store_is("running"), 30)
+            await server.until(lambda e: "serving profile" in str(e.get("text")), 30)
+        yield a, b
+
+
+def _store_is(state: str) -> Any:
+    return lambda e: (
+        e.get("kind") == "service" and e.get("service") == "store" and (e.get("state") == state)
+    )
+
+
+def _socket(server: ServeProcess) -> Path:
+    return server.workdir / "state" / "control.sock"
+
+
+async def _request(server: ServeProcess, op: str, **args: Any) -> Any:
+    async with ControlClient(_socket(server)) as control:
+        return await asyncio.wait_for(control.request(op, **args), 10)
+
+
+async def _http_get(server: ServeProcess, path: str) -> tuple[int, bytes]:
+    url = f"http://127.0.0.1:{server.http_port}/{path}"
+    async with (
+        aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as session,
+        session.get(url) as response,
+    ):
+        return response.status, await response.read()
+
+
+async def _eventually(check: Any, timeout: float, what: str) -> Any:
+    """Poll *check* (async, returns a truthy value when done) until *timeout*; raise if not."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = await check()
+        if last:
+            return last
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{what}: not within {timeout} s (last: {last!r:.300})")
+
+
+def _script(server: ServeProcess, mac: MacAddress) -> Path:
+    return server.root / "ipxe" / f"{mac.hexhyp}.ipxe"
+
+
+async def test_assign_through_a_is_written_and_served_by_b_within_a_second(
+    engines: tuple[ServeProcess, ServeProcess],
+) -> None:
+    """LISTEN/NOTIFY: B's TFTP root gets the MAC's script from A's assign, under 1 s."""
+    a, b = engines
+    assert not _script(b, MAC).exists()
+    started = time.monotonic()
+    await _request(a, "assign", mac=MAC.colon, entry="tiny")
+
+    async def written() -> bool:
+        path = _script(b, MAC)
+        return path.exists() and "tiny.ipxe" in path.read_text()
+
+    await _eventually(written, 1.0, "B wrote the MAC's iPXE script")
+    took = time.monotonic() - started
+    status, body = await _http_get(b, f"ipxe/{MAC.hexhyp}.ipxe")
+    assert status == 200 and b"tiny.ipxe" in body, (took, status, body[:200])
+    state = await _request(b, "state")
+    assert state["assignments"][MAC.colon]["entry"] == "tiny"
+
+
+async def test_a_client_seen_on_b_shows_in_a_status_with_its_engine(
+    engines: tuple[ServeProcess, ServeProcess],
+) -> None:
+    """B's client row reaches A through the store, tagged ``engine: rack-b``."""
+    a, b = engines
+    await _request(a, "assign", mac=SEEN.colon, entry="other")
+    await _eventually(lambda: asyncio.sleep(0, _script(b, SEEN).exists()), 2, "B has the file")
+    status, _ = await _http_get(b, f"ipxe/{SEEN.hexhyp}.ipxe")  # the machine asks B
+    assert status == 200
+
+    async def in_a() -> dict[str, Any] | None:
+        state = await _request(a, "state")
+        for client in state["clients"]:
+            if MacAddress.parse(client["mac"]) == SEEN:
+                return dict(client)
+        return None
+
+    row = await _eventually(in_a, 10, "A's status lists B's client")
+    assert row["engine"] == "rack-b", row
+    state = await _request(a, "state")
+    names = {e["name"]: e["state"] for e in state["fleet"]["engines"]}
+    assert names == {"rack-a": "running", "rack-b": "running"}, state["fleet"]
+
+
+async def test_postgresql_stopped_both_keep_serving_and_say_so_then_catch_up(
+    engines: tuple[ServeProcess, ServeProcess], cluster: PgCluster
+) -> None:
+    """Store lost → service 'failed' + warning on both, files still served, assign refused;
+    back → 'running' with what caught up, the outage's history lands, assigns flow again."""
+    a, b = engines
+    await _request(a, "assign", mac=MAC.colon, entry="tiny")
+    await _eventually(lambda: asyncio.sleep(0, _script(b, MAC).exists()), 2, "B has the file")
+    cluster.stop()
+    for server in (a, b):
+        lost = await server.until(_store_is("failed"), 10)
+        assert "serving the last known 1 assignment(s)" in lost["message"], lost
+    outage = time.monotonic()
+    status, body = await _http_get(b, f"ipxe/{MAC.hexhyp}.ipxe")  # B serves on, history waits
+    assert status == 200 and b"tiny.ipxe" in body
+    with pytest.raises(Exception, match="unreachable"):
+        await _request(a, "assign", mac=MAC.colon, entry="other")
+    state = await _request(a, "state")
+    assert state["services"]["store"]["state"] == "failed"
+    assert state["assignments"][MAC.colon]["entry"] == "tiny"  # the last known
+    await asyncio.sleep(max(0.0, 3.0 - (time.monotonic() - outage)))  # down for a while
+    cluster.start()
+    for server in (a, b):
+        back = await server.until(_caught_up, 20)
+        assert "caught up" in back["message"], back
+    query = f"SELECT COUNT(*) FROM history WHERE engine = 'rack-b' AND ts > {time.time() - 60}"
+    rows = int(cluster.sql(query))
+    assert rows >= 1, "B's history from the outage did not reach the store"
+    await _request(a, "assign", mac=MAC.colon, entry="other")
+
+    async def rewritten() -> bool:
+        return "other.ipxe" in _script(b, MAC).read_text()
+
+    await _eventually(rewritten, 1.0, "B follows A's assign after the outage")
+
+
+def _caught_up(event: dict[str, Any]) -> bool:
+    return _store_is("running")(event) and "caught up" in str(event.get("message"))
+
+
+async def test_one_engine_killed_the_other_is_unaffected(
+    engines: tuple[ServeProcess, ServeProcess],
+) -> None:
+    """SIGKILL A: B keeps serving and assigning; A shows as lost once its heartbeat ages."""
+    a, b = engines
+    assert a._proc is not None
+    a._proc.send_signal(signal.SIGKILL)
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(a._proc.wait(), 10)
+    await _request(b, "assign", mac=MAC.colon, entry="tiny")
+    assert "tiny.ipxe" in _script(b, MAC).read_text()
+    status, _ = await _http_get(b, f"ipxe/{MAC.hexhyp}.ipxe")
+    assert status == 200
+    state = await _request(b, "state")
+    assert state["services"]["store"]["state"] == "running"
