@@ -4,8 +4,9 @@ The operator's question is "where is machine X in its boot, and if it is stuck, 
 events name a MAC; TFTP/HTTP events only an IP (see :mod:`pxetui.core.correlate`). The
 tracker folds both into one :class:`ClientState` per machine (all NICs of a profile host fold
 into the host's row) holding its recent :class:`~pxetui.core.boot.Boot` records. When a boot
-starts and ends is decided by :mod:`pxetui.core.boot_rules`; the hints' words live in
-:mod:`pxetui.core.hints`.
+starts and ends is decided by :mod:`pxetui.core.boot_rules`; what a DHCP line or a request
+means for a boot by :mod:`pxetui.core.boot_dhcp` and :mod:`pxetui.core.boot_requests`; the
+hints' words live in :mod:`pxetui.core.hints`.
 
 Pure: time comes from the events (and from :meth:`ClientTracker.tick`), the only outside
 knowledge is an optional ``neighbor`` lookup (the kernel's ARP table) the engine injects.
@@ -13,15 +14,14 @@ knowledge is an optional ``neighbor`` lookup (the kernel's ARP table) the engine
 
 from __future__ import annotations
 
-import re
 from collections import deque
 from collections.abc import Callable, Iterable
 
+from pxetui.core import boot_dhcp as dhcp
 from pxetui.core import boot_requests as requests
 from pxetui.core import boot_rules as rules
 from pxetui.core import hints
-from pxetui.core.arch import FW_IPXE, FW_LINUX
-from pxetui.core.boot import ENDED, Boot, DhcpStep, Outcome
+from pxetui.core.boot import ENDED, Boot, Outcome
 from pxetui.core.boot_stage import Stage, StageMap, normalize
 from pxetui.core.client_state import ClientState, arch_label
 from pxetui.core.correlate import Pending, correlate
@@ -45,7 +45,6 @@ _FileEvent = TransferEvent | FileNotFound | RequestRefused
 _UNMATCHED_PER_IP = 16
 _TRANSFERS_REMEMBERED = 4096
 MAX_CLIENTS = 5000
-_HOSTNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9.-]{0,62}")
 # Hints whose condition is "nothing was fetched": any request ends them.
 _WAITING = ("ra_wait", "no_loader_fetch", "loader_silent", "dhcp_race_lost")
 
@@ -272,15 +271,8 @@ class ClientTracker:
         row = self._row(nic)
         client = self._client(row, ts)
         msg = event.msg_type.upper()
-        ipxe = event.user_class == "iPXE" or event.firmware == FW_IPXE
-        firmware = FW_IPXE if ipxe else event.firmware
-        # Boot firmware starting over means a new boot; the booted OS's own DHCP client
-        # (udhcpc in an initrd, dhclient) does not.
-        from_firmware = firmware != FW_LINUX and (
-            event.vendor_class.startswith(("PXEClient", "HTTPClient"))
-            or event.arch is not None
-            or bool(firmware)
-        )
+        firmware = dhcp.firmware_of(event)
+        from_firmware = dhcp.from_firmware(event, firmware)
         asks = msg == "DHCPDISCOVER" or (msg == "PXE" and not event.ip)
         boot = client.boot
         if from_firmware and (
@@ -296,7 +288,7 @@ class ClientTracker:
             client.vendor_class = event.vendor_class
         if msg == "DHCPACK" and event.ip:
             client.ip = event.ip
-        if msg == "DHCPACK" and not client.hostname and _HOSTNAME.fullmatch(event.text):
+        if msg == "DHCPACK" and not client.hostname and dhcp.HOSTNAME.fullmatch(event.text):
             client.hostname = event.text  # dnsmasq logs the name the client sent (option 12)
         changed = {row}
         if event.ip and msg in ("DHCPOFFER", "DHCPACK", "DHCPREQUEST", "PXE"):
@@ -304,42 +296,15 @@ class ClientTracker:
         if boot is None:
             return changed
         boot.last_event = max(boot.last_event, ts)
-        boot.dhcp.append(_step(event, msg, firmware))
+        boot.dhcp.append(dhcp.step(event, msg, firmware))
         if from_firmware:
             boot.saw_firmware(firmware)
             if event.arch is not None:
                 boot.arch, boot.arch_code = arch_label(event.arch), event.arch
                 requests.check_arch(boot, self._stages, ts)
         if from_firmware or boot.active:  # not the booted OS's own DHCP client
-            self._exchange(boot, event, msg, firmware, nic, ts)
+            dhcp.exchange(boot, event, msg, firmware, nic, ts)
         return changed
-
-    def _exchange(
-        self, boot: Boot, event: DhcpEvent, msg: str, firmware: str, nic: MacAddress, ts: float
-    ) -> None:
-        """The boot's DHCP exchange: asked, answered, taken (or taken elsewhere)."""
-        if msg in ("DHCPDISCOVER", "DHCPREQUEST", "PXE"):
-            boot.reach("discovered", ts)
-        if msg in ("DHCPOFFER", "DHCPACK", "PXE"):
-            boot.reach("offered", ts)
-            boot.answered_at = ts
-            if firmware == FW_IPXE:
-                boot.ipxe_dhcp_at = ts
-                boot.ipxe_nics.add(nic)
-                boot.clear("loader_silent")  # the loader we sent is alive
-                boot.clear("loader_refused")
-        if msg == "DHCPOFFER":
-            boot.offered_at = boot.offered_at or ts
-            boot.offered_ip = event.ip or boot.offered_ip
-        elif msg in ("DHCPACK", "PXE"):
-            boot.accepted_at = ts
-            boot.clear("dhcp_race_lost")
-        elif msg == "DHCPREQUEST" and event.ip and boot.offered_ip and event.ip != boot.offered_ip:
-            boot.requested_other = event.ip
-        if msg == "DHCPNAK":
-            boot.last_error = f"DHCPNAK {event.text}".strip()
-        elif msg == "DHCPDISCOVER" and "no address" in event.text.lower():
-            boot.last_error = f"no address for it: {event.text}"
 
     def _learn_ip(self, mac: MacAddress, ip: str, shown: bool = True) -> set[MacAddress]:
         """Pair *ip* with *mac*, then replay transfers that came from it before we knew.
@@ -416,9 +381,7 @@ class ClientTracker:
         opening = not isinstance(event, TransferProgress | TransferFinished | TransferFailed)
         if boot is None or (
             opening
-            and rules.fetch_starts_boot(
-                boot, name, stage, isinstance(event, SizeProbe), event.ts
-            )
+            and rules.fetch_starts_boot(boot, name, stage, isinstance(event, SizeProbe), event.ts)
         ):
             boot = self._start_boot(client, client.last_nic or client.mac, event.ts)
         if opening:
@@ -426,9 +389,3 @@ class ClientTracker:
             for code in _WAITING:
                 boot.clear(code)
         return boot
-
-def _step(event: DhcpEvent, msg: str, firmware: str) -> DhcpStep:
-    assert event.mac is not None
-    return DhcpStep(event.ts, msg, event.mac, event.ip, firmware)
-
-

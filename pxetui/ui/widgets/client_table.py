@@ -6,6 +6,7 @@ update), and the screen managed about one frame a second. This widget draws each
 row as one pre-formatted line (Line API: one ``Strip`` per row), formats a row only when it
 is drawn after its client changed, and repaints only when a changed client is on screen
 or the order changed. A batch (one drain, ≤10 per second) is then a few dict updates.
+How a row or the header becomes segments is :mod:`pxetui.ui.widgets.table_lines`.
 
 Keys: ↑ ↓ PgUp PgDn Home End move, Enter opens the client, ``s``/``S`` sort; the mouse
 can click a row, a header (sort, again to reverse) and scroll.
@@ -27,29 +28,19 @@ from textual.widget import Widget
 
 from pxetui.core.mac import MacAddress
 from pxetui.core.wire import ClientRow
-from pxetui.ui.client_rows import (
-    COLUMNS,
-    Layout,
-    fit,
-    layout,
-    matches,
-    phase_tone,
-    progress_cell,
-    progress_text,
-    row_cells,
-    sort_key,
-)
+from pxetui.ui.client_rows import COLUMNS, Layout, layout, matches, row_cells, sort_key
 from pxetui.ui.event_text import TONES
+from pxetui.ui.widgets.table_lines import (
+    SEPARATE,
+    header_segments,
+    header_text,
+    row_parts,
+    row_segments,
+)
 
-PHASE = next(i for i, c in enumerate(COLUMNS) if c.key == "phase")
-PROGRESS = next(i for i, c in enumerate(COLUMNS) if c.key == "progress")
-ENTRY = next(i for i, c in enumerate(COLUMNS) if c.key == "entry")
 MIN_ROWS = 3
 """Client rows the table keeps on screen when it has fewer (or none)."""
 EMPTY = "no clients yet: they appear with their first DHCP request"
-
-_SEPARATE = Style(blink2=False)
-"""Changes nothing on screen; only keeps a segment from merging with its neighbour."""
 
 
 class ClientTable(Widget, can_focus=True):
@@ -330,73 +321,11 @@ class ClientTable(Widget, can_focus=True):
         """The rows and the header (CSS caps it so the logs keep their room)."""
         return max(len(self._order), MIN_ROWS) + 1
 
-    def _cells_of(self, mac: MacAddress, color: bool) -> list[list[tuple[str, str]]]:
-        """One row as cells of (text, tone) parts, each padded by a blank each side: the
-        Entry cut before its once ``*``, the Phase in its tone, the Progress as a bar
-        (``##..`` without colour)."""
-        cells = self._row(mac)
-        state = self.states[mac]
-        row: list[list[tuple[str, str]]] = []
-        for index, _, width in self._layout.columns:
-            if index == PROGRESS:
-                if color:
-                    parts = progress_cell(state, width)
-                else:
-                    parts = [(progress_text(state, width), "")]
-            else:
-                text = fit(cells[index], width, keep="*" if index == ENTRY else "")
-                parts = [(text, phase_tone(state) if index == PHASE and color else "")]
-            cell: list[tuple[str, str]] = [(" ", "")]
-            used = 0
-            for text, tone in parts:
-                text = fit(text, width - used)
-                if text:
-                    cell.append((text, tone))
-                    used += len(text)
-            cell.append((" " * (width - used) + " ", ""))
-            row.append(cell)
-        return row
-
     def _header(self) -> str:
-        labels = []
-        for _, column, _ in self._layout.columns:
-            mark = ""
-            if column.key == self.sort_column:
-                mark = "v" if self.sort_reverse else "^"
-            labels.append(column.label + mark)
-        parts = []
-        for label, (_, _, width) in zip(labels, self._layout.columns, strict=True):
-            parts.append(f" {label[:width]:<{width}} ")
         position = f" {self.cursor_row + 1 if self._order else 0}/{len(self._order)} "
-        text = "".join(parts)
-        room = self.size.width - len(text)
-        return text + position.rjust(room) if room >= len(position) else text
-
-    def _header_segments(self, header: Style, width: int) -> list[Segment]:
-        """The header as one segment per label (each starting with its text, as the rows:
-        an SVG export then places every label at its column)."""
-        line = self._header().ljust(width)[:width]
-        segments = [Segment(line[:1], header + _SEPARATE)]
-        position = 1
-        for number, (_, _, column_width) in enumerate(self._layout.columns):
-            end = min(width, position + column_width + 2 - (1 if number == 0 else 0))
-            text = line[position:end]
-            body = text.lstrip(" ")
-            if segments and len(body) < len(text):
-                last = segments[-1]
-                segments[-1] = Segment(last.text + text[: len(text) - len(body)], last.style)
-            if body:
-                segments.append(Segment(body, header if len(segments) % 2 else header + _SEPARATE))
-            position = end
-        rest = line[position:]
-        if rest:
-            body = rest.lstrip(" ")
-            last = segments[-1]
-            segments[-1] = Segment(last.text + rest[: len(rest) - len(body)], last.style)
-            if body:
-                style = header if len(segments) % 2 else header + _SEPARATE
-                segments.append(Segment(body, style))
-        return segments
+        return header_text(
+            self._layout, self.sort_column, self.sort_reverse, position, self.size.width
+        )
 
     def _styles(self) -> tuple[Style, Style, Style, Style]:
         """(base, header, cursor, odd), computed once per repaint, not once per line:
@@ -438,13 +367,14 @@ class ClientTable(Widget, can_focus=True):
         width = self.size.width
         base, header, cursor, odd = self._styles()
         if y == 0:
-            return Strip(self._header_segments(header, width), width).crop(0, width)
+            segments = header_segments(self._header(), self._layout, header, width)
+            return Strip(segments, width).crop(0, width)
         index = self.top + y - 1
         if index >= len(self._order):
             if index == 0 and not self.states:
                 note = EMPTY[: max(0, width - 1)].ljust(width - 1)
                 dim = self._toned(base, "routine")
-                return Strip([Segment(" ", base + _SEPARATE), Segment(note, dim)], width)
+                return Strip([Segment(" ", base + SEPARATE), Segment(note, dim)], width)
             return Strip([Segment(" " * width, base)], width)
         style = base
         marker = " "
@@ -453,25 +383,7 @@ class ClientTable(Widget, can_focus=True):
             marker = ">"  # the cursor shows without colour too (NO_COLOR, mono ssh)
         elif index % 2:
             style = odd
-        row = self._cells_of(self._order[index], color=not self.app.no_color)
-        # The marker column is its own segment (a no-op style difference keeps it
-        # separate), and so is every run of text (alternating that difference), each starting
-        # with its text: an SVG export drops a text run's leading blanks, shifting the row,
-        # so a run's leading blanks move to the end of the run before (same background).
-        texts = [marker]
-        styles = [style + _SEPARATE]
-        for number, cell in enumerate(row):
-            for n, (text, tone) in enumerate(cell):
-                if number == 0 and n == 0:
-                    continue  # the marker took the first blank
-                body = text.lstrip(" ")
-                texts[-1] += text[: len(text) - len(body)]
-                if body:
-                    toned = self._toned(style, tone)
-                    texts.append(body)
-                    styles.append(toned if len(styles) % 2 else toned + _SEPARATE)
-        used = sum(len(t) for t in texts)
-        if used < width:
-            texts[-1] += " " * (width - used)
-        segments = [Segment(t, s) for t, s in zip(texts, styles, strict=True)]
+        mac = self._order[index]
+        row = row_parts(self._row(mac), self.states[mac], self._layout, not self.app.no_color)
+        segments = row_segments(row, marker, style, self._toned, width)
         return Strip(segments, width).crop(0, width)
