@@ -23,6 +23,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "web",
     "lab",
     "check",
+    "import_iso",
     "render",
     "explain",
 )

@@ -307,3 +307,71 @@ def build_live_root(
     dest.chmod(0o644)
     shutil.rmtree(work, ignore_errors=True)
     return dest
+
+
+# --- ISOs in the layouts `pxetui import` reads --------------------------------------------
+
+IsoKind = Literal["azure-linux", "fedora-liveos", "debian-live"]
+ISO_KINDS: tuple[IsoKind, ...] = ("azure-linux", "fedora-liveos", "debian-live")
+IMPORT_ARGS = "console=ttyS0,115200 panic=-1 rd.shell=0"
+"""The kernel arguments the ISOs' own boot configs carry (``pxetui import`` keeps them)."""
+
+
+def _put(src: Path, dest: Path) -> None:
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(src, dest)
+    except OSError:
+        shutil.copyfile(src, dest)
+
+
+def build_import_iso(kind: IsoKind, dest: Path, live: LiveInitrd) -> Path:
+    """An ISO laid out like *kind*'s, holding the lab kernel, the dracut initrd and a live
+    root (``LiveOS/squashfs.img``, or ``live/filesystem.squashfs`` for Debian live)."""
+    if kind == "debian-live":
+        work = dest.with_name(dest.name + ".d")
+        shutil.rmtree(work, ignore_errors=True)
+        stage = work / "iso"
+        _put(live.kernel, stage / "live" / f"vmlinuz-{live.kver}")
+        _put(live.initrd, stage / "live" / f"initrd.img-{live.kver}")
+        _root_tree(work / "tree", "debian-live")
+        _mksquashfs(work / "tree", stage / "live" / "filesystem.squashfs")
+        grub = stage / "boot" / "grub" / "grub.cfg"
+        grub.parent.mkdir(parents=True)
+        grub.write_text(
+            f"linux /live/vmlinuz-{live.kver} boot=live components {IMPORT_ARGS}\n"
+            f"initrd /live/initrd.img-{live.kver}\n"
+        )
+        make_iso(stage, dest, "PXETUI-DEBIAN")
+        shutil.rmtree(work, ignore_errors=True)
+        return dest
+
+    def extra(stage: Path) -> None:
+        if kind == "azure-linux":
+            _put(live.kernel, stage / "boot" / "vmlinuz")
+            _put(live.initrd, stage / "boot" / "initrd.img")
+            for name in ("bootx64.efi", "grubx64.efi"):  # stand-ins: bytes, not loaders
+                efi = stage / "efi" / "boot" / name
+                efi.parent.mkdir(parents=True, exist_ok=True)
+                efi.write_bytes(b"MZ pxetui stand-in for " + name.encode())
+            cfg = stage / "boot" / "grub2" / "grub-pxe.cfg"
+            cfg.parent.mkdir(parents=True)
+            cfg.write_text(
+                "menuentry 'Azure Linux LiveOS' {\n"
+                "  linux /boot/vmlinuz root=live:http://192.0.2.1/azl.iso rd.live.image "
+                f"{IMPORT_ARGS} pxetui.iso=azure-linux\n"
+                "  initrd /boot/initrd.img\n}\n"
+            )
+        else:
+            _put(live.kernel, stage / "images" / "pxeboot" / "vmlinuz")
+            _put(live.initrd, stage / "images" / "pxeboot" / "initrd.img")
+            cfg = stage / "EFI" / "BOOT" / "grub.cfg"
+            cfg.parent.mkdir(parents=True)
+            cfg.write_text(
+                "menuentry 'Start Fedora Live' {\n"
+                "  linuxefi /images/pxeboot/vmlinuz root=live:CDLABEL=PXETUI-LIVE "
+                f"rd.live.image {IMPORT_ARGS} pxetui.iso=fedora-liveos\n"
+                "  initrdefi /images/pxeboot/initrd.img\n}\n"
+            )
+
+    return build_live_root("iso", dest, extra)
