@@ -32,6 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +52,9 @@ from pxetui.core.events import (  # noqa: E402
 )
 from pxetui.core.mac import MacAddress  # noqa: E402
 from tests.ui.replay_engine import ReplayEngine, client_state, snapshot  # noqa: E402
+
+sys.path.insert(0, str(ROOT / "bench"))
+import ui_engine  # noqa: E402
 
 # --- the engine side (a separate process, like a real engine) -------------------------------
 
@@ -171,20 +175,58 @@ def summary(name: str, samples: list[float]) -> str:
     )
 
 
-async def in_process(socket_path: Path, args: argparse.Namespace) -> None:
+KEYS: list[tuple[str, str, str, str]] = [
+    # (key, character, what the frame must show (a screen, or the cursor moved), name)
+    ("down", "", "cursor", "Down (table)"),
+    ("up", "", "cursor", "Up (table)"),
+    ("enter", "\r", "ClientDetailScreen", "Enter (detail)"),
+    ("escape", "\x1b", "MAIN", "Esc (detail -> main)"),
+    ("question_mark", "?", "HelpScreen", "? (help)"),
+    ("escape", "\x1b", "MAIN", "Esc (help -> main)"),
+    ("a", "a", "AssignScreen", "a (assign dialog)"),
+    ("escape", "\x1b", "MAIN", "Esc (assign -> main)"),
+    ("slash", "/", "filter", "/ (filter box)"),
+    ("escape", "\x1b", "nofilter", "Esc (close filter)"),
+]
+"""One round of keys; each is timed from the key event to the first frame that shows it."""
+RSS_EVERY = 30.0
+STEER_EVERY = 2.0
+
+
+def rss_slope(samples: list[tuple[float, float]]) -> float:
+    """Least-squares slope of (seconds, MiB) samples, in MiB per minute."""
+    if len(samples) < 2:
+        return 0.0
+    xs, ys = [t for t, _ in samples], [m for _, m in samples]
+    mx, my = statistics.fmean(xs), statistics.fmean(ys)
+    den = sum((x - mx) ** 2 for x in xs)
+    return 60 * sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / den if den else 0.0
+
+
+async def in_process(
+    socket_path: Path, args: argparse.Namespace, steer: Callable[[float], None] | None = None
+) -> None:
+    """Every key of :data:`KEYS` in turn, under the stream; RSS every 30 s. *steer* is
+    told the event rate the console received over the last 2 s (the real engine's load)."""
     from textual import events
+    from textual.widgets import Input
 
     from pxetui.ui.app import PxeConsole
     from pxetui.ui.connection import EngineLink
+    from pxetui.ui.screens.main import MainScreen
     from pxetui.ui.widgets.client_table import ClientTable
 
     app = PxeConsole(EngineLink(socket_path))
-    frames: list[float] = []
+    frames: list[tuple[float, str, int, bool]] = []
     original = app._display
+    table: ClientTable | None = None
 
     def display(screen: Any, renderable: Any) -> None:
-        if renderable is not None:
-            frames.append(time.perf_counter())
+        # Stamp each frame with what it shows (the screen, the cursor, the filter box).
+        if renderable is not None and table is not None:
+            shown = "MAIN" if isinstance(app.screen, MainScreen) else type(app.screen).__name__
+            box = app.main_screen.query_one("#client-filter", Input) if app.main_screen else None
+            frames.append((time.perf_counter(), shown, table.cursor_row, bool(box and box.display)))
         original(screen, renderable)
 
     app._display = display  # type: ignore[method-assign]
@@ -192,61 +234,77 @@ async def in_process(socket_path: Path, args: argparse.Namespace) -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         table = app.screen.query_one(ClientTable)
         t_attach = time.perf_counter()
-        while table.row_count < args.clients and time.perf_counter() - t_attach < 60:
-            await pilot.pause(0.05)
+        while table.row_count < args.clients and time.perf_counter() - t_attach < 120:
+            await pilot.pause(0.2)
+            if steer is not None:
+                steer(0.0)  # still warming up: every client's first round makes its row
         print(f"in-process: {table.row_count} rows after {time.perf_counter() - t_attach:.2f} s")
-        rss = [me.memory_info().rss]
         state = app.link.state
         total0, t0 = state.events_total, time.perf_counter()
-        latencies: list[float] = []
-        end = time.perf_counter() + args.seconds
-        last_report = t0
-        key = "down"
+        rss: list[tuple[float, float]] = [(0.0, me.memory_info().rss / 2**20)]
+        latencies: dict[str, list[float]] = {}
+        end = t0 + args.seconds
+        next_rss, next_steer, steer_total = t0 + RSS_EVERY, t0 + STEER_EVERY, total0
+        step = 0
         while time.perf_counter() < end:
+            key, char, want, name = KEYS[step % len(KEYS)]
+            step += 1
+            if key in ("down", "up") and not isinstance(app.screen, MainScreen):
+                continue
             before = table.cursor_row
-            n_frames = len(frames)
             start = time.perf_counter()
             # What a terminal does: the driver hands the app a key event. (Pilot.press
-            # would also wait for the app to go idle, which a 5,000 events/s stream
-            # never lets it do.)
-            key_event = events.Key(key, None)
+            # would also wait for the app to go idle, which the stream never lets it do.)
+            key_event = events.Key(key, char or None)
             key_event.set_sender(app)
             assert app._driver is not None
             app._driver.send_message(key_event)
-            # wait (bounded) for a frame produced after the cursor moved
-            limit = start + 2.0
-            while (
-                table.cursor_row == before or len(frames) == n_frames
-            ) and time.perf_counter() < limit:
+
+            def shown(
+                frame: tuple[float, str, int, bool], want: str = want, before: int = before
+            ) -> bool:
+                _, screen, cursor, box = frame
+                if want == "cursor":
+                    return cursor != before
+                if want in ("filter", "nofilter"):
+                    return screen == "MAIN" and box == (want == "filter")
+                return screen == want
+
+            seen = None
+            limit = start + 3.0
+            n0 = len(frames)
+            while seen is None and time.perf_counter() < limit:
                 await asyncio.sleep(0.001)
-            moved_frames = [f for f in frames[n_frames:] if f >= start]
-            latencies.append((moved_frames[0] if moved_frames else time.perf_counter()) - start)
-            key = (
-                "up"
-                if key == "down" and table.cursor_row > 20
-                else ("down" if table.cursor_row < 2 else key)
-            )
+                seen = next((f[0] for f in frames[n0:] if f[0] >= start and shown(f)), None)
+            latencies.setdefault(name, []).append((seen or time.perf_counter()) - start)
             await pilot.pause(0.15 + random.random() * 0.1)
-            rss.append(me.memory_info().rss)
-            if time.perf_counter() - last_report >= 10:
-                last_report = time.perf_counter()
+            now = time.perf_counter()
+            if now >= next_steer:
+                rate = (state.events_total - steer_total) / (now - next_steer + STEER_EVERY)
+                steer_total, next_steer = state.events_total, now + STEER_EVERY
+                if steer is not None:
+                    steer(rate)
+            if now >= next_rss:
+                next_rss += RSS_EVERY
+                rss.append((now - t0, me.memory_info().rss / 2**20))
                 print(
-                    f"in-process t={last_report - t0:4.0f} s RSS {rss[-1] / 2**20:.0f} MiB, "
+                    f"in-process t={now - t0:4.0f} s RSS {rss[-1][1]:.1f} MiB, "
+                    f"events {(state.events_total - total0) / (now - t0):.0f}/s, "
                     f"log lines kept {state.log_lines_kept()}",
                     flush=True,
                 )
+            del frames[: max(0, len(frames) - 2000)]
         elapsed = time.perf_counter() - t0
         received = state.events_total - total0
-        in_window = [f for f in frames if f >= t0]
+        rss.append((elapsed, me.memory_info().rss / 2**20))
+    print(f"in-process: events folded {received} in {elapsed:.1f} s = {received / elapsed:.0f}/s")
+    for name, samples in latencies.items():
+        print("in-process " + summary(f"key->frame {name:22}", samples))
+    every = ", ".join(f"{m:.0f}" for _, m in rss)
+    half = [s for s in rss if s[0] >= elapsed / 2]
     print(
-        f"in-process: events folded {received} in {elapsed:.1f} s = {received / elapsed:.0f}/s;"
-        f" frames {len(in_window) / elapsed:.1f}/s"
-    )
-    print("in-process " + summary("key->frame (down/up in table)", latencies))
-    print(
-        f"in-process RSS MiB: start {rss[0] / 2**20:.0f}, "
-        f"mid {rss[len(rss) // 2] / 2**20:.0f}, end {rss[-1] / 2**20:.0f}, "
-        f"max {max(rss) / 2**20:.0f}"
+        f"in-process RSS MiB every {RSS_EVERY:.0f} s: {every}; slope {rss_slope(rss):+.2f} "
+        f"MiB/min overall, {rss_slope(half):+.2f} MiB/min over the second half"
     )
 
 
@@ -346,27 +404,93 @@ def with_timeout_kill(pid: int) -> None:
     os.waitpid(pid, 0)
 
 
+EVENTS_PER_ROUND = 4
+"""Measured: a round (miss, transfer started, finished, the row updated) is 4.0 events."""
+
+
+class Pace:
+    """The load's rounds/s: every client's first round quickly (the rows), then the rate.
+
+    Not steered by what the console receives: a console that falls behind is dropped by
+    the engine and reconnects, and steering on that would flood the engine instead."""
+
+    def __init__(self, load: subprocess.Popen[str], clients: int, target: int) -> None:
+        self.load, self.rounds, self.warm = load, target / EVENTS_PER_ROUND, True
+        ui_engine.set_rate(load, min(clients / 2, self.rounds))
+
+    def __call__(self, received: float) -> None:
+        if received > 0 and self.warm:
+            self.warm = False
+            ui_engine.set_rate(self.load, self.rounds)
+
+
+def subscriber_drops(log: str) -> int:
+    """How often the engine dropped a subscriber as too slow (its rate-limited lines)."""
+    drops = 0
+    for line in log.splitlines():
+        if "control subscriber dropped" in line:
+            more = re.search(r"\((\d+) more since", line)
+            drops += 1 + (int(more.group(1)) if more else 0)
+    return drops
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=1000)
     parser.add_argument("--rate", type=int, default=5000, help="events per second")
     parser.add_argument("--seconds", type=float, default=20.0, help="per measurement")
+    parser.add_argument(
+        "--engine",
+        choices=["real", "replay"],
+        default="real",
+        help="real: pxetui serve fed by real TFTP clients (default); replay: a synthetic stream",
+    )
     parser.add_argument("--serve", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--skip-pty", action="store_true")
     args = parser.parse_args()
     if args.serve is not None:
         serve(args.serve, args.clients, args.rate, args.seconds)
         return 0
-    print(f"ui bench: {args.clients} clients, {args.rate} events/s, {args.seconds:.0f} s each")
-    with tempfile.TemporaryDirectory() as tmp:
-        engine = start_engine(Path(tmp) / "control.sock", args)
+    print(
+        f"ui bench: {args.engine} engine, {args.clients} clients, {args.rate} events/s, "
+        f"{args.seconds:.0f} s each"
+    )
+    with tempfile.TemporaryDirectory(prefix="pxetui-ui-bench-") as tmp:
+        if args.engine == "replay":
+            replay = start_engine(Path(tmp) / "control.sock", args)
+            try:
+                asyncio.run(in_process(Path(tmp) / "control.sock", args))
+                if not args.skip_pty:
+                    pty_session(Path(tmp) / "control.sock", args)
+            finally:
+                replay.terminate()
+                replay.wait(10)
+            return 0
+        engine = ui_engine.start_engine(Path(tmp))
+        load = ui_engine.start_load(engine.tftp_port, args.clients, Path(tmp) / "load.log")
         try:
-            asyncio.run(in_process(Path(tmp) / "control.sock", args))
+            pace = Pace(load, args.clients, args.rate)
+            asyncio.run(in_process(engine.socket_path, args, pace))
             if not args.skip_pty:
-                pty_session(Path(tmp) / "control.sock", args)
+                pty_session(engine.socket_path, args)
+            lines = (Path(tmp) / "load.log").read_text().splitlines()
+            if lines:
+                last = json.loads(lines[-1])
+                rate = last["rounds"] * EVENTS_PER_ROUND / max(last["t"], 1.0)
+                print(
+                    f"load: {last['rounds']} rounds in {last['t']:.0f} s (engine events "
+                    f"~{rate:.0f}/s), {last['lost']} lost (no answer in 2 s)"
+                )
+            drops = subscriber_drops(engine.log.read_text())
+            print(f"engine: dropped a subscriber as too slow {drops} times")
         finally:
-            engine.terminate()
-            engine.wait(10)
+            if load.stdin is not None:
+                load.stdin.close()
+            try:
+                load.wait(10)
+            except subprocess.TimeoutExpired:
+                load.kill()
+            engine.stop()
     return 0
 
 

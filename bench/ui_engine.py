@@ -1,0 +1,211 @@
+"""The UI bench's engine: a real ``pxetui serve`` on loopback, fed by real TFTP clients.
+
+No replay: the console attaches to the engine's control socket and sees what the engine's
+own TFTP server, tracker and event bus make of real traffic. Each of N clients sends from its
+own loopback address (Linux answers all of 127.0.0.0/8 on ``lo``) and has its own MAC; one
+round of a client is what a PXE client's loader does after DHCP — ask for its per-MAC config
+(``pxelinux.cfg/01-<mac>``, missing: a miss that names the MAC, so the tracker knows the
+client) and fetch a file (``images/small``, one TFTP block: request, transfer started,
+finished, the client's row updated). The load runs in its own process (``--load``), paced
+to a rate of rounds/s it reads from stdin, so the bench can steer it to the engine event
+rate it wants (events/s are counted where they arrive: in the console).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import selectors
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+PROFILE = """\
+name: ui-bench
+network:
+  interface: lo
+  server: 127.0.0.1
+  dhcp:
+    mode: "off"
+    subnet: 127.0.0.0/8
+tftp:
+  root: tftp
+  port: {tftp_port}
+  bind: 127.0.0.1
+http:
+  port: {http_port}
+  bind: 127.0.0.1
+state_dir: state
+entries:
+  centos:
+    kind: linux
+    description: bench kernel
+    kernel: images/vmlinuz
+    initrds: [images/initrd.img]
+    args: console=ttyS0
+"""
+SMALL = "images/small"
+ROUND_TIMEOUT = 2.0
+"""Seconds a client waits for the engine's answer before the round counts as lost."""
+
+
+def free_port(kind: int) -> int:
+    with socket.socket(socket.AF_INET, kind) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def client_ip(i: int) -> str:
+    """Client *i*'s own loopback address: 127.1.x.y (never 127.0.0.1, the server's)."""
+    return f"127.1.{i // 250}.{i % 250 + 1}"
+
+
+def client_mac(i: int) -> str:
+    return f"52-54-00-ee-{i >> 8 & 0xFF:02x}-{i & 0xFF:02x}"
+
+
+@dataclass
+class Engine:
+    """A running ``pxetui serve`` (its own process group) and where to reach it."""
+
+    process: subprocess.Popen[bytes]
+    socket_path: Path
+    tftp_port: int
+    log: Path
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+
+
+def start_engine(root: Path, timeout: float = 30.0) -> Engine:
+    """``pxetui serve --profile`` on a loopback-only profile in *root* (no DHCP)."""
+    tftp_port, http_port = free_port(socket.SOCK_DGRAM), free_port(socket.SOCK_STREAM)
+    profile = root / "bench.yaml"
+    profile.write_text(PROFILE.format(tftp_port=tftp_port, http_port=http_port))
+    images = root / "tftp" / "images"
+    images.mkdir(parents=True, exist_ok=True)
+    (images / "vmlinuz").write_bytes(b"K" * 4096)
+    (images / "initrd.img").write_bytes(b"I" * 4096)
+    (images / "small").write_bytes(b"S" * 300)
+    log = root / "engine.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "pxetui", "serve", "--profile", str(profile)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    control = root / "state" / "control.sock"
+    deadline = time.monotonic() + timeout
+    while not control.exists():
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError(f"engine did not start: {log.read_text()[-2000:]}")
+        time.sleep(0.1)
+    return Engine(process, control, tftp_port, log)
+
+
+def start_load(tftp_port: int, clients: int, log: Path) -> subprocess.Popen[str]:
+    """The load process; write a rate (rounds/s) as a line to its stdin to change it. It
+    writes a JSON line a second (rounds done, rounds lost) to *log*."""
+    with log.open("w") as out:
+        return subprocess.Popen(
+            [sys.executable, __file__, "--load", str(tftp_port), str(clients)],
+            stdin=subprocess.PIPE,
+            stdout=out,
+            text=True,
+        )
+
+
+def set_rate(load: subprocess.Popen[str], rounds_per_s: float) -> None:
+    assert load.stdin is not None
+    load.stdin.write(f"{rounds_per_s:.1f}\n")
+    load.stdin.flush()
+
+
+def _rrq(name: str) -> bytes:
+    return struct.pack("!H", 1) + name.encode() + b"\0octet\0"
+
+
+def run_load(tftp_port: int, n: int) -> None:
+    """Rounds from N clients at the rate read from stdin (0 until told); bounded per round."""
+    sel = selectors.DefaultSelector()
+    socks: list[socket.socket] = []
+    for i in range(n):
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock.bind((client_ip(i), 0))
+        sock.setblocking(False)
+        sel.register(sock, selectors.EVENT_READ, i)
+        socks.append(sock)
+    sel.register(sys.stdin, selectors.EVENT_READ, -1)
+    stage = [0] * n  # 0 idle, 1 waiting for the miss, 2 waiting for the data
+    since = [0.0] * n
+    rate = 0.0
+    done = lost = 0
+    started = time.monotonic()
+    next_client = 0
+    credit = 0.0
+    last = time.monotonic()
+    last_report = last
+    server = ("127.0.0.1", tftp_port)
+    while True:
+        now = time.monotonic()
+        # At most 10 ms worth at once: bursts would overflow the server's socket buffer.
+        credit = min(credit + (now - last) * rate, max(rate / 100, 1.0))
+        last = now
+        tried = 0
+        while credit >= 1.0 and tried < n:
+            i, next_client = next_client, (next_client + 1) % n
+            tried += 1
+            if stage[i] and now - since[i] < ROUND_TIMEOUT:
+                continue
+            if stage[i]:
+                lost += 1
+            socks[i].sendto(_rrq(f"pxelinux.cfg/01-{client_mac(i)}"), server)
+            stage[i], since[i] = 1, now
+            credit -= 1.0
+        for key, _ in sel.select(0.005):
+            i = key.data
+            if i == -1:
+                line = sys.stdin.readline()
+                if not line:
+                    return
+                rate = float(line)
+                continue
+            sock = socks[i]
+            try:
+                packet, peer = sock.recvfrom(2048)
+            except OSError:
+                continue
+            opcode = struct.unpack("!H", packet[:2])[0]
+            if stage[i] == 1:  # the miss: now fetch the file
+                sock.sendto(_rrq(SMALL), server)
+                stage[i] = 2
+            elif stage[i] == 2 and opcode == 3:  # DATA block 1 of a one-block file
+                sock.sendto(struct.pack("!HH", 4, 1), peer)
+                stage[i] = 0
+                done += 1
+            elif stage[i] == 2:
+                stage[i] = 0
+                lost += 1
+        if now - last_report >= 1.0:
+            last_report = now
+            print(json.dumps({"t": round(now - started, 1), "rounds": done, "lost": lost}))
+            sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 4 and sys.argv[1] == "--load":
+        os.nice(5)  # the console under test comes first when the box is busy
+        run_load(int(sys.argv[2]), int(sys.argv[3]))
