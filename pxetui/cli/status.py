@@ -83,6 +83,34 @@ def _ago(ts: Any, now: float) -> str:
     return f"{max(0.0, now - ts):.0f}s ago"
 
 
+def _fleet_lines(fleet: Any) -> list[str]:
+    """With a shared store: each engine's state and services, and the store's."""
+    if not isinstance(fleet, dict):
+        return []
+    store = fleet.get("store") or {}
+    online = "online" if store.get("online") else f"LOST ({store.get('lost_reason') or '?'})"
+    lines = [
+        "",
+        f"fleet (store {store.get('url')}, {online}; this engine {fleet.get('engine')!r}):",
+    ]
+    for item in fleet.get("engines") or []:
+        if not isinstance(item, dict):
+            continue
+        services = item.get("services")
+        services = services if isinstance(services, dict) else {}
+        states = " ".join(
+            f"{name} {svc.get('state', '?')}"
+            for name, svc in sorted(services.items())
+            if isinstance(svc, dict)
+        )
+        seen = f"seen {item.get('age', '?')}s ago"
+        lines.append(
+            f"  {item.get('name', '?'):<10} {item.get('state', '?'):<8} "
+            f"{item.get('address', ''):<15} {seen}  {states}".rstrip()
+        )
+    return lines
+
+
 def render_state(state: dict[str, Any], now: float | None = None) -> str:
     """The state as a few plain-text tables for a terminal."""
     now = time.time() if now is None else now
@@ -96,12 +124,15 @@ def render_state(state: dict[str, Any], now: float | None = None) -> str:
     for name, svc in sorted(state.get("services", {}).items()):
         detail = " ".join(x for x in (svc.get("address", ""), svc.get("message", "")) if x)
         lines.append(f"  {name:<5} {svc.get('state', '?'):<10} {detail}")
+    lines += _fleet_lines(state.get("fleet"))
     clients = state.get("clients", [])
     lines += ["", f"clients ({len(clients)}):"]
     for c in clients:
         row = ClientRow.from_dict(c if isinstance(c, dict) else {})
+        engine = f"{row.engine:<10} " if row.engine is not None else ""
         lines.append(
-            f"  {row.mac} {row.hostname or '':<12} {row.ip or '-':<15} {row.arch or '-':<10} "
+            f"  {engine}{row.mac} {row.hostname or '':<12} {row.ip or '-':<15} "
+            f"{row.arch or '-':<10} "
             f"{row.firmware or '-':<8} {row.entry or '-':<12} {phase_cell(row):<12} "
             f"{_ago(row.last_seen, now)}"
         )

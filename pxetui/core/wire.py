@@ -282,6 +282,8 @@ class ClientRow:
     hints: tuple[Hint, ...]
     transfers: tuple[TransferRow, ...]
     boots: tuple[BootRow, ...]
+    engine: str | None = None
+    """With a shared store: the engine whose segment the client is on (absent otherwise)."""
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ClientRow:
@@ -312,9 +314,11 @@ class ClientRow:
             hints=tuple(hint_from_dict(h) for h in _dicts(data, "hints")),
             transfers=tuple(TransferRow.from_dict(t) for t in _dicts(data, "transfers")),
             boots=tuple(BootRow.from_dict(b) for b in _dicts(data, "boots")),
+            engine=_os(data, "engine", 64),
         )
 
     def to_dict(self) -> dict[str, Any]:
+        engine = {} if self.engine is None else {"engine": self.engine}
         return {
             "v": WIRE_VERSION,
             "mac": self.mac,
@@ -339,4 +343,5 @@ class ClientRow:
             "hints": [h.to_dict() for h in self.hints],
             "transfers": [t.to_dict() for t in self.transfers],
             "boots": [b.to_dict() for b in self.boots],
+            **engine,
         }

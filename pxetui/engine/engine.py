@@ -389,7 +389,7 @@ class Engine:
             self.services[event.service] = event
             return
         if isinstance(event, ClientUpdated):
-            if self.fleet is not None:
+            if self.fleet is not None and "engine" not in event.state:  # ours, not relayed
                 self.fleet.client_changed(event.mac, event.state)
             return
         changed = self.tracker.apply(event)

@@ -19,7 +19,14 @@ import logging
 import time
 from typing import Any, Literal, Protocol
 
-from pxetui.core.events import EngineMessage, Event, ServiceEvent, ServiceState, event_to_dict
+from pxetui.core.events import (
+    ClientUpdated,
+    EngineMessage,
+    Event,
+    ServiceEvent,
+    ServiceState,
+    event_to_dict,
+)
 from pxetui.core.mac import MacAddress
 from pxetui.engine.store.follow import StoreFollower
 from pxetui.engine.store.postgres import PostgresStore
@@ -52,6 +59,7 @@ class Fleet:
         self._others: dict[tuple[str, str], dict[str, Any]] = {}
         self._others_since = 0.0
         self._engines: list[dict[str, Any]] = []
+        self._summary_said = ""
         self._beat_at = 0.0
         self._tasks: list[asyncio.Task[None]] = []
         self.follower = StoreFollower(
@@ -141,28 +149,37 @@ class Fleet:
             self.store.heartbeat(self._host.server_address(), services)
             self._beat_at = now
         self._engines = self.store.engines()
+        summary = self._summary()
+        if summary != self._summary_said:
+            self._summary_said = summary
+            self._host.publish(
+                ServiceEvent(
+                    service="store", state="running", address=self.store.path, message=summary
+                )
+            )
         for engine, data, updated in self.store.other_clients(self._others_since):
             self._others[(engine, str(data.get("mac", "")))] = data
             self._others_since = max(self._others_since, updated)
+            with contextlib.suppress(ValueError):  # a row UIs can show live, with its engine
+                mac = MacAddress.parse(str(data.get("mac", "")))
+                self._host.publish(ClientUpdated(mac=mac, state={**data, "engine": engine}))
         if len(self._others) > FLEET_CLIENTS:
             newest = sorted(self._others.items(), key=lambda kv: -float(kv[1].get("last_seen", 0)))
             self._others = dict(newest[:FLEET_CLIENTS])
 
+    def _summary(self) -> str:
+        """Each engine's state in a few words for the service bar: ``2/2 engines ok`` or
+        ``1/2 ok, lost: rack-a``."""
+        states = self._engine_states()
+        lost = [item["name"] for item in states if item["state"] != "running"]
+        if not lost:
+            return f"{len(states)}/{len(states)} engines ok"
+        names = ", ".join(lost[:3]) + (f" +{len(lost) - 3}" if len(lost) > 3 else "")
+        return f"{len(states) - len(lost)}/{len(states)} ok, lost: {names}"
+
     def snapshot(self) -> dict[str, Any]:
         """Every engine (state from its heartbeat) and the other engines' client rows."""
-        now = time.time()
-        engines = []
-        for item in self._engines:
-            age = now - float(item.get("seen", 0))
-            mine = item["name"] == self.name
-            engines.append(
-                {
-                    **item,
-                    "self": mine,
-                    "state": "running" if mine or age < STALE_AFTER_S else "lost",
-                    "age": round(age, 1),
-                }
-            )
+        engines = self._engine_states()
         clients = [{**data, "engine": engine} for (engine, _), data in self._others.items()]
         return {
             "engine": self.name,
@@ -176,7 +193,24 @@ class Fleet:
             "clients": clients,
         }
 
+    def _engine_states(self) -> list[dict[str, Any]]:
+        now = time.time()
+        engines = []
+        for item in self._engines:
+            age = now - float(item.get("seen", 0))
+            mine = item["name"] == self.name
+            engines.append(
+                {
+                    **item,
+                    "self": mine,
+                    "state": "running" if mine or age < STALE_AFTER_S else "lost",
+                    "age": round(age, 1),
+                }
+            )
+        return engines
+
     def _state(self, state: ServiceState, message: str) -> None:
+        self._summary_said = ""  # the next publish round says each engine's state again
         self._host.publish(
             ServiceEvent(service="store", state=state, address=self.store.path, message=message)
         )

@@ -261,5 +261,5 @@ def matches(client: ClientRow, needle: str) -> bool:
     words = needle.lower().split()
     if not words:
         return True
-    haystack = " ".join(row_cells(client)).lower()
+    haystack = " ".join((*row_cells(client), client.engine or "")).lower()  # engine: fleets
     return all(w in haystack for w in words)

@@ -215,3 +215,35 @@ async def test_one_engine_killed_the_other_is_unaffected(
     assert status == 200
     state = await _request(b, "state")
     assert state["services"]["store"]["state"] == "running"
+
+
+async def test_the_console_on_a_shows_b_clients_live_and_each_engines_state(
+    engines: tuple[ServeProcess, ServeProcess],
+) -> None:
+    """The console attached to A: B's client arrives live (filterable by engine), and the
+    service bar's Fleet badge reads each engine's state."""
+    from pxetui.ui.app import PxeConsole
+    from pxetui.ui.client_rows import matches
+    from pxetui.ui.connection import EngineLink
+    from pxetui.ui.widgets.client_table import ClientTable
+    from pxetui.ui.widgets.service_bar import ServiceBadge, service_text
+    from tests.ui.conftest import wait_for
+
+    a, b = engines
+    app = PxeConsole(EngineLink(_socket(a)))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.link.connected)
+        await _request(a, "assign", mac=SEEN.colon, entry="other")
+        await _eventually(lambda: asyncio.sleep(0, _script(b, SEEN).exists()), 2, "B's file")
+        status, _ = await _http_get(b, f"ipxe/{SEEN.hexhyp}.ipxe")  # after A's console attached
+        assert status == 200
+        table = app.screen.query_one(ClientTable)
+        await wait_for(pilot, lambda: SEEN in table.states, timeout=10)
+        row = table.states[SEEN]
+        assert row.engine == "rack-b" and matches(row, "rack-b") and not matches(row, "rack-a")
+        badge = app.screen.query_one("#service-store", ServiceBadge)
+
+        def fleet_text() -> str:
+            return service_text(badge.label, badge.data).plain
+
+        await wait_for(pilot, lambda: fleet_text() == "Fleet 2/2 engines ok", timeout=10)

@@ -22,6 +22,9 @@ from textual.widgets import Static
 from pxetui.core.sanitize import clean
 
 SERVICES: tuple[tuple[str, str], ...] = (("dhcp", "DHCP"), ("tftp", "TFTP"), ("http", "HTTP"))
+FLEET = ("store", "Fleet")
+"""Only engines sharing a store send this service: its badge is added when it first comes,
+and reads each engine's state (``Fleet 2/2 engines ok`` / ``Fleet 1/2 ok, lost: rack-a``)."""
 STATE_CLASSES = (
     "-starting",
     "-running",
@@ -49,7 +52,9 @@ def service_text(label: str, data: dict[str, Any] | None) -> Text:
         text.append(f"{label} ?")
         return text
     state = str(data.get("state") or "unknown")
-    if state == "running":
+    if state == "running" and data.get("service") == FLEET[0] and data.get("message"):
+        word = clean(str(data["message"]), 60)  # each engine's state, in a few words
+    elif state == "running":
         word = _port(str(data.get("address") or "")) or "ok"
     elif state == "unknown":
         word = "?"
@@ -136,6 +141,8 @@ class ServiceBar(Horizontal):
         yield LinkBadge()
 
     def update_services(self, services: dict[str, dict[str, Any]]) -> None:
+        if FLEET[0] in services and not self.query(f"#service-{FLEET[0]}"):
+            self.mount(ServiceBadge(*FLEET), before=self.query_one(LinkBadge))
         for service, data in services.items():
             for badge in self.query(f"#service-{service}").results(ServiceBadge):
                 badge.set_state(data)
