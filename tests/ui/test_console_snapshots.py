@@ -30,6 +30,8 @@ from pxetui.ui.screens.confirm import ConfirmScreen
 from pxetui.ui.screens.entries import EntriesScreen
 from pxetui.ui.screens.quit import QuitScreen
 from pxetui.ui.widgets.client_table import ClientTable
+from pxetui.ui.widgets.command_line import CommandLine
+from pxetui.ui.widgets.event_log import EventLog
 from pxetui.ui.widgets.line_log import LineLog
 from tests.ui.conftest import wait_for
 from tests.ui.replay_engine import T0, ReplayEngine, client_state, snapshot
@@ -232,3 +234,29 @@ def test_assign_dialog_once_unchecked(replay: ReplayEngine, snap_compare: Any) -
 
     app = PxeConsole(EngineLink(replay.socket_path))
     assert snap_compare(app, terminal_size=(80, 24), run_before=_ready(replay, open_assign))
+
+
+def test_command_line_completing(replay: ReplayEngine, snap_compare: Any) -> None:
+    """':' at 80x24, an entry being completed: the completion shows dimmed after the cursor."""
+
+    async def typing(pilot: Pilot[Any]) -> None:
+        await pilot.press("colon")
+        line = pilot.app.screen.query_one(CommandLine)
+        line.value = "once 52:54:00:e2:00:02 di"
+        line.cursor_position = len(line.value)
+        await wait_for(pilot, lambda: line._suggestion.endswith("diskless"))
+
+    app = PxeConsole(EngineLink(replay.socket_path))
+    assert snap_compare(app, terminal_size=(80, 24), run_before=_ready(replay, typing))
+
+
+def test_events_narrowed_to_errors(replay: ReplayEngine, snap_compare: Any) -> None:
+    """'k' six times at 80x24: the all-events pane shows only red and yellow lines."""
+
+    async def narrow(pilot: Pilot[Any]) -> None:
+        await pilot.press(*"kkkkkk")
+        log = pilot.app.screen.query_one(EventLog)
+        await wait_for(pilot, lambda: log.kind == "errors")
+
+    app = PxeConsole(EngineLink(replay.socket_path))
+    assert snap_compare(app, terminal_size=(80, 24), run_before=_ready(replay, narrow))

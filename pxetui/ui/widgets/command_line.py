@@ -34,8 +34,8 @@ class _Completions(Suggester):
 
 class CommandLine(Input):
     BINDINGS = [
-        Binding("tab", "complete", "Complete", show=False),
-        Binding("escape", "close", "Close", show=False),
+        Binding("tab", "complete", "Complete"),
+        Binding("escape", "close", "Close"),
         Binding("up", "recall(-1)", "Earlier", show=False),
         Binding("down", "recall(1)", "Later", show=False),
     ]
