@@ -34,7 +34,7 @@ from pxetui.core.iso_layout import (
     detect_layout,
     entry_fields,
 )
-from pxetui.core.iso_read import IsoEntry
+from pxetui.core.iso_read import IsoEntry, IsoReadError
 from pxetui.core.live import ISO_MAGIC_OFFSET, LiveImageError, inspect_live_image
 from pxetui.core.profile import Profile, ProfileError, load_profile
 
@@ -149,7 +149,7 @@ def import_iso(iso: Path, profile_path: Path, name: str | None, err: TextIO) -> 
         raise ImportError_(f"{iso}: not a readable ISO9660 image: {exc}") from exc
     try:
         layout = detect_layout(reader)
-    except IsoLayoutError as exc:
+    except (IsoLayoutError, IsoReadError) as exc:
         raise ImportError_(f"{iso}: {exc}") from exc
     finally:
         reader.close()

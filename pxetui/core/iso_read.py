@@ -15,8 +15,13 @@ from typing import Any
 from pycdlib.pycdlibexception import PyCdlibException
 
 MAX_CHILDREN = 10_000
-"""Entries of one ISO directory looked at, at most (a boot tree has a few dozen)."""
+"""Entries of one ISO directory read at most (a boot tree has a few dozen); a directory
+with more is refused with :class:`IsoReadError`, not read in part."""
 MAX_DEPTH = 16
+
+
+class IsoReadError(ValueError):
+    """A directory over :data:`MAX_CHILDREN` entries or a path over :data:`MAX_DEPTH`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +56,7 @@ def list_dir(iso: Any, path: str = "") -> list[IsoEntry]:
     kind, facade = _facade(iso)
     parts = [p for p in path.strip("/").split("/") if p]
     if len(parts) > MAX_DEPTH:
-        return []
+        raise IsoReadError(f"ISO path {path!r} is deeper than {MAX_DEPTH} directories")
     real = "/"
     shown: list[str] = []
     entries = _children(kind, facade, real, shown)
@@ -73,7 +78,7 @@ def _children(kind: str, facade: Any, real: str, shown: list[str]) -> list[IsoEn
         return []
     for n, rec in enumerate(children):
         if n >= MAX_CHILDREN:
-            break
+            raise IsoReadError(f"ISO directory {real} has over {MAX_CHILDREN} entries")
         if rec.is_dot() or rec.is_dotdot():
             continue
         name = _name(kind, rec)

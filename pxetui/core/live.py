@@ -30,7 +30,7 @@ from typing import BinaryIO, Literal
 import pycdlib
 from pycdlib.pycdlibexception import PyCdlibException
 
-from pxetui.core.iso_read import find_file
+from pxetui.core.iso_read import IsoReadError, find_file
 from pxetui.core.squashfs import SquashfsError, SquashfsImage, names
 
 OVERLAYFS_ARG = "rd.live.overlay.overlayfs=1"
@@ -135,6 +135,8 @@ def _iso_squashfs(path: Path, live_dir: str, squashimg: str) -> LiveImage:
         with path.open("rb") as fh:
             root = _squashfs_at(fh, offset, f"{wanted} in the ISO")
         return LiveImage("iso", root, wanted)
+    except IsoReadError as exc:
+        raise LiveImageError(str(exc)) from exc
     finally:
         iso.close()
 
