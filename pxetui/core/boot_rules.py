@@ -36,10 +36,11 @@ IPXE_LOADERS = frozenset({layout.UNDIONLY, layout.IPXE_EFI})
 DEFAULT_CONFIGS = frozenset(
     {layout.PXELINUX_DEFAULT, layout.IPXE_DEFAULT, layout.GRUB_DEFAULT, layout.S390X_DEFAULT}
 )
-# Names loaders probe for and normally miss: GRUB's module lists, iPXE's autoexec script.
+# Names loaders probe for and normally miss: GRUB's module lists, iPXE's autoexec script,
+# shim's revocation lists and extra certificate beside itself.
 _PROBE_SUFFIXES = (".lst", ".mod")
 _PROBE_DIRS = ("x86_64-efi/", "i386-efi/", "arm64-efi/", "i386-pc/")
-_PROBE_NAMES = frozenset({"autoexec.ipxe"})
+_PROBE_NAMES = frozenset({"autoexec.ipxe", *layout.SHIM_PROBES})
 
 
 def dhcp_starts_boot(boot: Boot, nic: MacAddress, firmware: str, ts: float) -> bool:

@@ -15,6 +15,7 @@ PXELINUX_MODULES = ("ldlinux.c32", "libutil.c32", "menu.c32")
 UNDIONLY = "undionly.kpxe"  # iPXE for BIOS PXE ROMs
 IPXE_EFI = "ipxe.efi"  # iPXE for x64 UEFI
 GRUB_EFI = "grub/grubnetx64.efi"  # Debian's signed GRUB netboot image, when installed
+GRUB_HTTP_MOD = "grub/x86_64-efi/http.mod"  # what `insmod http` loads from GRUB's prefix
 
 # Secure Boot (``loader: shim``): shim, signed by Microsoft's UEFI CA, loads its second stage
 # as ``grubx64.efi`` from the directory of the BOOTP file field — Debian's signed

@@ -158,3 +158,55 @@ SCENARIOS: dict[str, Scenario] = {
         ),
     )
 }
+
+
+SECURE_ENTRY = "secure-tiny"
+SECURE_ENTRY_SPEC: dict[str, Any] = {
+    "description": "the lab kernel, not quiet: its Secure Boot lines reach the console",
+    "arch": "x86",
+    "kind": "linux",
+    "kernel": "lab/vmlinuz-amd64",
+    "initrds": ["lab/initrd-amd64.gz"],
+    "args": "console=ttyS0,115200 panic=-1 loglevel=6 pxetui.entry={entry}",
+}
+SECURE_BOOT_LINES = (
+    "EFI stub: UEFI Secure Boot is enabled.",
+    "Kernel is locked down from EFI Secure Boot",
+)
+"""What Debian's kernel prints when the firmware booted it with Secure Boot enforcing."""
+
+
+def _secure(name: str, title: str, dhcp: DhcpMode, loader: str) -> Scenario:
+    return Scenario(
+        name,
+        title,
+        "uefi",
+        BIOS_MAC,
+        SECURE_ENTRY,
+        dhcp=dhcp,
+        expect_args=(f"pxetui.entry={SECURE_ENTRY}",),
+        overrides={"loader": loader, "entries": {SECURE_ENTRY: SECURE_ENTRY_SPEC}},
+        timeout=240.0,
+        secure_boot=True,
+    )
+
+
+SECURE_BOOT_SCENARIOS: dict[str, Scenario] = {
+    s.name: s
+    for s in (
+        _secure(
+            "shim-full",
+            "UEFI Secure Boot: shim -> signed GRUB -> signed kernel over HTTP, full DHCP",
+            FULL_DHCP,
+            "shim",
+        ),
+        _secure(
+            "shim-proxy",
+            "UEFI Secure Boot: shim behind proxyDHCP (GRUB 2.06 then finds no config)",
+            "proxy",
+            "shim",
+        ),
+    )
+}
+"""Secure Boot boots (OVMF with Microsoft's keys): not in :data:`SCENARIOS`, since they need
+Debian's signed shim and GRUB fetched into their own cache (:mod:`pxetui.lab.shim`)."""

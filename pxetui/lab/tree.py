@@ -120,6 +120,11 @@ def prepare_lab_dir(
     for name, src in LOADERS.items():
         if src.exists():
             _place(src, root / name, link=False)
+    if _uses_shim(data):
+        from pxetui.lab.shim import fetch_signed_chain  # only Secure Boot labs need apt here
+
+        for name, src in fetch_signed_chain(say=say).items():
+            _place(src, root / name, link=False)
     wanted = list(dict.fromkeys([*arches, *_entry_arches(data)]))
     for arch in wanted:
         for name, path in build_guest_files(arch, cache, say).items():
@@ -127,6 +132,13 @@ def prepare_lab_dir(
     profile = workdir / "lab.yaml"
     profile.write_text(yaml.safe_dump(data, sort_keys=False))
     return profile
+
+
+def _uses_shim(data: Mapping[str, Any]) -> bool:
+    """Does the profile hand shim to anyone (``loader: shim``, profile-wide or per host)?"""
+    hosts = data.get("hosts") or {}
+    loaders = [data.get("loader"), *(h.get("loader") for h in hosts.values() if h)]
+    return "shim" in loaders
 
 
 def _entry_arches(data: Mapping[str, Any]) -> list[GuestArch]:

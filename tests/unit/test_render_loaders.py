@@ -72,12 +72,16 @@ def test_pxelinux_fetches_over_tftp_relative_to_the_root() -> None:
     assert "http://10.250.77.1:8080/k/" not in text
 
 
-def test_grub_fetches_kernels_over_our_http_by_address() -> None:
-    """GRUB loads kernel and initrds with its http module from our address and port, not
-    from the DHCP server it learnt."""
+def test_grub_fetches_kernels_over_our_http_by_address_and_falls_back_to_tftp() -> None:
+    """GRUB loads kernel and initrds over HTTP from our address and port (not from the DHCP
+    server it learnt); a GRUB without the http module (signed, Secure Boot) uses TFTP."""
     text = render_host(profile(LINUX, HOSTS), CTX, MAC).text("grub/grub.cfg-01-52-54-00-12-34-56")
-    assert "  linux (http,10.250.77.1:8080)/k/vmlinuz console=ttyS0" in text
-    assert "  initrd (http,10.250.77.1:8080)/k/a.img (http,10.250.77.1:8080)/k/b.img" in text
+    lines = text.splitlines()
+    assert "  if linux (http,10.250.77.1:8080)/k/vmlinuz console=ttyS0" in text
+    assert "    initrd (http,10.250.77.1:8080)/k/a.img (http,10.250.77.1:8080)/k/b.img" in lines
+    assert "    linux (tftp,10.250.77.1)/k/vmlinuz console=ttyS0" in text
+    assert "    initrd (tftp,10.250.77.1)/k/a.img (tftp,10.250.77.1)/k/b.img" in lines
+    assert "insmod" not in text  # under Secure Boot a refused insmod still returns success
     assert "set timeout=0" in text
 
 
@@ -86,18 +90,31 @@ def test_grub_stays_on_tftp_when_our_http_is_https() -> None:
     ctx = RenderContext(CTX.server, "https://boot.example.org/pxe")
     text = render_host(profile(LINUX, HOSTS), ctx, MAC).text("grub/grub.cfg-01-52-54-00-12-34-56")
     assert "  linux (tftp,10.250.77.1)/k/vmlinuz console=ttyS0" in text
+    assert "http," not in text
 
 
-def test_grub_fetches_an_http_kernel_url_itself_and_chains_ipxe_only_for_https() -> None:
-    """An http:// kernel is fetched by GRUB from that server; https needs iPXE."""
+def test_grub_fetches_an_http_kernel_url_itself_with_ipxe_as_the_fallback() -> None:
+    """An http:// kernel is fetched by GRUB from that server, else by iPXE; https: iPXE."""
     http = render_entry_for(profile(URL_KERNEL), CTX, MAC, "u").text(
         "grub/grub.cfg-01-52-54-00-12-34-56"
     )
-    assert "  linux (http,mirror.example.org:81)/d/vmlinuz" in http
-    assert "chainloader" not in http
+    assert "  if linux (http,mirror.example.org:81)/d/vmlinuz; then" in http.splitlines()
+    assert "    chainloader (tftp,10.250.77.1)/ipxe.efi" in http.splitlines()
     https = profile(URL_KERNEL.replace("http://mirror", "https://mirror"))
     text = render_entry_for(https, CTX, MAC, "u").text("grub/grub.cfg-01-52-54-00-12-34-56")
-    assert "  chainloader (tftp,10.250.77.1)/ipxe.efi" in text
+    assert "  chainloader (tftp,10.250.77.1)/ipxe.efi" in text.splitlines()
+
+
+def test_a_shim_host_never_chainloads_the_unsigned_ipxe_efi() -> None:
+    """loader: shim — Secure Boot refuses ipxe.efi, so GRUB says why instead of trying."""
+    for entries in (URL_KERNEL, URL_KERNEL.replace("http://", "https://"), CHAIN):
+        name = "c" if entries == CHAIN else "u"
+        hosts = f"  {MAC}: {{entry: {name}, loader: shim}}\n"
+        text = render_entry_for(profile(entries, hosts), CTX, MAC, name).text(
+            "grub/grub.cfg-01-52-54-00-12-34-56"
+        )
+        assert "ipxe.efi" not in text, text
+        assert "Secure Boot" in text
 
 
 def test_local_entry_in_every_form() -> None:

@@ -31,6 +31,7 @@ def render_entry_for(
     plan = plan_entry(profile, ctx, entry_name, host_values(ctx, mac, hostname))
     who = f"{mac} ({hostname})" if hostname else str(mac)
     comment = f"pxetui: {who} -> entry '{entry_name}'"
+    shim = ((host.loader if host is not None else None) or profile.loader) == "shim"
     if host is not None and host.arch == "s390x":
         config = render_s390x(plan, mac)
         return BootFiles({layout.pxelinux_config(mac): config, layout.s390x_config(mac): config})
@@ -38,7 +39,7 @@ def render_entry_for(
         {
             layout.pxelinux_config(mac): render_pxelinux(plan, comment),
             layout.ipxe_script(mac): render_ipxe(plan, ctx, comment),
-            layout.grub_config(mac): render_grub(plan, ctx, comment),
+            layout.grub_config(mac): render_grub(plan, ctx, comment, secure=shim),
         }
     )
 
@@ -79,7 +80,9 @@ def render_defaults(profile: Profile, ctx: RenderContext) -> BootFiles:
             layout.IPXE_DEFAULT: render_ipxe(ipxe_plan, ctx, comment),
             layout.PXELINUX_DEFAULT: render_pxelinux(pxe_plan, comment, ipappend=True),
             layout.GRUB_DISPATCHER: render_grub_dispatcher(ctx),
-            layout.GRUB_DEFAULT: render_grub(grub_plan, ctx, comment),
+            layout.GRUB_DEFAULT: render_grub(
+                grub_plan, ctx, comment, secure=profile.loader == "shim"
+            ),
             # s390x clients are always listed hosts (they need full DHCP per MAC): unknown
             # ones boot locally.
             layout.S390X_DEFAULT: EMPTY,

@@ -5,11 +5,15 @@ generic dispatcher deriving the per-MAC name from ``$net_default_mac``. ``[ -e (
 is always false in GRUB, so ``configfile`` is never guarded: a missing file is an error
 GRUB prints and steps over, then the next line runs.
 
-Kernels and initrds come over HTTP through GRUB's ``http`` module (built into Debian's
-grubnetx64.efi): ``(http,<server>:<port>)/path`` — a 58 MB initrd took 9.5 s over GRUB's
-TFTP and well under a second over HTTP. Only an https base (GRUB has no TLS) keeps them on
-TFTP (our address literally). Entries GRUB cannot boot (``chain``, https kernels)
-chainload ``ipxe.efi`` — which Secure Boot refuses, so ``check`` flags them for shim hosts.
+Kernels and initrds come over HTTP (``(http,<server>:<port>)/path``) when GRUB has its
+``http`` module — built in, or loaded from ``grub/x86_64-efi/http.mod``, which pxetui
+installs from grub-efi-amd64-bin — and over TFTP (our address literally) when it
+has not: Debian's signed grubnetx64.efi has no http built in, and under Secure Boot it may
+not load modules, so a shim boot takes the TFTP branch. GRUB's TFTP moved a 58 MB initrd
+in 9.5 s, HTTP in well under a second (README "Real firmware boots"). Entries GRUB cannot
+boot (``chain``, https kernels) chainload ``ipxe.efi`` — except for a host that boots
+through shim: Secure Boot refuses ipxe.efi, so the entry says why instead (and ``check``
+flags it).
 """
 
 from __future__ import annotations
@@ -31,57 +35,106 @@ def _tftp(ctx: RenderContext, path: str) -> str:
     return f"(tftp,{ctx.server})/{tftp_path(path)}"
 
 
-def grub_location(ctx: RenderContext, location: str) -> str | None:
-    """GRUB's device path for a kernel/initrd: our HTTP for paths under the roots, the URL's
-    own server for http:// and tftp:// URLs; None when GRUB cannot fetch it (https)."""
+def grub_http(ctx: RenderContext, location: str) -> str | None:
+    """``(http,<host>:<port>)/path`` for a kernel/initrd: our HTTP for paths under the roots,
+    the URL's own server for http:// URLs; None when GRUB cannot fetch it over HTTP."""
+    url = urlsplit(location if "://" in location else ctx.http_base)
+    if url.scheme != "http" or not url.hostname or "@" in url.netloc:
+        return None  # https (GRUB has no TLS), tftp://
+    if "://" in location:
+        return f"(http,{url.netloc})/{url.path.lstrip('/')}"
+    path = "/".join(p for p in (url.path.strip("/"), tftp_path(location)) if p)
+    return f"(http,{url.netloc})/{path}"
+
+
+def grub_tftp(ctx: RenderContext, location: str) -> str | None:
+    """``(tftp,<server>)/path``: our TFTP for paths under the root (our address literally),
+    a tftp:// URL's server; None for http(s) URLs."""
     if "://" not in location:
-        base = urlsplit(ctx.http_base)
-        if base.scheme != "http" or not base.hostname:
-            return _tftp(ctx, location)
-        prefix = base.path.strip("/")
-        path = "/".join(p for p in (prefix, tftp_path(location)) if p)
-        return f"(http,{base.netloc})/{path}"
+        return _tftp(ctx, location)
     url = urlsplit(location)
-    if url.scheme not in ("http", "tftp") or not url.netloc or "@" in url.netloc:
+    if url.scheme != "tftp" or not url.hostname or "@" in url.netloc:
         return None
-    return f"({url.scheme},{url.netloc})/{url.path.lstrip('/')}"
+    return f"(tftp,{url.hostname})/{url.path.lstrip('/')}"
 
 
-def needs_ipxe(boot: Boot, ctx: RenderContext) -> bool:
-    """GRUB hands this boot to iPXE (``ipxe.efi``): a chain, or a kernel it cannot fetch."""
-    if isinstance(boot, ChainBoot):
-        return True
-    if isinstance(boot, KernelBoot):
-        return any(grub_location(ctx, p) is None for p in (boot.kernel, *boot.initrds))
-    return False
+def _load(kernel: str | None, initrds: list[str | None], cmdline: str) -> list[str] | None:
+    if kernel is None or None in initrds:
+        return None
+    lines = [" ".join(["linux", kernel, cmdline]).rstrip()]
+    if initrds:
+        lines.append("initrd " + " ".join(str(i) for i in initrds))
+    return lines
 
 
-def _menuentry(boot: Boot, ctx: RenderContext) -> list[str]:
+def _kernel_lines(boot: KernelBoot, ctx: RenderContext, secure: bool) -> list[str]:
+    """Over HTTP when GRUB has (or can load) its http module, else over TFTP, else iPXE.
+
+    Debian's signed grubnetx64.efi has no http module built in and, under Secure Boot,
+    may not load one: the TFTP branch is what shim boots take.
+    """
+    paths = (boot.kernel, *boot.initrds)
+    http = _load(grub_http(ctx, boot.kernel), [grub_http(ctx, i) for i in paths[1:]], boot.cmdline)
+    tftp = _load(grub_tftp(ctx, boot.kernel), [grub_tftp(ctx, i) for i in paths[1:]], boot.cmdline)
+    if tftp is None:
+        if secure:
+            # Secure Boot: never hand over to the unsigned ipxe.efi (the firmware refuses it).
+            tftp = [f"echo {_quote(SECURE_NO_HTTP)}", "sleep 10"]
+        else:
+            tftp = [
+                "# needs iPXE: chainload it; it boots this entry's iPXE script",
+                f"chainloader {_tftp(ctx, IPXE_EFI)}",
+            ]
+    if http is None:
+        return tftp
+    # Not `if insmod http`: under Secure Boot Debian's GRUB refuses the module ("prohibited
+    # by secure boot policy") and insmod still returns success. A kernel that does not load
+    # over HTTP is the test that holds everywhere.
+    return [
+        f"if {http[0]}; then",
+        *(f"  {line}" for line in http[1:]),
+        "else",
+        *(f"  {line}" for line in tftp),
+        "fi",
+    ]
+
+
+SECURE_NO_HTTP = (
+    "pxetui: this GRUB cannot fetch the kernel over HTTP under Secure Boot; "
+    "serve it from pxetui's root (TFTP) instead"
+)
+
+
+SECURE_NO_CHAIN = "pxetui: a chain entry needs iPXE, which Secure Boot refuses"
+
+
+def _menuentry(boot: Boot, ctx: RenderContext, secure: bool) -> list[str]:
     lines = [f"menuentry {_quote(boot.title)} --id={boot.name} {{"]
     if isinstance(boot, LocalBoot):
         lines.append("  exit")
-    elif needs_ipxe(boot, ctx):
-        lines.append("  # needs iPXE: chainload it; it boots this entry's iPXE script")
-        lines.append(f"  chainloader {_tftp(ctx, IPXE_EFI)}")
+    elif isinstance(boot, ChainBoot):
+        if secure:
+            lines.append(f"  echo {_quote(SECURE_NO_CHAIN)}")
+        else:
+            lines.append("  # needs iPXE: chainload it; it boots this entry's iPXE script")
+            lines.append(f"  chainloader {_tftp(ctx, IPXE_EFI)}")
     else:
-        assert isinstance(boot, KernelBoot)
-        kernel = grub_location(ctx, boot.kernel)
-        initrds = [grub_location(ctx, i) for i in boot.initrds]
         lines.append(f"  echo {_quote('pxetui: loading ' + boot.title)}")
-        lines.append(" ".join(["  linux", str(kernel), boot.cmdline]).rstrip())
-        if initrds:
-            lines.append("  initrd " + " ".join(str(i) for i in initrds))
+        lines += [f"  {line}" for line in _kernel_lines(boot, ctx, secure)]
     lines.append("}")
     return lines
 
 
-def render_grub(plan: Plan, ctx: RenderContext, comment: str) -> bytes:
-    """The GRUB config for one assigned entry (single boot, or a menu)."""
+def render_grub(plan: Plan, ctx: RenderContext, comment: str, secure: bool = False) -> bytes:
+    """The GRUB config for one assigned entry (single boot, or a menu).
+
+    *secure*: the host boots through shim (Secure Boot), so nothing chainloads ipxe.efi.
+    """
     timeout = (plan.timeout if plan.timeout > 0 else -1) if plan.is_menu else 0
     lines = [f"# {comment}", "# generated by pxetui from the profile; edits are lost"]
     lines += [f"set default={plan.default}", f"set timeout={timeout}"]
     for boot in plan.boots:
-        lines += _menuentry(boot, ctx)
+        lines += _menuentry(boot, ctx, secure)
     return ("\n".join(lines) + "\n").encode()
 
 

@@ -38,8 +38,15 @@ SHIM_LOADERS: tuple[tuple[str, tuple[str, ...], str], ...] = (
     *((name, (f"/usr/lib/shim/{name}.signed",), "shim-signed") for name in layout.SHIM_HELPERS),
     (layout.SHIM_GRUB, (SIGNED_GRUBNET,), "grub-efi-amd64-signed"),
 )
-"""``loader: shim``'s files: optional (absent ones are reported, not warned about), since
-only Secure Boot sites install shim-signed; ``pxetui check`` names them when a host needs them."""
+"""``loader: shim``'s files; ``pxetui check`` names them when a host needs them."""
+OPTIONAL_LOADERS: tuple[tuple[str, tuple[str, ...], str], ...] = (
+    *SHIM_LOADERS,
+    # GRUB's http module, loaded by ``insmod http`` from $prefix (grub/) so GRUB can fetch
+    # kernels over HTTP; Debian's signed grubnetx64.efi lacks it (render/grub.py).
+    (layout.GRUB_HTTP_MOD, ("/usr/lib/grub/x86_64-efi/http.mod",), "grub-efi-amd64-bin"),
+)
+"""Installed when the system has them; absent ones are reported, not warned about (only
+Secure Boot sites install shim-signed; without http.mod GRUB stays on TFTP)."""
 MANIFEST = ".pxetui-loaders"
 """``<sha256>  <name>`` per file pxetui copied: only those may be replaced by a newer copy."""
 
@@ -92,7 +99,7 @@ def _same(src: Path, dst: Path) -> bool:
 def install_loaders(
     tftp_root: Path,
     loaders: tuple[tuple[str, tuple[str, ...], str], ...] = LOADERS,
-    optional: tuple[tuple[str, tuple[str, ...], str], ...] = SHIM_LOADERS,
+    optional: tuple[tuple[str, tuple[str, ...], str], ...] = OPTIONAL_LOADERS,
 ) -> list[str]:
     """Copy each available loader into *tftp_root*; one line per loader saying what happened.
 
