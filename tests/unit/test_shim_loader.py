@@ -64,7 +64,7 @@ def test_proxy_mode_offers_shim_for_both_x64_uefi_types() -> None:
 
 @pytest.mark.parametrize("bad", ["../shim.efi", "http://x/shim.efi", "shimx64", "/a/../b.efi"])
 def test_a_shim_file_outside_the_root_or_not_efi_is_refused(bad: str) -> None:
-    with pytest.raises(ValidationError, match="under the TFTP root ending in .efi"):
+    with pytest.raises(ValidationError, match=r"under the TFTP root ending in \.efi"):
         Profile.model_validate({"shim": {"file": bad}})
 
 
