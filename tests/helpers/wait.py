@@ -31,9 +31,9 @@ def wait_for(
     check: Callable[[], T],
     timeout: float,
     what: str,
+    detail: Callable[[], object] | None = None,
     *,
     interval: float = 0.1,
-    detail: Callable[[], object] | None = None,
 ) -> T:
     """Poll *check* until it returns something truthy; raise :class:`WaitTimeout` after
     *timeout* seconds (the message names *what*, plus ``detail()`` when given)."""
@@ -69,8 +69,8 @@ async def wait_for_async(
 async def pilot_wait_for(
     pilot: Pilot[Any],
     check: Callable[[], T],
-    timeout: float,
-    what: str,
+    timeout: float = 10.0,
+    what: str = "",
     *,
     interval: float = 0.05,
     detail: Callable[[], object] | None = None,
@@ -83,7 +83,7 @@ async def pilot_wait_for(
         if value:
             return value
         if not pilot.app.is_running:
-            raise WaitTimeout(f"the app stopped while waiting for {what}")
+            raise WaitTimeout(f"the app stopped while waiting for {what or check!r}")
         if time.monotonic() >= deadline:
-            raise _timed_out(what, timeout, detail)
+            raise _timed_out(what or repr(check), timeout, detail)
         await pilot.pause(interval)

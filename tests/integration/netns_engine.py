@@ -20,10 +20,11 @@ import secrets
 import signal
 import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from tests.helpers.wait import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 SCAPY_CLIENT = Path(__file__).with_name("scapy_dhcp_client.py")
@@ -219,16 +220,6 @@ class EngineLab:
         if source:
             argv += ["--interface", source]
         return int(self.client(*argv, url, timeout=40).strip() or 0)
-
-
-def wait_for(predicate: Any, timeout: float, what: str, detail: Any = None) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    extra = f"\n{detail()}" if detail else ""
-    raise TimeoutError(f"{what}: not within {timeout:.0f} s{extra}")
 
 
 def new_lab(tmp: Path, router: bool) -> EngineLab:

@@ -18,6 +18,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from tests.helpers.ports import free_port
+
 REPO = Path(__file__).resolve().parents[2]
 
 # A profile on loopback with DHCP off: {name}, {tftp_port}, {http_port} to fill in.
@@ -37,12 +39,6 @@ http:
 state_dir: state
 """
 
-
-def free_port(kind: int) -> int:
-    """A loopback port free right now (SOCK_DGRAM for TFTP, SOCK_STREAM for HTTP)."""
-    with socket.socket(socket.AF_INET, kind) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def open_idle(port: int, count: int, within: float = 30.0) -> list[socket.socket]:

@@ -22,6 +22,7 @@ from pxetui.engine.dnsmasq.config import dnsmasq_args
 from pxetui.engine.dnsmasq.liveness import HEARTBEAT_FILE
 from pxetui.engine.dnsmasq.preflight import InterfaceLock, PreflightError
 from pxetui.engine.dnsmasq.supervisor import DnsmasqStartError, DnsmasqSupervisor
+from tests.helpers.wait import wait_for_async
 
 pytestmark = pytest.mark.netns
 
@@ -55,10 +56,13 @@ def states(events: list[Event]) -> list[str]:
 
 
 async def wait_until(events: list[Event], count: int, timeout: float = 10.0) -> None:
-    """Wait (generously) until *count* service events arrived."""
-    deadline = time.monotonic() + timeout
-    while len(states(events)) < count and time.monotonic() < deadline:
-        await asyncio.sleep(0.02)
+    """Wait (bounded) until *count* service events arrived; fail naming those that did."""
+    await wait_for_async(
+        lambda: len(states(events)) >= count,
+        timeout,
+        f"{count} service events",
+        detail=lambda: states(events),
+    )
 
 
 async def test_killed_dnsmasq_is_reported_and_restarted(server_ns: Lab) -> None:

@@ -21,9 +21,10 @@ from typing import Any
 
 import psutil
 import pytest
-from netns_engine import REPO, EngineLab, new_lab, wait_for
+from netns_engine import REPO, EngineLab, new_lab
 
 from pxetui.engine.control.client import ControlClient
+from tests.helpers.wait import wait_for
 
 pytestmark = [
     pytest.mark.netns,

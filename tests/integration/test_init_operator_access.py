@@ -24,6 +24,8 @@ from typing import Any
 
 import pytest
 
+from tests.helpers.ports import free_port
+
 MAC = "52:54:00:aa:bb:07"
 
 # A control client with nothing but the standard library: one request, print the reply.
@@ -67,12 +69,6 @@ def operators() -> Iterator[Operators]:
             subprocess.run(["userdel", user], capture_output=True, timeout=30)
         subprocess.run(["groupdel", ops.group], capture_output=True, timeout=30)
 
-
-def free_port(kind: int) -> int:
-    with socket.socket(socket.AF_INET, kind) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @pytest.fixture

@@ -29,15 +29,10 @@ import pytest
 from pxetui.cli.control_target import service_target
 from pxetui.cli.tui import socket_for
 from pxetui.engine.runtime_paths import SERVICE_RUNTIME_DIR, SERVICE_STATE_DIR
+from tests.helpers.ports import free_port
 
 PXETUI = [sys.executable, "-m", "pxetui"]
 
-
-def free_port(kind: int) -> int:
-    with socket.socket(socket.AF_INET, kind) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def init(tmp: Path, name: str, *extra: str) -> subprocess.CompletedProcess[str]:

@@ -17,16 +17,11 @@ from pathlib import Path
 import pytest
 
 from pxetui.cli.web_auth import public_url
+from tests.helpers.ports import free_port
 
 PXETUI = [sys.executable, "-m", "pxetui"]
 NO_ENGINE = "/nonexistent/control.sock"  # the page and the login need no engine
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 class Web:

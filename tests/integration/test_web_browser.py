@@ -15,10 +15,8 @@ import re
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -27,28 +25,14 @@ from selenium import webdriver  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 
+from tests.helpers.ports import free_port  # noqa: E402
+from tests.helpers.wait import wait_for  # noqa: E402
+
 PXETUI = [sys.executable, "-m", "pxetui"]
 CHROMEDRIVER = "/usr/bin/chromedriver"
 CHROMIUM = "/usr/bin/chromium"
 PASSWORD = "correct horse battery staple"
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[()][0-9A-Za-z]|\x1b[=>]")
-
-
-def free_port(kind: int = socket.SOCK_STREAM) -> int:
-    with socket.socket(socket.AF_INET, kind) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def wait_for(what: str, check: Any, seconds: float = 30) -> Any:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {seconds} s waiting for {what}")
 
 
 @pytest.fixture
@@ -77,7 +61,7 @@ http:
         stderr=subprocess.DEVNULL,
     )
     try:
-        wait_for("the engine's socket", sock.exists)
+        wait_for(sock.exists, 30, "the engine's socket")
         yield sock
     finally:
         engine.terminate()
@@ -108,7 +92,7 @@ def web_url(engine_socket: Path, tmp_path: Path) -> Iterator[str]:
             return False
 
     try:
-        wait_for("pxetui web to listen", listening)
+        wait_for(listening, 30, "pxetui web to listen")
         yield f"http://127.0.0.1:{port}"
     finally:
         web.terminate()
@@ -172,11 +156,11 @@ def test_login_then_the_console_renders_with_the_engines_state(
     browser.find_element(By.ID, "secret").send_keys("not the password")
     browser.find_element(By.ID, "login").click()
     # The refusal is a new page (after the failed-login delay): wait for it, bounded.
-    errors = wait_for("the refusal", lambda: browser.find_elements(By.ID, "error"))
+    errors = wait_for(lambda: browser.find_elements(By.ID, "error"), 30, "the refusal")
     assert "wrong password" in errors[0].text
     browser.find_element(By.ID, "secret").send_keys(PASSWORD)
     browser.find_element(By.ID, "login").click()
-    wait_for("the console page", lambda: browser.current_url == web_url + "/")
+    wait_for(lambda: browser.current_url == web_url + "/", 30, "the console page")
     # The page's script opened the websocket, the console attached and drew the engine.
     seen = ""
 
@@ -185,12 +169,12 @@ def test_login_then_the_console_renders_with_the_engines_state(
         seen += websocket_text(browser)
         return "engine ✓" in seen
 
-    wait_for("the console to attach to the engine", attached, seconds=60)
+    wait_for(attached, 60, "the console to attach to the engine")
     assert "webtest" in seen and "DHCP off" in seen
     def body_class() -> str:
         return browser.find_element(By.TAG_NAME, "body").get_attribute("class") or ""
 
-    wait_for("the terminal to show", lambda: "-first-byte" in body_class())
+    wait_for(lambda: "-first-byte" in body_class(), 30, "the terminal to show")
     assert browser.find_elements(By.CSS_SELECTOR, ".textual-terminal canvas")
     # A keystroke from the browser reaches the console: '?' opens the key help.
     assert "command palette" not in seen
@@ -201,7 +185,7 @@ def test_login_then_the_console_renders_with_the_engines_state(
         seen += websocket_text(browser)  # get_log hands out each frame once: keep them all
         return "command palette" in seen
 
-    wait_for("the help screen", helped, seconds=30)
+    wait_for(helped, 30, "the help screen")
 
 
 def test_without_the_session_the_browser_gets_no_console(

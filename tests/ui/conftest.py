@@ -1,15 +1,17 @@
-"""Fixtures for the console tests: a replay engine on a temp socket, a bounded wait."""
+"""Fixtures for the console tests: a replay engine on a temp socket; ``wait_for`` is the
+pilot wait of :mod:`tests.helpers.wait` (bounded, raises naming what it waited for)."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from textual.pilot import Pilot
 
+from tests.helpers.wait import pilot_wait_for as wait_for
 from tests.ui.replay_engine import ReplayEngine
+
+__all__ = ["replay", "wait_for"]
 
 
 @pytest.fixture
@@ -19,15 +21,3 @@ def replay(tmp_path: Path) -> Iterator[ReplayEngine]:
         yield engine
     finally:
         engine.stop()
-
-
-async def wait_for(
-    pilot: Pilot[object], condition: Callable[[], object], timeout: float = 10.0
-) -> None:
-    """Let the app run until *condition* holds (bounded); fail with the condition's name."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        await pilot.pause(0.05)
-    raise AssertionError(f"timed out after {timeout} s waiting for {condition!r}")

@@ -35,6 +35,7 @@ from pxetui.ui.widgets.client_log import TransferBar, TransferLabel
 from pxetui.ui.widgets.client_table import ClientTable
 from pxetui.ui.widgets.line_log import LineLog
 from pxetui.ui.widgets.service_bar import ServiceBadge
+from tests.helpers.ports import free_port
 from tests.ui.conftest import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -65,11 +66,6 @@ entries:
     args: console=ttyS0
 """
 
-
-def free_port(kind: int) -> int:
-    with socket.socket(socket.AF_INET, kind) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
