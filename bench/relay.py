@@ -15,7 +15,7 @@ import sys
 from typing import Any
 
 import toolchain
-from netns import SERVICE_IP, Testbed
+from netns import NICE, SERVICE_IP, Testbed
 
 ECHO_PORT = 7007
 _ECHO_SERVER = f"""
@@ -97,7 +97,7 @@ class Relay:
             str(drop_every),
         ]
         if bed.pinned:  # the relay is the network: on the clients' side, off the server core
-            argv = ["taskset", "-c", bed.client_cpus, *argv]
+            argv = ["nice", "-n", NICE, "taskset", "-c", bed.client_cpus, *argv]
         self.proc = subprocess.Popen(
             argv,
             stdin=subprocess.DEVNULL,

@@ -25,6 +25,7 @@ class Cell:
 
     runs: list[RunResult] = field(default_factory=list)
     cpu_seconds: list[float] = field(default_factory=list)
+    wait_seconds: list[float] = field(default_factory=list)  # run-queue wait per run
 
     @property
     def ok_seconds(self) -> list[float]:
@@ -108,6 +109,7 @@ def _fmt_row(
         f"{r:.2f}x" if r is not None else "—",
         f"{cpu:.2f}" if cpu is not None else "—",
         _per_unit(scenario, cell),
+        f"{statistics.median(cell.wait_seconds):.2f}" if cell.wait_seconds else "—",
         f"{vs:.2f}x" if (vs := ratio(subject, cell) if subject else None) is not None else "—",
         fails,
     ]
@@ -129,6 +131,7 @@ HEADER = [
     "ratio",
     "server CPU s",
     "CPU µs/block",
+    "run-queue wait s",
     "pxetui ÷ this",
     "notes",
 ]

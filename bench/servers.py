@@ -7,6 +7,7 @@ point is to compare what an operator would actually run. All listen on ``netns.S
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import re
@@ -175,6 +176,28 @@ class RunningServer:
             return total
         except psutil.Error:
             return 0.0
+
+    def wait_seconds(self) -> float:
+        """Run-queue wait so far of every thread of the server's processes (schedstat).
+
+        Why: on a shared machine the pinned core is not the server's alone; time spent
+        runnable but not running is the neighbours' doing, not the server's, and a large
+        value means that run's time says little about the server.
+        """
+        pids: list[int] = []
+        if self.cgroup is not None:
+            with contextlib.suppress(OSError, ValueError):
+                pids = [int(x) for x in (self.cgroup / "cgroup.procs").read_text().split()]
+        if not pids:
+            with contextlib.suppress(psutil.Error):
+                proc = psutil.Process(self.pid)
+                pids = [proc.pid, *(c.pid for c in proc.children(recursive=True))]
+        total = 0
+        for pid in pids:
+            for stat in Path(f"/proc/{pid}/task").glob("*/schedstat"):
+                with contextlib.suppress(OSError, ValueError, IndexError):
+                    total += int(stat.read_text().split()[1])
+        return total / 1e9
 
     def log_tail(self, lines: int = 8) -> str:
         try:

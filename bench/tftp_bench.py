@@ -157,10 +157,11 @@ def _measure(
         detail = "server died: " + srv.log_tail(2)
         cell.runs.append(clients.RunResult(False, 0, 0, sc.clients, sc.clients, 0, detail))
         return
-    cpu0 = srv.cpu_seconds()
+    cpu0, wait0 = srv.cpu_seconds(), srv.wait_seconds()
     path.begin_run()
     result = _run_one(bed, srv.spec, sc, deadline)
     cell.cpu_seconds.append(srv.cpu_seconds() - cpu0)
+    cell.wait_seconds.append(srv.wait_seconds() - wait0)
     counters = path.end_run(sc.label, srv.spec.name)
     if counters and result.ok:
         result = _check_relay(sc, result, counters)
@@ -283,6 +284,7 @@ def run_bench(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
                 "scenario": lab,
                 "server": srv_name,
                 "cpu_seconds": c.cpu_seconds,
+                "wait_seconds": c.wait_seconds,
                 "runs": [dataclasses.asdict(r) for r in c.runs],
             }
             for (lab, srv_name), c in cells.items()
@@ -320,7 +322,8 @@ def _header(argv: list[str], raw: dict[str, Any]) -> str:
         "- ratio = reference median / server median (>1 = faster than tftpd-hpa / nginx); "
         "pxetui ÷ this = this server's median / pxetui's (>1 = pxetui faster); "
         "MiB/s = clients x file size / median; server CPU = median user+sys seconds per run, "
-        "CPU µs/block = that over the blocks sent (HTTP: per MiB)",
+        "CPU µs/block = that over the blocks sent (HTTP: per MiB); run-queue wait = seconds "
+        "the server's threads were runnable but not running (schedstat): the neighbours' share",
     ]
     lines += [f"- note: {n}" for n in raw["notes"]]
     for rtt in raw["rtt"]:

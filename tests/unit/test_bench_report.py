@@ -86,7 +86,7 @@ def test_rows_compare_with_pxetui_and_give_cpu_per_block() -> None:
     dnsmasq = [c.strip() for c in rows[1].split("|")]
     assert dnsmasq[2] == "dnsmasq"
     assert dnsmasq[8] == f"{1e6 / (10 * (5 * 2**20 // 1468 + 1)):.1f}"
-    assert dnsmasq[9] == "2.00x"
+    assert dnsmasq[10] == "2.00x"
 
 
 def test_every_target_is_a_quick_scenario() -> None:

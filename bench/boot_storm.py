@@ -1,0 +1,391 @@
+"""Boot storm: N simulated PXE clients at once against pxetui and the setups people use instead.
+
+What users feel when a rack powers on: the time until the **last** client has its initrd.
+A client (bench/storm_client.py) does DHCP DISCOVER/REQUEST through the setup's DHCP server,
+then fetches the loader over TFTP, its per-MAC config, a kernel and a 60 MiB initrd over the
+protocol that setup's loader would use:
+
+| setup | DHCP | loader | config, kernel, initrd |
+| --- | --- | --- | --- |
+| pxetui | pxetui's dnsmasq (``pxetui serve --dhcp full``) | pxetui TFTP | pxetui HTTP (iPXE/GRUB) |
+| pxetui-tftp | the same | pxetui TFTP | pxetui TFTP (pxelinux) |
+| dnsmasq | dnsmasq | dnsmasq TFTP | dnsmasq TFTP (pxelinux) |
+| dnsmasq+nginx | dnsmasq | dnsmasq TFTP | nginx HTTP (netboot.xyz's shape) |
+| tftpd-hpa+dnsmasq | dnsmasq (DHCP only) | tftpd-hpa | tftpd-hpa TFTP |
+
+Every setup runs full DHCP on the same range (so the DHCP part is the same dnsmasq work),
+stock settings otherwise, servers pinned to core 0 and the clients (and their curls) to the
+others. Each run starts the setup fresh (empty lease file), waits until it serves, then starts
+all N clients at once. Setups are interleaved per repetition (order rotated), medians of the
+repetitions are reported with min-max and the ratio peer ÷ pxetui (>1 = pxetui faster).
+The real-VM boot ratios of bench/boot_timings.py's latest results file are appended.
+
+    python3 bench/boot_storm.py --clients 1,20 --reps 3
+    python3 bench/boot_storm.py --clients 100 --reps 1 --setups pxetui,dnsmasq+nginx
+
+Needs root, curl, dnsmasq, nginx, tftpd-hpa (as bench/README.md). Result files:
+bench/results/<UTC>-boot-storm.{md,json}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from netns import CLIENT_VETH_IP, SERVER_VETH_IP, Testbed, remove_stale_namespaces
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+RESULTS = HERE / "results"
+MIB = 1 << 20
+FILES = {"loader.efi": 1 * MIB, "vmlinuz": 10 * MIB, "initrd.img": 60 * MIB}
+RANGE = ("10.253.0.100", "10.253.0.250")
+SERVER = SERVER_VETH_IP
+
+
+@dataclass(frozen=True)
+class Setup:
+    name: str
+    argvs: Callable[[Path, Path, str], list[list[str]]]  # (root, workdir, iface) -> processes
+    later: str  # protocol of config/kernel/initrd: "tftp" or "http"
+
+
+def _dnsmasq(root: Path, workdir: Path, iface: str, tftp: bool) -> list[str]:
+    argv = [
+        "dnsmasq", "--keep-in-foreground", "--port=0", "--conf-file=/dev/null",
+        f"--interface={iface}", "--bind-interfaces", "--dhcp-authoritative",
+        f"--dhcp-range={RANGE[0]},{RANGE[1]},255.255.255.0,1h",
+        f"--dhcp-leasefile={workdir / 'leases'}", "--dhcp-boot=loader.efi",
+        "--log-facility=-", "--quiet-dhcp", "--user=root", "--group=root",
+        f"--pid-file={workdir / 'dnsmasq.pid'}",
+    ]  # fmt: skip
+    if tftp:
+        argv += ["--enable-tftp", f"--tftp-root={root}", "--tftp-max=500", "--quiet-tftp"]
+    return argv
+
+
+def _pxetui(root: Path, workdir: Path, iface: str) -> list[str]:
+    return [
+        sys.executable, "-m", "pxetui", "serve", "--root", str(root), "--bind", SERVER,
+        "--tftp-port", "69", "--http-port", "80", "--dhcp", "full", "--interface", iface,
+        "--range", ",".join(RANGE), "--state-dir", str(workdir / "st"),
+    ]  # fmt: skip
+
+
+def _tftpd_hpa(root: Path) -> list[str]:
+    return ["in.tftpd", "--foreground", "--listen", "--address", f"{SERVER}:69", "--secure",
+            str(root)]  # fmt: skip
+
+
+def _nginx(root: Path, workdir: Path) -> list[str]:
+    conf = workdir / "nginx.conf"
+    conf.write_text(
+        f"daemon off;\nworker_processes auto;\npid {workdir}/nginx.pid;\n"
+        f"error_log {workdir}/nginx-error.log warn;\nevents {{ worker_connections 1024; }}\n"
+        "http {\n access_log off;\n sendfile on;\n tcp_nopush on;\n"
+        f" default_type application/octet-stream;\n client_body_temp_path {workdir}/nb;\n"
+        f" server {{ listen {SERVER}:80; root {root}; }}\n}}\n"
+    )
+    return ["nginx", "-e", str(workdir / "nginx-error.log"), "-p", str(workdir), "-c", str(conf)]
+
+
+SETUPS = {
+    "pxetui": Setup("pxetui", lambda root, wd, iface: [_pxetui(root, wd, iface)], "http"),
+    "pxetui-tftp": Setup("pxetui-tftp", lambda root, wd, iface: [_pxetui(root, wd, iface)], "tftp"),
+    "dnsmasq": Setup(
+        "dnsmasq", lambda root, wd, iface: [_dnsmasq(root, wd, iface, tftp=True)], "tftp"
+    ),
+    "dnsmasq+nginx": Setup(
+        "dnsmasq+nginx",
+        lambda root, wd, iface: [_dnsmasq(root, wd, iface, tftp=True), _nginx(root, wd)],
+        "http",
+    ),
+    "tftpd-hpa+dnsmasq": Setup(
+        "tftpd-hpa+dnsmasq",
+        lambda root, wd, iface: [_dnsmasq(root, wd, iface, tftp=False), _tftpd_hpa(root)],
+        "tftp",
+    ),
+}
+
+
+def _macs(n: int) -> list[str]:
+    return [f"02:50:46:00:{i >> 8:02x}:{i & 0xFF:02x}" for i in range(1, n + 1)]
+
+
+def _prepare_root(workdir: Path, macs: list[str]) -> tuple[Path, int]:
+    root = workdir / "root"
+    (root / "cfg").mkdir(parents=True)
+    for d in (workdir, root, root / "cfg"):
+        d.chmod(0o755)
+    for name, size in FILES.items():
+        with (root / name).open("wb") as out:
+            block = os.urandom(MIB)
+            for _ in range(size // MIB):
+                out.write(block)
+        (root / name).chmod(0o644)
+    cfg_size = 0
+    for mac in macs:
+        text = f"# {mac}\nkernel vmlinuz\ninitrd initrd.img\nboot\n".encode()
+        path = root / "cfg" / ("01-" + mac.replace(":", "-"))
+        path.write_bytes(text)
+        path.chmod(0o644)
+        cfg_size = len(text)
+    return root, cfg_size
+
+
+def _urls(setup: Setup) -> list[str]:
+    later = f"http://{SERVER}:80" if setup.later == "http" else f"tftp://{SERVER}"
+    return [
+        f"tftp://{SERVER}/loader.efi",
+        f"{later}/cfg/{{mac}}",
+        f"{later}/vmlinuz",
+        f"{later}/initrd.img",
+    ]
+
+
+def _start(bed: Testbed, setup: Setup, root: Path, workdir: Path) -> list[subprocess.Popen[bytes]]:
+    procs = []
+    for i, argv in enumerate(setup.argvs(root, workdir, bed.server_veth)):
+        log = (workdir / f"{setup.name}-{i}.log").open("wb")
+        procs.append(
+            subprocess.Popen(
+                bed.in_ns(bed.server_ns, argv),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                cwd=REPO,
+            )
+        )
+    return procs
+
+
+def _stop(procs: list[subprocess.Popen[bytes]]) -> None:
+    for proc in procs:
+        for sig in (15, 9):
+            try:
+                os.killpg(proc.pid, sig)
+            except ProcessLookupError:
+                break
+            try:
+                proc.wait(timeout=10)
+                break
+            except subprocess.TimeoutExpired:
+                continue
+
+
+def _ready(bed: Testbed, setup: Setup, timeout: float = 60.0) -> bool:
+    """The setup serves its first and last URL (a small file) from the client side."""
+    probe = [u.replace("{mac}", "01-02-50-46-00-00-01") for u in _urls(setup)[:2]]
+    argv = ["curl", "-sS", "--fail", "--max-time", "3", "--tftp-blksize", "1468"]
+    for url in probe:
+        argv += ["-o", "/dev/null", url]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        r = subprocess.run(bed.in_ns(bed.client_ns, argv), capture_output=True, timeout=30)
+        if r.returncode == 0:
+            return True
+        time.sleep(0.5)
+    return False
+
+
+def _run_storm(
+    bed: Testbed, setup: Setup, macs: list[str], cfg_size: int, deadline: float
+) -> dict[str, Any]:
+    sizes = [FILES["loader.efi"], cfg_size, FILES["vmlinuz"], FILES["initrd.img"]]
+    argv = [
+        sys.executable, str(HERE / "storm_client.py"), "--iface", bed.client_veth,
+        "--macs", ",".join(macs), "--urls", ",".join(_urls(setup)),
+        "--sizes", ",".join(map(str, sizes)), "--deadline", str(deadline),
+    ]  # fmt: skip
+    r = subprocess.run(
+        bed.in_ns(bed.client_ns, argv), capture_output=True, text=True, timeout=deadline + 60
+    )
+    try:
+        out: dict[str, Any] = json.loads(r.stdout.strip().splitlines()[-1])
+    except (IndexError, json.JSONDecodeError):
+        return {"ok": False, "detail": f"client: {r.stderr[-300:]}", "clients": []}
+    done = [c for c in out["clients"] if c["ok"]]
+    out["ok"] = len(done) == len(macs)
+    out["last_s"] = max((c["done_s"] for c in done), default=0.0)
+    out["median_s"] = statistics.median(c["done_s"] for c in done) if done else 0.0
+    out["lease_last_s"] = max((c["leased_s"] for c in done), default=0.0)
+    # The file-serving part alone: from each client's lease to its initrd.
+    out["after_lease_last_s"] = max((c["done_s"] - c["leased_s"] for c in done), default=0.0)
+    bad = [c for c in out["clients"] if not c["ok"]]
+    out["detail"] = f"{len(bad)} failed: {bad[0]['detail']}" if bad else ""
+    # Leased addresses were added to the client side; remove them for the next setup.
+    flush = ["ip", "addr", "flush", "dev", bed.client_veth, "scope", "global"]
+    subprocess.run(bed.in_ns(bed.client_ns, flush), capture_output=True, timeout=30)
+    subprocess.run(
+        bed.in_ns(
+            bed.client_ns,
+            ["ip", "addr", "add", f"{CLIENT_VETH_IP}/24", "dev", bed.client_veth],
+        ),
+        capture_output=True,
+        timeout=30,
+    )
+    return out
+
+
+def _fmt(xs: list[float]) -> str:
+    return f"{statistics.median(xs):.2f} s ({min(xs):.2f}-{max(xs):.2f})" if xs else "—"
+
+
+def report(results: dict[tuple[int, str], list[dict[str, Any]]], setups: list[str]) -> str:
+    lines = [
+        "| clients | setup | last client has its initrd | median client | last lease | "
+        "slowest lease → initrd | peer ÷ pxetui (last) | peer ÷ pxetui (lease → initrd) | "
+        "failed runs |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for n in sorted({k[0] for k in results}):
+        ref = [r for r in results.get((n, "pxetui"), []) if r["ok"]]
+        ref_last = statistics.median(r["last_s"] for r in ref) if ref else None
+        ref_after = statistics.median(r["after_lease_last_s"] for r in ref) if ref else None
+        for name in setups:
+            runs = results.get((n, name), [])
+            ok = [r for r in runs if r["ok"]]
+            last = [r["last_s"] for r in ok]
+            med = [r["median_s"] for r in ok]
+            lease = [r["lease_last_s"] for r in ok]
+            after = [r["after_lease_last_s"] for r in ok]
+            r1 = f"{statistics.median(last) / ref_last:.2f}x" if ok and ref_last else "—"
+            r2 = f"{statistics.median(after) / ref_after:.2f}x" if ok and ref_after else "—"
+            fails = len(runs) - len(ok)
+            why = next((r["detail"] for r in runs if not r["ok"]), "")
+            lines.append(
+                f"| {n} | {name} | {_fmt(last)} | {_fmt(med)} | {_fmt(lease)} | {_fmt(after)} | "
+                f"{r1} | {r2} | "
+                f"{fails}/{len(runs)}{' ' + why[:80] if why else ''} |"
+            )
+    return "\n".join(lines)
+
+
+def vm_boot_ratios() -> str:
+    """The newest bench/boot_timings.py result table (real QEMU firmware boots)."""
+    files = sorted(RESULTS.glob("*-boot-timings.md"))
+    if not files:
+        return "(no bench/boot_timings.py results file yet)"
+    text = files[-1].read_text()
+    first: list[str] = []  # the file's first table: boot and net, pxetui vs dnsmasq alone
+    for ln in text.splitlines():
+        if ln.startswith("|"):
+            first.append(ln)
+        elif first:
+            break
+    return f"From `{files[-1].relative_to(REPO)}` (ratio = pxetui ÷ dnsmasq alone, <1 = pxetui " + (
+        "faster):\n\n" + "\n".join(first)
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    p.add_argument("--clients", default="1,20", help="comma-separated client counts")
+    p.add_argument("--reps", type=int, default=3)
+    p.add_argument("--setups", default=",".join(SETUPS))
+    p.add_argument("--deadline", type=float, default=240.0, help="seconds per storm")
+    p.add_argument("--no-save", action="store_true")
+    args = p.parse_args(argv)
+    if os.geteuid() != 0:
+        print("needs root (network namespaces)", file=sys.stderr)
+        return 2
+    missing = [t for t in ("curl", "dnsmasq", "nginx", "in.tftpd") if not shutil.which(t)]
+    if missing:
+        print(f"missing: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    names = args.setups.split(",")
+    counts = [int(c) for c in args.clients.split(",")]
+    remove_stale_namespaces()
+    workdir = Path(tempfile.mkdtemp(prefix="pxb-storm-"))
+    results: dict[tuple[int, str], list[dict[str, Any]]] = {}
+    started = time.monotonic()
+    load = os.getloadavg()
+    try:
+        macs_all = _macs(max(counts))
+        root, cfg_size = _prepare_root(workdir, macs_all)
+        with Testbed() as bed:
+            pinning = bed.pinning()
+            for n in counts:
+                macs = macs_all[:n]
+                for rep in range(args.reps):
+                    order = names[rep % len(names) :] + names[: rep % len(names)]
+                    for name in order:
+                        setup = SETUPS[name]
+                        run_dir = workdir / f"{name}-{n}-{rep}"
+                        run_dir.mkdir()
+                        procs = _start(bed, setup, root, run_dir)
+                        try:
+                            if not _ready(bed, setup):
+                                logs = " / ".join(
+                                    f.read_text(errors="replace")[-200:]
+                                    for f in run_dir.glob("*.log")
+                                )
+                                out: dict[str, Any] = {"ok": False, "detail": "not ready: " + logs}
+                            else:
+                                out = _run_storm(bed, setup, macs, cfg_size, args.deadline)
+                        finally:
+                            _stop(procs)
+                        results.setdefault((n, name), []).append(out)
+                        status = "ok" if out["ok"] else f"FAILED {out.get('detail', '')[:200]}"
+                        print(
+                            f"{n:3} clients rep {rep + 1}/{args.reps} {name:18} "
+                            f"last {out.get('last_s', 0):7.2f} s  {status}",
+                            file=sys.stderr,
+                            flush=True,
+                        )
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=REPO
+    ).stdout.strip()
+    cmd = "python3 bench/boot_storm.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    now = dt.datetime.now(dt.UTC)
+    md = "\n".join(
+        [
+            "# Boot storm",
+            "",
+            f"- command: `{cmd.strip()}`",
+            f"- date: {now:%Y-%m-%d %H:%M} UTC, commit {commit}, {args.reps} reps per setup "
+            f"(setups interleaved, order rotated), {time.monotonic() - started:.0f} s in total",
+            f"- machine: {os.cpu_count()} cores, shared and noisy (load {load[0]:.1f} before, "
+            f"{os.getloadavg()[0]:.1f} after); {pinning}",
+            "- a client: DHCP DISCOVER/REQUEST, loader 1 MiB over TFTP, per-MAC config, "
+            "kernel 10 MiB, initrd 60 MiB (TFTP blksize 1468, or HTTP per the setup)",
+            "- peer ÷ pxetui: the peer's median over pxetui's (>1 = pxetui faster); "
+            "'lease → initrd' leaves DHCP out: stock dnsmasq pings an address before offering "
+            "it (~3 s), pxetui's dnsmasq runs with --no-ping",
+            "",
+            report(results, names),
+            "",
+            "## Real VM boots (bench/boot_timings.py)",
+            "",
+            vm_boot_ratios(),
+            "",
+        ]
+    )
+    print(md)
+    if not args.no_save:
+        RESULTS.mkdir(exist_ok=True)
+        base = RESULTS / f"{now:%Y%m%dT%H%MZ}-boot-storm"
+        base.with_suffix(".md").write_text(md)
+        raw = {f"{n} {name}": runs for (n, name), runs in results.items()}
+        base.with_suffix(".json").write_text(json.dumps(raw, indent=1) + "\n")
+        print(f"saved {base}.md and .json", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
