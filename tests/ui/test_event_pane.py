@@ -16,7 +16,7 @@ from pxetui.ui.widgets.client_log import ClientLog
 from pxetui.ui.widgets.client_table import ClientTable
 from pxetui.ui.widgets.event_log import EventLog
 from tests.ui.conftest import wait_for
-from tests.ui.replay_engine import ReplayEngine, client_state
+from tests.ui.replay_engine import ReplayEngine, client_event, client_state, snapshot
 
 MAC0 = MacAddress.parse("52:54:00:e2:00:00")
 IP0 = client_state(0)["ip"]
@@ -106,3 +106,24 @@ async def test_k_narrows_the_pane_to_each_kind_in_turn(replay: ReplayEngine) -> 
         assert log.kind is None
         assert log.border_title == "all events"
         assert any("tftp-before" in s for s in log.plain_lines)
+
+
+async def test_without_clients_the_events_pane_takes_the_width(replay: ReplayEngine) -> None:
+    """No client yet: no empty client pane; the first client brings it back."""
+    replay.snap = snapshot(0)
+    app = PxeConsole(EngineLink(replay.socket_path))
+    async with app.run_test(size=(120, 40)) as pilot:
+        events = app.screen.query_one(EventLog)
+        client = app.screen.query_one(ClientLog)
+        await wait_for(pilot, lambda: replay.subscribers == 1)
+        await wait_for(pilot, lambda: not client.display)
+        await pilot.pause()
+        assert events.size.width > 100
+        await pilot.press("l")  # both hidden would leave nothing: the client pane shows
+        assert client.display and not events.display
+        await pilot.press("l")
+        assert not client.display
+        replay.publish(client_event(0))
+        table = app.screen.query_one(ClientTable)
+        await wait_for(pilot, lambda: table.row_count == 1)
+        assert client.display and events.display

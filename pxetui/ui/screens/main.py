@@ -78,6 +78,7 @@ class MainScreen(ShowsWorkerFailures, Screen[None]):
     def on_mount(self) -> None:
         self.query_one(ClientLog).show_client(None, None, [])
         self.query_one(ClientTable).focus()
+        self._fit_panes()
         self.follow_engine()
 
     def on_unmount(self) -> None:
@@ -115,6 +116,7 @@ class MainScreen(ShowsWorkerFailures, Screen[None]):
             if changes.past:
                 self.query_one(EventLog).show_past(changes.past)
             table.apply(changes.clients)
+            self._fit_panes()
             if changes.events or changes.events_dropped:
                 self.query_one(EventLog).add_events(changes.events, changes.events_dropped)
             selected = table.selected_mac
@@ -197,6 +199,15 @@ class MainScreen(ShowsWorkerFailures, Screen[None]):
         if not shown and log.has_focus:
             self.query_one(ClientTable).focus()
         log.display = shown
+        self._fit_panes()
+
+    def _fit_panes(self) -> None:
+        """No client yet: its pane would be empty, so the all-events pane takes the width
+        (unless the operator hid that one)."""
+        wanted = bool(self.query_one(ClientTable).states) or not self.query_one(EventLog).display
+        client_log = self.query_one(ClientLog)
+        if client_log.display != wanted:
+            client_log.display = wanted
 
     def action_next_event_kind(self) -> None:
         """Narrow the all-events pane to the next kind (DHCP, TFTP, ... errors), then all."""
