@@ -2,7 +2,7 @@
 
 Each engine is a real ``pxetui serve --profile`` process on loopback (its own TFTP/HTTP
 ports and TFTP root: its own segment); the cluster is a throwaway one on a unix socket
-(:mod:`pg_cluster`). Checked: an assignment through A is written by B within a second and
+(:mod:`pxetui.lab.postgres`). Checked: an assignment through A is written by B within a second and
 B serves it; a client seen by B shows in A's status; PostgreSQL stopped → both keep serving
 and say so, then catch up; one engine killed → the other unaffected.
 """
@@ -19,11 +19,11 @@ from typing import Any
 
 import aiohttp
 import pytest
-from pg_cluster import PgCluster, pg_bin
 from serve_process import ServeProcess
 
 from pxetui.core.mac import MacAddress
 from pxetui.engine.control.client import ControlClient
+from pxetui.lab.postgres import PgCluster, pg_bin
 
 pytestmark = [
     pytest.mark.netns,
@@ -247,3 +247,15 @@ async def test_the_console_on_a_shows_b_clients_live_and_each_engines_state(
             return service_text(badge.label, badge.data).plain
 
         await wait_for(pilot, lambda: fleet_text() == "Fleet 2/2 engines ok", timeout=10)
+
+
+def test_the_fleet_bench_replays_every_boot_into_postgresql(cluster: PgCluster) -> None:
+    """bench/fleet_store.py at its smallest: every boot's 14 history rows and its client row
+    land, tagged with the engine that wrote them (the README's figure comes from this)."""
+    from bench.fleet_store import replay
+
+    result = replay(cluster.url, clients=60, engines=2)
+    assert [r["history_rows"] for r in result["per_engine"]] == [420, 420]
+    by_engine = cluster.sql("SELECT engine, COUNT(*) FROM history GROUP BY engine ORDER BY 1")
+    assert by_engine.splitlines() == ["rack-0|420", "rack-1|420"]
+    assert cluster.sql("SELECT COUNT(*) FROM clients") == "60"

@@ -1,5 +1,6 @@
-"""A throwaway PostgreSQL cluster for the shared-store tests: initdb on a temp dir, a unix
-socket only (no TCP), run as the ``postgres`` user (PostgreSQL refuses root), no service.
+"""A throwaway PostgreSQL cluster for the shared-store tests and bench: initdb on a temp dir,
+a unix socket only (no TCP), run as the ``postgres`` user (PostgreSQL refuses root), no
+system service touched.
 
 Stopped and removed by :meth:`PgCluster.remove`, also after failures.
 """
