@@ -16,7 +16,7 @@ from pathlib import Path
 import psutil
 
 from pxetui.core.profile import Profile, ProfileError, load_profile
-from pxetui.core.profile.audit import profile_problems
+from pxetui.core.profile.audit import profile_problems, profile_warnings
 from pxetui.core.render import RenderContext
 from pxetui.core.wording import counted
 
@@ -72,6 +72,8 @@ def run(args: argparse.Namespace) -> int:
     ctx, source = context_for(profile, args.server)
     problems = profile_problems(profile, ctx.server)  # what the engine refuses, too
     for line in problems:
+        print(line)
+    for line in profile_warnings(profile):  # served anyway: the machine may say otherwise
         print(line)
     if problems:
         print(f"{args.profile}: {len(problems)} problem(s)", file=sys.stderr)

@@ -24,6 +24,16 @@ GRUB_HTTP_MOD = "grub/x86_64-efi/http.mod"  # what `insmod http` loads from GRUB
 SHIM_EFI = "shimx64.efi"
 SHIM_GRUB = "grubx64.efi"
 SHIM_HELPERS = ("mmx64.efi", "fbx64.efi")  # MokManager and fallback, beside shim
+SHIM_SOURCES = {
+    SHIM_EFI: ("/usr/lib/shim/shimx64.efi.signed", "shim-signed"),
+    "mmx64.efi": ("/usr/lib/shim/mmx64.efi.signed", "shim-signed"),
+    "fbx64.efi": ("/usr/lib/shim/fbx64.efi.signed", "shim-signed"),
+    SHIM_GRUB: (
+        "/usr/lib/grub/x86_64-efi-signed/grubnetx64.efi.signed",
+        "grub-efi-amd64-signed",
+    ),
+}
+"""Where Debian's packages put each (installed by the engine, looked for by ``check``)."""
 SHIM_PROBES = ("revocations_sku.efi", "revocations_sbat.efi", "shim_certificate_0.efi")
 """Files shim 16 asks for beside itself and normally misses: not errors."""
 

@@ -25,6 +25,7 @@ from pxetui.core.profile.model import (
     MenuEntry,
     Profile,
 )
+from pxetui.core.profile.secure_boot import shim_audit
 from pxetui.core.render import RenderContext, RenderError, render_defaults, render_host
 from pxetui.core.render.plan import is_url
 from pxetui.core.wording import NOT_WORLD_READABLE, chmod_fix
@@ -287,4 +288,14 @@ def audit_profile(profile: Profile, ctx: RenderContext) -> list[str]:
     audit.hosts()
     audit.relayed(ctx.server)
     audit.renders(ctx)
+    for path, message in shim_audit(profile).problems:
+        audit.add(path, message)
     return audit.problems
+
+
+def profile_warnings(profile: Profile) -> list[str]:
+    """What ``check`` warns about without refusing the profile (boots through shim)."""
+    return [
+        f"{profile.where(*path)}: {'.'.join(path)}: warning: {message}"
+        for path, message in shim_audit(profile).warnings
+    ]

@@ -20,7 +20,7 @@ from pathlib import Path
 from pxetui.core import layout
 from pxetui.core.render.handoff import IPXE_LKRN
 
-SIGNED_GRUBNET = "/usr/lib/grub/x86_64-efi-signed/grubnetx64.efi.signed"
+SIGNED_GRUBNET = layout.SHIM_SOURCES[layout.SHIM_GRUB][0]
 # (name under the TFTP root, candidate sources in order, Debian package)
 LOADERS: tuple[tuple[str, tuple[str, ...], str], ...] = (
     (layout.PXELINUX, ("/usr/lib/PXELINUX/pxelinux.0",), "pxelinux"),
@@ -33,10 +33,8 @@ LOADERS: tuple[tuple[str, tuple[str, ...], str], ...] = (
     (IPXE_LKRN, ("/usr/lib/ipxe/ipxe.lkrn",), "ipxe"),
     (layout.GRUB_EFI, (SIGNED_GRUBNET,), "grub-efi-amd64-signed"),
 )
-SHIM_LOADERS: tuple[tuple[str, tuple[str, ...], str], ...] = (
-    (layout.SHIM_EFI, ("/usr/lib/shim/shimx64.efi.signed",), "shim-signed"),
-    *((name, (f"/usr/lib/shim/{name}.signed",), "shim-signed") for name in layout.SHIM_HELPERS),
-    (layout.SHIM_GRUB, (SIGNED_GRUBNET,), "grub-efi-amd64-signed"),
+SHIM_LOADERS: tuple[tuple[str, tuple[str, ...], str], ...] = tuple(
+    (name, (source,), package) for name, (source, package) in layout.SHIM_SOURCES.items()
 )
 """``loader: shim``'s files; ``pxetui check`` names them when a host needs them."""
 OPTIONAL_LOADERS: tuple[tuple[str, tuple[str, ...], str], ...] = (
@@ -80,13 +78,6 @@ def _write_manifest(root: Path, manifest: dict[str, str]) -> None:
     tmp = root / f"{MANIFEST}.tmp"
     tmp.write_text(text)
     os.replace(tmp, root / MANIFEST)
-
-
-def shim_available(root: Path, name: str) -> bool:
-    """Is *name* (one of :data:`SHIM_LOADERS`) under *root*, or installable from a package?"""
-    if (root / name).is_file():
-        return True
-    return any(Path(s).is_file() for n, sources, _ in SHIM_LOADERS if n == name for s in sources)
 
 
 def _same(src: Path, dst: Path) -> bool:

@@ -44,6 +44,7 @@ from pxetui.core.arch import (
 )
 from pxetui.core.mac import MacAddress
 from pxetui.core.profile.model import Loader, Profile
+from pxetui.core.profile.secure_boot import PROXY_GRUB
 from pxetui.engine.dnsmasq.relayed import relayed_args
 
 PID_FILE = "dnsmasq.pid"
@@ -261,6 +262,8 @@ def _proxy(b: _Builder, mode: str) -> None:
             "loader grub: GRUB ignores proxyDHCP answers, so clients get iPXE instead; "
             "use dhcp.mode: full for GRUB"
         )
+    if "shim" in b.used_loaders():
+        b.warnings.append(f"loader shim: {PROXY_GRUB}")
     s390x = b.host_entries(mode)
     if s390x:
         if b.dhcp.router is not None:
