@@ -15,7 +15,6 @@ import threading
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Footer, Input
 from textual.worker import Worker
@@ -32,6 +31,7 @@ from pxetui.ui.widgets.client_log import ClientLog
 from pxetui.ui.widgets.client_table import ClientTable
 from pxetui.ui.widgets.command_line import CommandLine
 from pxetui.ui.widgets.event_log import EventLog
+from pxetui.ui.widgets.log_panes import LogPanes
 from pxetui.ui.widgets.service_bar import ServiceBar
 from pxetui.ui.worker_errors import ShowsWorkerFailures, describe_failure
 
@@ -70,15 +70,13 @@ class MainScreen(ShowsWorkerFailures, Screen[None]):
         command_line.display = False
         yield command_line
         yield ClientTable(id="client-table")
-        with Horizontal(id="logs"):
-            yield ClientLog(id="client-log")
-            yield EventLog(id="event-log")
+        yield LogPanes(id="logs")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.query_one(ClientLog).show_client(None, None, [])
         self.query_one(ClientTable).focus()
-        self._fit_panes()
+        self.query_one(LogPanes).fit(False)
         self.follow_engine()
 
     def on_unmount(self) -> None:
@@ -116,7 +114,7 @@ class MainScreen(ShowsWorkerFailures, Screen[None]):
             if changes.past:
                 self.query_one(EventLog).show_past(changes.past)
             table.apply(changes.clients)
-            self._fit_panes()
+            self.query_one(LogPanes).fit(bool(table.states))
             if changes.events or changes.events_dropped:
                 self.query_one(EventLog).add_events(changes.events, changes.events_dropped)
             selected = table.selected_mac
@@ -192,30 +190,19 @@ class MainScreen(ShowsWorkerFailures, Screen[None]):
 
     def action_toggle_events(self) -> None:
         """Show or hide the all-events pane; hidden, the client's log takes the width."""
-        self.show_events(not self.query_one(EventLog).display)
+        self.show_events(not self.query_one(LogPanes).events_shown)
 
     def show_events(self, shown: bool) -> None:
-        log = self.query_one(EventLog)
-        if not shown and log.has_focus:
+        if not shown and self.query_one(EventLog).has_focus:
             self.query_one(ClientTable).focus()
-        log.display = shown
-        self._fit_panes()
-
-    def _fit_panes(self) -> None:
-        """No client yet: its pane would be empty, so the all-events pane takes the width
-        (unless the operator hid that one)."""
-        wanted = bool(self.query_one(ClientTable).states) or not self.query_one(EventLog).display
-        client_log = self.query_one(ClientLog)
-        if client_log.display != wanted:
-            client_log.display = wanted
+        self.query_one(LogPanes).show_events(shown)
 
     def action_next_event_kind(self) -> None:
         """Narrow the all-events pane to the next kind (DHCP, TFTP, ... errors), then all."""
-        self.set_event_kind(self.query_one(EventLog).next_kind())
+        self.query_one(LogPanes).next_kind()
 
     def set_event_kind(self, kind: str | None) -> None:
-        self.show_events(True)
-        self.query_one(EventLog).set_kind(kind)
+        self.query_one(LogPanes).set_kind(kind)
 
     # --- the command line -----------------------------------------------------------------
 
