@@ -48,7 +48,7 @@ from pxetui.lab.pxetui_server import pxetui_argv
 from pxetui.lab.qemu import FAILURES, Firmware
 from pxetui.lab.scenarios import BIOS_MAC, Scenario
 from pxetui.lab.tree import prepare_lab_dir
-from tests.e2e.stories import Story
+from tests.e2e.stories import Story, boots
 
 pytestmark = pytest.mark.e2e
 
@@ -140,13 +140,24 @@ def live_entry(tmp_path: Path, live: LiveInitrd, layout: LiveLayout) -> dict[str
 
 
 async def boot_live(story: Story, layout: str, image_url: str) -> str:
-    """Boot once; the live root's init must run from *image_url*; its command line."""
+    """Boot once; the live root's init must run from *image_url*, and the tracker must have
+    seen the image delivered (the boot handed over); the guest's command line."""
     result = await story.boot(expect=[f"{LIVE_MARKER} layout={layout}"], failures=DRACUT_FAILURES)
     cmdline = story.assert_booted(result, f"root=live:{image_url}", OVERLAYFS_ARG)
     story.assert_serial(result, contains=["PXETUI-LIVE-MOUNT: LiveOS_rootfs / overlay"])
     for absent in ("ip=dhcp", "rd.neednet"):
         assert absent not in cmdline, cmdline
     print(f"\n{story.name}: live root's /sbin/init after {result.seconds:.1f} s (host clock)")
+    image = image_url.removeprefix(SERVER + "/")
+
+    def delivered(client: dict[str, Any]) -> None:
+        """The tracker saw dracut's fetch of the image: the boot ended handed over."""
+        (boot,) = boots(client, 1)
+        done = {str(t["filename"]).lstrip("/") for t in boot["transfers"] if t["state"] == "done"}
+        assert image in done, f"{image} not among the delivered files {sorted(done)}"
+        assert boot["outcome"] == "handed_over", boot["outcome"]
+
+    story.expect_client(delivered)
     return cmdline
 
 
