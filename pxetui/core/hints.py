@@ -84,8 +84,8 @@ CATALOGUE: dict[str, HintInfo] = {
             "60 s without fetching a config — or, on UEFI, nothing came from the loader for 15 s",
             (
                 "UEFI Secure Boot is on and the loader is not signed by a key the firmware "
-                "trusts (ipxe.efi is unsigned): boot shim + GRUB (loader: grub), or turn "
-                "Secure Boot off",
+                "trusts (ipxe.efi is unsigned): `loader: shim` (Debian's signed shim and "
+                "GRUB), or turn Secure Boot off",
                 "the loader is for another architecture than the firmware (option 93)",
                 "the file is damaged or truncated on disk",
             ),
@@ -147,8 +147,7 @@ CATALOGUE: dict[str, HintInfo] = {
             "size_probe",
             "info",
             "UEFI size probe (normal)",
-            "the firmware asked a file's size (tsize) and aborted, as UEFI does before "
-            "downloading",
+            "the firmware asked a file's size (tsize) and aborted, as UEFI does before downloading",
             ("normal UEFI behaviour, not an error",),
         ),
         HintInfo(
@@ -335,8 +334,7 @@ def wrong_arch(client_arch: str, code: int, entry: str, entry_arch: str, ts: flo
     return _hint(
         "wrong_arch",
         ts,
-        f"option 93 = {code} ({client_arch}) at {clock(ts)}; entry {entry!r} is for "
-        f"{entry_arch}",
+        f"option 93 = {code} ({client_arch}) at {clock(ts)}; entry {entry!r} is for {entry_arch}",
     )
 
 
@@ -348,7 +346,11 @@ def big_over_tftp(name: str, size: int, ts: float, loader: str) -> Hint:
             "so expect big files to take longer",
         )
     elif loader == "grub":
-        advice = ("with Secure Boot off, `loader: ipxe` loads kernels and initrds over HTTP",)
+        advice = (
+            "GRUB fell back to TFTP: it has no http module (pxetui serves "
+            "grub/x86_64-efi/http.mod from grub-efi-amd64-bin, and Secure Boot forbids "
+            "loading it); with Secure Boot off, `loader: ipxe` loads over HTTP too",
+        )
     else:
         advice = ("`loader: ipxe` loads kernels and initrds over HTTP (pxelinux cannot)",)
     return _hint(
