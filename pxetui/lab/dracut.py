@@ -33,7 +33,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from pxetui.lab.guest import AptCache, Say, fetch_busybox, fetch_kernel, module_depends
+from pxetui.lab.guest import (
+    AptCache,
+    GuestFetchError,
+    Say,
+    fetch_busybox,
+    fetch_kernel,
+    module_depends,
+)
 from pxetui.lab.guest import default_cache as lab_cache
 
 LiveLayout = Literal["squashfs-tree", "squashfs-rootfs", "iso"]
@@ -110,7 +117,11 @@ def _host_udev_version() -> str:
 def _unpack_tools(apt: AptCache, dest: Path, say: Say) -> str:
     """dracut and its tools unpacked as a merged ``/usr`` under *dest*; dracut's version."""
     debs = [apt.download(p) for p in (*DRACUT_PACKAGES, *TOOL_PACKAGES)]
-    debs.append(apt.download("udev", _host_udev_version()))
+    try:  # udev links against the host's libsystemd-shared: the same version if apt has it
+        debs.append(apt.download("udev", _host_udev_version()))
+    except GuestFetchError as exc:
+        say(f"udev of the host's version not downloadable ({exc}); taking apt's candidate")
+        debs.append(apt.download("udev"))
     version = _deb_version(debs[0])
     done = dest / ".complete"
     if done.exists():
