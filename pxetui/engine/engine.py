@@ -20,9 +20,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pxetui.core.boot_stage import StageMap, once_refusal
+from pxetui.core.boot_stage import StageMap
 from pxetui.core.events import (
-    AssignmentChanged,
     ClientUpdated,
     EngineMessage,
     Event,
@@ -31,10 +30,10 @@ from pxetui.core.events import (
 from pxetui.core.mac import MacAddress
 from pxetui.core.profile.audit import profile_problems
 from pxetui.core.profile.model import Profile
-from pxetui.core.render import BootFiles, RenderContext, RenderError, render_host
+from pxetui.core.render import BootFiles, RenderContext
 from pxetui.core.tracker import ClientTracker
 from pxetui.core.wording import counted
-from pxetui.engine.assignments import check_entry, effective_profile
+from pxetui.engine.assignments import check_entry
 from pxetui.engine.batching import ClientUpdateCoalescer, HistoryBatcher
 from pxetui.engine.bootfiles import BootFileStore, install_loaders
 from pxetui.engine.bootfiles.store import write_error
@@ -47,7 +46,7 @@ from pxetui.engine.host_files import BootFileWriter
 from pxetui.engine.http import HttpFileServer
 from pxetui.engine.names import ClientNamer, ReverseNames
 from pxetui.engine.neighbors import neighbor_mac
-from pxetui.engine.persist import StoredAssignment
+from pxetui.engine.operator_actions import AssignmentActions
 from pxetui.engine.profile_reload import ProfileRejected, load_again, restart_needed
 from pxetui.engine.replay import replay_history
 from pxetui.engine.runtime_paths import (
@@ -69,10 +68,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 TICK_S = 1.0
-DEFAULT_KEY = "unknown"
 
 
-class Engine:
+class Engine(AssignmentActions):
     """Supervises TFTP, HTTP and dnsmasq for one profile; owns assignments and history."""
 
     def __init__(
@@ -215,86 +213,6 @@ class Engine:
         """Until SIGTERM, the control API's ``stop`` or :meth:`request_stop`."""
         await self._stopping.wait()
 
-    # --- assignments ---------------------------------------------------------------------
-
-    def effective(self) -> Profile:
-        return effective_profile(self.profile, self.db.assignments(), self.db.setting(DEFAULT_KEY))
-
-    async def assign(
-        self, mac: MacAddress, entry: str, *, once: bool = False, by: str = ""
-    ) -> tuple[str, ...]:
-        check_entry(self.profile, entry)
-        refusal = once_refusal(self.tracker.stages, entry) if once else None
-        if refusal is not None:
-            raise ValueError(refusal)
-        # One transaction: the files first (all or none), then the database; a failure
-        # leaves both as they were and says why, so `status` and the disk always agree.
-        stored = dict(self.db.assignments())
-        old = stored.get(mac)
-        hostname = old.hostname if old is not None else None
-        stored[mac] = StoredAssignment(mac, entry, once, hostname, "operator", time.time(), by)
-        files = self._checked_write(mac, self._effective_from(stored))
-        try:
-            self.db.assign(mac, entry, once=once, by=by)
-        except STORE_ERRORS as exc:
-            raise self._db_failed(mac, exc) from exc
-        self.bus.publish(
-            AssignmentChanged(mac=mac, entry=entry, once=once, reason="operator", by=by)
-        )
-        await self._reconfigure_dhcp()
-        return files
-
-    async def unassign(self, mac: MacAddress, *, by: str = "") -> bool:
-        stored = dict(self.db.assignments())
-        if stored.pop(mac, None) is None:
-            return False
-        self._checked_write(mac, self._effective_from(stored))
-        try:
-            removed = self.db.unassign(mac)
-        except STORE_ERRORS as exc:
-            raise self._db_failed(mac, exc) from exc
-        self.bus.publish(AssignmentChanged(mac=mac, entry=None, reason="operator", by=by))
-        await self._reconfigure_dhcp()
-        return removed
-
-    async def set_default(self, entry: str) -> None:
-        check_entry(self.profile, entry)
-        assert self.files is not None
-        effective = effective_profile(self.profile, self.db.assignments(), entry)
-        try:
-            self.files.write_defaults(effective)
-        except OSError as exc:
-            raise ControlError(write_error(exc, self.profile.tftp.root)) from exc
-        try:
-            self.db.set_setting(DEFAULT_KEY, entry)
-        except STORE_ERRORS as exc:
-            self._write_defaults()
-            raise ControlError(f"default not saved: state database {self.db.path}: {exc}") from exc
-        self._mark(self.tracker.set_default(entry))
-        self.bus.publish(EngineMessage(text=f"unknown clients now boot {entry!r}"))
-
-    def _effective_from(self, stored: dict[MacAddress, StoredAssignment]) -> Profile:
-        return effective_profile(self.profile, stored, self.db.setting(DEFAULT_KEY))
-
-    def _checked_write(self, mac: MacAddress, effective: Profile) -> tuple[str, ...]:
-        """Render and write *mac*'s files for *effective*, or raise with the reason."""
-        assert self.ctx is not None
-        if mac in effective.hosts:
-            try:
-                render_host(effective, self.ctx, mac)
-            except RenderError as exc:
-                raise ControlError(f"{mac}: {exc}") from exc
-        try:
-            return self._write_host(mac, effective)
-        except OSError as exc:
-            raise ControlError(write_error(exc, self.profile.tftp.root)) from exc
-
-    def _db_failed(self, mac: MacAddress, exc: Exception) -> ControlError:
-        """The files were written but the database refused: put the files back."""
-        with contextlib.suppress(OSError):
-            self._write_host(mac)
-        return ControlError(f"not saved, boot files restored: state database {self.db.path}: {exc}")
-
     async def reload_profile(self) -> Profile:
         """Load the profile file again; a bad one is rejected and the old one keeps serving."""
         if self.profile_path is None:
@@ -402,30 +320,6 @@ class Engine:
         if self.db.is_open:
             self.history.record(event, self.tracker)
 
-    def _maybe_complete_once(self, mac: MacAddress) -> None:
-        """A one-shot whose boot ended (handed over, or local) boots local next."""
-        client = self.tracker.get(mac)
-        if client is None or not client.once or mac in self._completing:
-            return
-        if not self.tracker.boot_completed(mac):
-            return
-        self._completing.add(mac)
-        asyncio.get_running_loop().call_soon(self._complete_once, mac, client.entry or "")
-
-    def _complete_once(self, mac: MacAddress, entry: str) -> None:
-        if not self.db.is_open:  # stopped in between: the one-shot stays armed (safe side)
-            self._completing.discard(mac)
-            return
-        try:
-            self.db.complete_once(mac, entry)
-            self.bus.publish(AssignmentChanged(mac=mac, entry="local", once=False, reason="once"))
-            self._write_host(mac)
-            self.bus.publish(
-                EngineMessage(text=f"{mac}: one-shot boot of {entry!r} done, now local boot")
-            )
-        finally:
-            self._completing.discard(mac)
-
     def _mark(self, macs: set[MacAddress]) -> None:
         self.updates.mark(macs)
 
@@ -444,28 +338,6 @@ class Engine:
 
     def server_address(self) -> str:
         return str(self.addresses.server) if self.addresses is not None else ""
-
-    async def apply_store_changes(self, macs: set[MacAddress], catch_up: bool) -> None:
-        """Another engine changed assignments (or the store came back): files follow."""
-        if self.files is None:
-            return
-        if catch_up:
-            self.write_all()
-        else:
-            self._write_defaults()
-            for mac in sorted(macs):
-                self._write_host(mac)
-        self._mark(self.tracker.set_default(self.effective().unknown))
-        stored = self.db.assignments()
-        for mac in sorted(macs):
-            now = stored.get(mac)
-            entry = now.entry if now is not None else None
-            once = now.once if now is not None else False
-            by = now.by if now is not None else ""
-            self.bus.publish(
-                AssignmentChanged(mac=mac, entry=entry, once=once, reason="store", by=by)
-            )
-        await self._reconfigure_dhcp()
 
     def fleet_snapshot(self) -> dict[str, Any] | None:
         return self.fleet.snapshot() if self.fleet is not None else None
