@@ -5,15 +5,15 @@ Pure (no Textual): the table of commands, :func:`parse` from a typed line to a
 (command names, client MACs, entries, event kinds, sort columns). The main screen runs what
 :func:`parse` returns; the help screen and the README list :data:`COMMANDS`.
 
-A client is named by its MAC in any spelling, or by a part of it that only one known
-client has (``:detail e2:00:05``). An entry by its name. Commands that change what a
-machine boots go through the same dialogs and questions as their keys.
+A client is named by its MAC in any spelling, by a part of it that only one known
+client has (``:detail e2:00:05``), or by its host name; an entry by its name. Commands
+that change what a machine boots go through the same dialogs and questions as their keys.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from pxetui.core.mac import MacAddress, MacAddressError
@@ -69,6 +69,8 @@ class Known:
     """What the console knows, to resolve and complete arguments against."""
 
     macs: Collection[MacAddress] = ()
+    hosts: Mapping[str, MacAddress] = field(default_factory=dict)
+    """Clients by host name (the table's Host column)."""
     entries: Collection[str] = ()
     kinds: Sequence[str] = ()
     columns: Sequence[str] = ()
@@ -91,9 +93,13 @@ def command_named(word: str) -> CommandSpec:
     raise CommandError(f"no command '{word}' (commands: {', '.join(BY_NAME)})")
 
 
-def resolve_mac(word: str, macs: Collection[MacAddress]) -> MacAddress | None:
-    """A MAC in any spelling, or a part of one that a single known client has; None when
-    *word* does not look like (part of) a MAC."""
+def resolve_mac(
+    word: str, macs: Collection[MacAddress], hosts: Mapping[str, MacAddress] | None = None
+) -> MacAddress | None:
+    """A MAC in any spelling, a part of one that a single known client has, or a host
+    name; None when *word* looks like none of them."""
+    if hosts and word in hosts:
+        return hosts[word]
     try:
         return MacAddress.parse(word)
     except MacAddressError:
@@ -154,7 +160,7 @@ def _client_command(spec: CommandSpec, args: list[str], known: Known) -> Command
             entry = word
             continue
         if mac is None:
-            found = resolve_mac(word, known.macs)
+            found = resolve_mac(word, known.macs, known.hosts)
             if found is not None:
                 mac = found
                 continue
@@ -175,7 +181,7 @@ def candidates(line: str, known: Known) -> list[str]:
         spec = command_named(words[0])
     except CommandError:
         return []
-    macs = sorted(mac.colon for mac in known.macs)
+    macs = [*sorted(mac.colon for mac in known.macs), *sorted(known.hosts)]
     if spec.takes == "client":
         entries = sorted(known.entries) if spec.name in ("assign", "once") else []
         return [*macs, *entries] if len(words) <= 3 else []

@@ -12,6 +12,7 @@ MACS = [MacAddress.parse(f"52:54:00:e2:00:{i:02x}") for i in range(3)] + [
 ]
 KNOWN = Known(
     macs=MACS,
+    hosts={"node001": MACS[1]},
     entries=["centos8", "diskless", "local"],
     kinds=("dhcp", "tftp", "errors"),
     columns=("mac", "hostname", "phase"),
@@ -25,6 +26,7 @@ def test_a_client_is_named_by_any_spelling_of_its_mac_or_a_unique_part() -> None
     assert parse("once diskless e2:00:02", KNOWN) == Command("once", mac=MACS[2], entry="diskless")
     assert parse("detail cc:00", KNOWN) == Command("detail", mac=MACS[3])
     assert parse("unassign", KNOWN) == Command("unassign")  # the selected client
+    assert parse("unassign node001", KNOWN) == Command("unassign", mac=MACS[1])  # host name
     with pytest.raises(CommandError, match="matches 4 clients"):
         parse("detail 00:0", KNOWN)
     with pytest.raises(CommandError, match="no client with a MAC like 'ff:ff'"):
@@ -69,6 +71,7 @@ def test_completion_of_commands_macs_entries_kinds_and_columns() -> None:
     assert complete("assign 52:54:00:e2:00:01 dis", KNOWN) == "assign 52:54:00:e2:00:01 diskless"
     assert complete("events er", KNOWN) == "events errors"
     assert complete("sort ho", KNOWN) == "sort hostname"
+    assert complete("detail node", KNOWN) == "detail node001"
     assert complete("default ce", KNOWN) == "default centos8"
     assert complete("reload x", KNOWN) is None
     assert complete("zz", KNOWN) is None

@@ -210,8 +210,10 @@ class MainScreen(ShowsWorkerFailures, Screen[None]):
         """What commands complete and resolve against: clients, entries, kinds, columns."""
         from pxetui.ui.client_rows import COLUMNS
 
+        clients = self.link.state.clients
         return Known(
-            macs=list(self.link.state.clients),
+            macs=list(clients),
+            hosts={row.hostname: mac for mac, row in clients.items() if row.hostname},
             entries=[*self.link.state.entries, "local"],
             kinds=EVENT_KINDS,
             columns=[column.key for column in COLUMNS],
