@@ -9,7 +9,8 @@ is never rewritten: the entry is theirs to paste.
 
 Refuses, naming what it saw: a file that is not ISO9660, an ISO with no known layout (and
 the paths looked for), an entry name the profile already has, a destination directory that
-already exists, an ``--out`` file that exists.
+already exists, an ``--out`` file that exists. A copy that fails half way (a truncated ISO, a
+full disk) removes what this import created, so it can simply be run again.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shutil
 import sys
 from pathlib import Path
 from typing import Any, BinaryIO, TextIO
@@ -70,7 +72,6 @@ def copy_range(src: BinaryIO, offset: int, size: int, dest: Path, label: str, er
         while left > 0:  # bounded: each pass copies at least one byte or stops
             chunk = src.read(min(CHUNK, left))
             if not chunk:
-                tmp.unlink(missing_ok=True)
                 raise ImportError_(f"{label}: the image ends {left} bytes early (truncated?)")
             out.write(chunk)
             left -= len(chunk)
@@ -155,14 +156,20 @@ def import_iso(iso: Path, profile_path: Path, name: str | None, err: TextIO) -> 
         reader.close()
     print(f"{iso.name}: {layout.title} layout", file=err)
     copies, files, iso_rel = plan_copies(layout, name, iso, tftp, http)
-    with iso.open("rb") as fh:
-        args = _read_config_args(fh, layout)
-        for src, dest in copies:
-            if src is None:
-                copy_range(fh, 0, iso.stat().st_size, dest, iso.name, err)
-            else:
-                copy_range(fh, src.offset, src.size, dest, src.path, err)
-            print(f"  -> {dest}", file=err)
+    try:
+        with iso.open("rb") as fh:
+            args = _read_config_args(fh, layout)
+            for src, dest in copies:
+                if src is None:
+                    copy_range(fh, 0, iso.stat().st_size, dest, iso.name, err)
+                else:
+                    copy_range(fh, src.offset, src.size, dest, src.path, err)
+                print(f"  -> {dest}", file=err)
+    except BaseException:
+        # All or nothing: the <root>/<name> directories did not exist before this import.
+        for root in {tftp, http}:
+            shutil.rmtree(root / name, ignore_errors=True)
+        raise
     entry = entry_fields(layout, name, files, iso_rel, args)
     if layout.dracut:
         try:

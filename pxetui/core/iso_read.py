@@ -82,14 +82,16 @@ def _children(kind: str, facade: Any, real: str, shown: list[str]) -> list[IsoEn
         if rec.is_dot() or rec.is_dotdot():
             continue
         name = _name(kind, rec)
-        block = int(rec.extent_location())
+        block, size = int(rec.extent_location()), int(rec.get_data_length())
+        if size < 0:  # pycdlib clips an extent to the file: a truncated image
+            raise IsoReadError(f"ISO file {real.rstrip('/')}/{name} runs past the image's end")
         out.append(
             IsoEntry(
                 name=name,
                 path="/".join([*shown, name]),
                 is_dir=bool(rec.is_dir()),
                 offset=block * 2048,
-                size=int(rec.get_data_length()),
+                size=size,
             )
         )
     return out

@@ -156,6 +156,36 @@ def test_refusals_name_what_was_seen(
     assert not list((tmp_path / "tftp").glob("*/*")), "a refused import left files behind"
 
 
+def test_a_truncated_iso_leaves_nothing_behind(
+    tmp_path: Path, profile: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    iso = make_iso(tmp_path / "f.iso", {**FEDORA, "images/pxeboot/initrd.img": b"i" * BIG})
+    data = iso.read_bytes()
+    iso.write_bytes(data[: len(data) - BIG // 2])  # the initrd's extent runs past the end
+    code, _, err = run(capsys, str(iso), "--profile", str(profile), "--name", "cut")
+    assert code == 1 and "past the image's end" in err, err
+    assert not (tmp_path / "tftp" / "cut").exists()
+    iso.write_bytes(data)
+    code, _, err = run(capsys, str(iso), "--profile", str(profile), "--name", "cut")
+    assert code == 0, err
+
+
+def test_a_copy_failing_half_way_removes_what_the_import_created(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The TFTP copies succeed, the HTTP root cannot take files (it is a plain file here):
+    the import fails with the OS's reason and the TFTP side is cleaned up."""
+    profile = tmp_path / "p.yaml"
+    profile.write_text(PROFILE.replace("http: {port: 8080}", "http: {port: 8080, root: web}"))
+    (tmp_path / "tftp").mkdir()
+    (tmp_path / "web").write_text("not a directory")
+    iso = make_iso(tmp_path / "f.iso", FEDORA)
+    code, _, err = run(capsys, str(iso), "--profile", str(profile), "--name", "half")
+    assert code == 1 and "web" in err, err
+    assert "-> " in err, "nothing was copied before the failure: the test proves nothing"
+    assert not (tmp_path / "tftp" / "half").exists()
+
+
 def test_config_args_keep_the_isos_own_arguments_minus_what_pxetui_renders() -> None:
     text = (
         "set timeout=5\nmenuentry 'Live' {\n"
