@@ -8,7 +8,7 @@ one ``curl`` (TFTP with blksize 1468, or HTTP, as the setup's loader would use).
 clients start at once. Prints one JSON line: per client the lease time, the finish time and
 whether every file arrived whole.
 
-Bounded: DHCP retries 4 times per step (1, 2, 4, 4 s), everything ends at ``--deadline``.
+Bounded: DHCP retries 4 times per step (2, 4, 8, 16 s), everything ends at ``--deadline``.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import time
 from dataclasses import dataclass, field
 
 _MAGIC = b"\x63\x82\x53\x63"
-_RETRIES = (1.0, 2.0, 4.0, 4.0)
+_RETRIES = (2.0, 4.0, 8.0, 16.0)  # PXE ROMs wait 4, 8, 16, 32 s; a little less here
 
 
 @dataclass
