@@ -17,8 +17,9 @@ Every setup runs full DHCP on the same range with ``--no-ping``, as pxetui's dns
 (so the DHCP part is the same dnsmasq work: stock dnsmasq pings every address before offering
 it and, measured here, then leased 1 of 20 clients in 11 s), stock settings otherwise,
 servers pinned to core 0 and the clients (and their curls) to the others. Each run starts the
-setup fresh (empty lease file), waits until it serves, then starts all N clients at once. Setups are interleaved per repetition (order rotated), medians of the
-repetitions are reported with min-max and the ratio peer ÷ pxetui (>1 = pxetui faster).
+setup fresh (empty lease file), waits until it serves, then starts all N clients at once.
+Setups are interleaved per repetition (order rotated), medians of the repetitions are
+reported with min-max and the ratio peer ÷ pxetui (>1 = pxetui faster).
 The real-VM boot ratios of bench/boot_timings.py's latest results file are appended.
 
     python3 bench/boot_storm.py --clients 1,20 --reps 3
