@@ -31,7 +31,7 @@ import pycdlib
 from pycdlib.pycdlibexception import PyCdlibException
 
 from pxetui.core.iso_read import IsoReadError, find_file
-from pxetui.core.squashfs import SquashfsError, SquashfsImage, names
+from pxetui.core.squashfs import SquashfsError, SquashfsImage, UnreadableCompression, names
 
 OVERLAYFS_ARG = "rd.live.overlay.overlayfs=1"
 LIVE_ARGS = ("rd.live.image", OVERLAYFS_ARG)
@@ -49,7 +49,9 @@ ISO_SQUASHFS_CANDIDATES = (
 """Where LiveOS, Debian live and Ubuntu ISOs keep their squashfs."""
 ISO_MAGIC_OFFSET = 0x8001
 
-RootLayout = Literal["tree", "rootfs-img"]
+RootLayout = Literal["tree", "rootfs-img", "unknown"]
+"""``unknown``: a valid squashfs whose compressor (zstd, lzo, lz4) this reader cannot list;
+the rendered arguments boot either layout, so nothing is refused for it."""
 
 
 class LiveImageError(ValueError):
@@ -66,7 +68,9 @@ class LiveImage:
     """For an ISO: the path of the squashfs inside it (``LiveOS/squashfs.img``)."""
 
     def describe(self) -> str:
-        inner = "a root tree" if self.root == "tree" else "LiveOS/rootfs.img"
+        inner = {"tree": "a root tree", "rootfs-img": "LiveOS/rootfs.img"}.get(
+            self.root, "a root whose layout could not be read"
+        )
         if self.container == "iso":
             return f"ISO whose {self.squashfs} holds {inner}"
         return f"squashfs holding {inner}"
@@ -104,6 +108,8 @@ def squashfs_root(img: SquashfsImage) -> RootLayout:
 def _squashfs_at(fh: BinaryIO, base: int, what: str) -> RootLayout:
     try:
         return squashfs_root(SquashfsImage(fh, base))
+    except UnreadableCompression:
+        return "unknown"
     except SquashfsError as exc:
         raise LiveImageError(f"{what}: {exc}") from exc
 

@@ -11,8 +11,8 @@ that gives their inode block.
 Every read is bounded: at most :data:`MAX_LISTING` bytes of one directory, :data:`MAX_DEPTH`
 path components, metadata blocks of at most 8 KiB. gzip and xz (the two in common use for
 LiveOS images) are read with the standard library; an image compressed otherwise (zstd,
-lzo, lz4) still yields its superblock, and listing it raises :class:`SquashfsError` naming
-the compressor.
+lzo, lz4) still yields its superblock, and listing it raises :class:`UnreadableCompression`
+naming the compressor.
 """
 
 from __future__ import annotations
@@ -36,6 +36,10 @@ _ENTRY_TYPES = {1: "dir", 2: "file", 3: "symlink", 4: "block", 5: "char", 6: "fi
 
 class SquashfsError(ValueError):
     """Not a squashfs image, or one this reader cannot list; the text says which and why."""
+
+
+class UnreadableCompression(SquashfsError):
+    """A valid image whose compressor the standard library lacks (zstd, lzo, lz4)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +146,7 @@ class SquashfsImage:
             elif comp in ("xz", "lzma"):
                 out = lzma.LZMADecompressor().decompress(data, METADATA_SIZE)
             else:
-                raise SquashfsError(
+                raise UnreadableCompression(
                     f"squashfs compressed with {comp}: its directories cannot be read here "
                     "(gzip and xz can)"
                 )
