@@ -57,10 +57,14 @@ class ConsoleDriver(LinuxDriver):
 
     def run_input_thread(self) -> None:
         use_escape_delay()
+        try:
+            parser = XTermParser(self._debug)
+        except TypeError:  # a Textual whose parser is built otherwise: its own loop
+            super().run_input_thread()
+            return
         selector = selectors.SelectSelector()
         selector.register(self.fileno, selectors.EVENT_READ)
         fileno = self.fileno
-        parser = XTermParser(self._debug)
         decode = getincrementaldecoder("utf-8")().decode
 
         def process(ready: list[tuple[selectors.SelectorKey, int]], final: bool = False) -> None:
