@@ -159,7 +159,7 @@ class Packet:
     (written by the hot path directly, a method call per block costs more than the store).
     """
 
-    __slots__ = ("_buf", "_iov", "_name", "buf", "iov", "iov_len", "name")
+    __slots__ = ("_buf", "_iov", "_name", "buf", "iov", "iov_len", "name", "size")
 
     def __init__(self, size: int, addr: tuple[str, int]) -> None:
         self._buf = (ctypes.c_char * size)()
@@ -171,6 +171,7 @@ class Packet:
         self.iov_len[1] = size
         self.iov = _address(self._iov)
         self.name = _address(self._name)
+        self.size = size
 
     @property
     def length(self) -> int:
