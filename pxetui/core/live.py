@@ -166,10 +166,21 @@ def inspect_live_image(path: Path, args: str = "") -> LiveImage:
     )
 
 
-def live_problems(image: LiveImage, args: str) -> list[str]:
-    """What the entry's own *args* get wrong for *image* (pxetui renders the rest)."""
+def live_problems(image: LiveImage, args: str, name: str = "") -> list[str]:
+    """What the entry's own *args* (and the image's file *name*) get wrong for *image*;
+    pxetui renders the rest.
+
+    livenet decides by the downloaded file's name: only one ending in ``.iso`` is set up as
+    an ISO (``losetup``); any other is handed to dmsquash-live as the image itself, so an
+    ISO named ``live.img`` would be mounted as the root filesystem and never boot.
+    """
     given = cmdline_args(args)
     problems: list[str] = []
+    if image.container == "iso" and name and not name.lower().endswith(".iso"):
+        problems.append(
+            f"{name} is an ISO, but dracut's livenet treats a download as an ISO only when "
+            "its name ends in .iso: rename it (and the entry's image) to end in .iso"
+        )
     overlay = given.get("rd.live.overlay.overlayfs")
     if image.root == "tree" and overlay is not None and overlay not in ("1", "yes", ""):
         problems.append(

@@ -95,6 +95,14 @@ def test_iso_whose_squashfs_is_damaged(tmp_path: Path) -> None:
         inspect_live_image(iso)
 
 
+def test_an_iso_must_be_named_iso_for_livenet(tmp_path: Path) -> None:
+    iso = LiveImage("iso", "tree", "LiveOS/squashfs.img")
+    (problem,) = live_problems(iso, "", "live.img")
+    assert problem.startswith("live.img is an ISO, but dracut's livenet treats a download")
+    assert live_problems(iso, "", "Live.ISO") == []
+    assert live_problems(LiveImage("squashfs", "tree"), "", "squashfs.img") == []
+
+
 def test_args_that_turn_overlayfs_off_are_refused_for_the_tree_layout_only() -> None:
     tree, classic = LiveImage("squashfs", "tree"), LiveImage("squashfs", "rootfs-img")
     off = "quiet rd.live.overlay.overlayfs=0"

@@ -84,7 +84,7 @@ class _Audit:
         except (LiveImageError, OSError) as exc:
             self.add(("entries", name, "image"), f"{entry.image}: {exc}")
             return
-        for problem in live_problems(image, entry.args):
+        for problem in live_problems(image, entry.args, entry.image.rsplit("/", 1)[-1]):
             self.add(("entries", name, "args"), problem)
 
     def files(self) -> None:
