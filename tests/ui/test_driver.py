@@ -94,9 +94,10 @@ def test_escape_in_a_real_terminal_goes_back_to_the_main_screen(
         check=True,
         timeout=10,
     )
-    _wait_for_pane(tmux, "all events")
+    main, help_ = "Progress", "Keys on the main screen"  # the table's header; help's
+    _wait_for_pane(tmux, main)
     subprocess.run([*tmux, "send-keys", "-t", "console", "?"], check=True, timeout=10)
-    _wait_for_pane(tmux, "pxetui console", gone="all events")
+    _wait_for_pane(tmux, help_, gone=main)
     subprocess.run([*tmux, "send-keys", "-t", "console", "Escape"], check=True, timeout=10)
-    _wait_for_pane(tmux, "all events", gone="pxetui console")
+    _wait_for_pane(tmux, main, gone=help_)
     subprocess.run([*tmux, "send-keys", "-t", "console", "q"], check=True, timeout=10)
