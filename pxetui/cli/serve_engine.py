@@ -10,17 +10,21 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import signal
 import sys
 from ipaddress import IPv4Address
 from pathlib import Path
 from typing import Any
 
+from pxetui.core.profile.engines import engine_profile
 from pxetui.core.profile.errors import ProfileError
 from pxetui.core.profile.loader import load_profile
 from pxetui.core.profile.model import Profile
 from pxetui.engine.jsonlog import EventLog
 from pxetui.engine.runtime_paths import profile_state_dir
+
+ENGINE_ENV = "PXETUI_ENGINE"
 
 
 def add_engine_args(parser: argparse.ArgumentParser) -> None:
@@ -31,6 +35,12 @@ def add_engine_args(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--socket", type=Path, help="control socket (default <state>/control.sock)")
     parser.add_argument("--state-dir", type=Path, help="database, locks and sockets")
+    parser.add_argument(
+        "--engine",
+        default=os.environ.get(ENGINE_ENV) or None,
+        help=f"with a profile shared by several engines: which engines.<name> to serve "
+        f"(default ${ENGINE_ENV})",
+    )
 
 
 def adhoc_profile(args: argparse.Namespace) -> Profile:
@@ -58,6 +68,16 @@ def run_engine(args: argparse.Namespace) -> int:
     try:
         if profile_path is not None:
             profile = load_profile(profile_path)
+            if profile.engines and not args.engine:
+                names = ", ".join(sorted(profile.engines))
+                print(
+                    f"pxetui serve: {profile_path} is shared by engines {names}: "
+                    f"say which with --engine NAME (or {ENGINE_ENV})",
+                    file=sys.stderr,
+                )
+                return 2
+            if args.engine:
+                profile = engine_profile(profile, args.engine)
         elif args.root is None:
             print("pxetui serve: --dhcp needs --root DIR (or use --profile)", file=sys.stderr)
             return 2

@@ -221,7 +221,9 @@ class Engine(AssignmentActions):
             raise ControlError(text)
         assert self.addresses is not None
         try:
-            new = await load_again(self.profile_path, self.addresses.server)
+            new = await load_again(
+                self.profile_path, self.addresses.server, self.profile.serving_engine
+            )
         except ProfileRejected as exc:
             self.bus.publish(EngineMessage(level="error", text=str(exc)))
             raise ControlError(str(exc)) from exc

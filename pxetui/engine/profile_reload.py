@@ -11,6 +11,7 @@ from ipaddress import IPv4Address
 from pathlib import Path
 
 from pxetui.core.profile.audit import load_checked
+from pxetui.core.profile.engines import engine_profile
 from pxetui.core.profile.errors import ProfileError
 from pxetui.core.profile.model import Profile
 
@@ -21,16 +22,18 @@ class ProfileRejected(Exception):
     """The new profile file cannot be served; the message says why (file, line, field)."""
 
 
-async def load_again(path: Path, server: IPv4Address) -> Profile:
+async def load_again(path: Path, server: IPv4Address, engine: str | None = None) -> Profile:
     """The checked profile at *path*, or :class:`ProfileRejected` with the reason.
 
     Off the event loop, within a time budget: TFTP, HTTP and control keep answering while a
-    (size-bounded) profile is parsed and its files are checked.
+    (size-bounded) profile is parsed and its files are checked. With *engine*, the file's
+    ``engines.<engine>`` view (one profile shared by a fleet).
     """
     try:
-        return await asyncio.wait_for(
+        new = await asyncio.wait_for(
             asyncio.to_thread(load_checked, path, server), PROFILE_LOAD_BUDGET_S
         )
+        return new if engine is None else engine_profile(new, engine)
     except TimeoutError:
         exc: Exception = ProfileError(
             [f"{path}: loading took longer than {PROFILE_LOAD_BUDGET_S:g} s"]

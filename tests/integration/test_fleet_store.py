@@ -1,7 +1,8 @@
 """Two engines sharing one real PostgreSQL (store: postgresql://…).
 
 Each engine is a real ``pxetui serve --profile`` process on loopback (its own TFTP/HTTP
-ports and TFTP root: its own segment); the cluster is a throwaway one on a unix socket
+ports and TFTP root: its own segment), both from one shared profile file (``engines:``
+sections, README "One profile for the fleet"); the cluster is a throwaway one on a unix socket
 (:mod:`pxetui.lab.postgres`). Checked: an assignment through A is written by B within a second and
 B serves it; a client seen by B shows in A's status; PostgreSQL stopped → both keep serving
 and say so, then catch up; one engine killed → the other unaffected.
@@ -54,25 +55,42 @@ def cluster() -> Iterator[PgCluster]:
         pg.remove()
 
 
-def _engine(workdir: Path, name: str, url: str) -> ServeProcess:
-    workdir.mkdir()
-    server = ServeProcess(workdir, name)
-    with server.profile.open("a") as out:
-        out.write(f"store: {url}\n{ENTRIES}")
-    return server
+SECTION = """\
+  {name}:
+    network: {{server: 127.0.0.1, dhcp: {{mode: "off"}}}}
+    tftp: {{root: {name}/tftp, port: {tftp}, bind: 127.0.0.1}}
+    http: {{port: {http}, bind: 127.0.0.1}}
+    state_dir: {name}/state
+"""
 
 
 @pytest.fixture
 async def engines(
-    tmp_path: Path, cluster: PgCluster
+    tmp_path: Path, cluster: PgCluster, monkeypatch: pytest.MonkeyPatch
 ) -> AsyncIterator[tuple[ServeProcess, ServeProcess]]:
-    a = _engine(tmp_path / "a", "rack-a", cluster.url)
-    b = _engine(tmp_path / "b", "rack-b", cluster.url)
-    async with a, b:
-        for server in (a, b):
+    """Engines rack-a and rack-b from ONE shared profile file (``engines:`` sections), each
+    a real ``pxetui serve --profile lab.yaml`` picked by ``PXETUI_ENGINE``."""
+    servers = {}
+    for name in ("rack-a", "rack-b"):
+        (tmp_path / name).mkdir()
+        servers[name] = ServeProcess(tmp_path / name, name)  # free ports, its tftp root
+    shared = tmp_path / "lab.yaml"
+    shared.write_text(
+        f"name: lab\nstore: {cluster.url}\n{ENTRIES}engines:\n"
+        + "".join(
+            SECTION.format(name=name, tftp=server.tftp_port, http=server.http_port)
+            for name, server in servers.items()
+        )
+    )
+    async with contextlib.AsyncExitStack() as stack:
+        for name, server in servers.items():
+            server.profile = shared
+            monkeypatch.setenv("PXETUI_ENGINE", name)  # what the spawned serve inherits
+            await stack.enter_async_context(server)
+        for server in servers.values():
             await server.until(_store_is("running"), 30)
             await server.until(lambda e: "serving profile" in str(e.get("text")), 30)
-        yield a, b
+        yield servers["rack-a"], servers["rack-b"]
 
 
 def _store_is(state: str) -> Any:
@@ -155,9 +173,13 @@ async def test_a_client_seen_on_b_shows_in_a_status_with_its_engine(
 
     row = await _eventually(in_a, 10, "A's status lists B's client")
     assert row["engine"] == "rack-b", row
-    state = await _request(a, "state")
-    names = {e["name"]: e["state"] for e in state["fleet"]["engines"]}
-    assert names == {"rack-a": "running", "rack-b": "running"}, state["fleet"]
+
+    async def both_running() -> bool:
+        state = await _request(a, "state")
+        names = {e["name"]: e["state"] for e in state["fleet"]["engines"]}
+        return names == {"rack-a": "running", "rack-b": "running"}
+
+    await _eventually(both_running, 5, "A's status lists both engines running")
 
 
 async def test_postgresql_stopped_both_keep_serving_and_say_so_then_catch_up(

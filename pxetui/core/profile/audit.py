@@ -15,6 +15,7 @@ from pathlib import Path
 from pxetui.core.boot_stage import StageMap, once_refusal
 from pxetui.core.live import LiveImageError, inspect_live_image, live_problems
 from pxetui.core.mac import MacAddress
+from pxetui.core.profile.engines import engine_views
 from pxetui.core.profile.errors import ProfileError
 from pxetui.core.profile.loader import load_profile, load_profile_text
 from pxetui.core.profile.model import (
@@ -56,7 +57,8 @@ class _Audit:
         return self.keys.get(mac, mac.colon)
 
     def add(self, path: tuple[str, ...], message: str) -> None:
-        self.problems.append(f"{self.profile.where(*path)}: {'.'.join(path)}: {message}")
+        where, field = self.profile.where(*path), self.profile.field_path(*path)
+        self.problems.append(f"{where}: {field}: {message}")
 
     def need(self, path: tuple[str, ...], rel: str, roots: dict[str, Path], is_dir: bool) -> bool:
         """Is *rel* there and servable under every root? (False also for URLs/templates.)"""
@@ -246,7 +248,13 @@ def profile_problems(profile: Profile, server: IPv4Address) -> list[str]:
     The one validation: ``check``, the engine at start and at reload (SIGHUP, the
     console's entries editor) all call this, so none accepts what another refuses.
     """
-    return audit_profile(profile, RenderContext.for_profile(profile, server=server))
+    problems: list[str] = []
+    for view in engine_views(profile):  # a shared profile: every engine's combination
+        own = view.network.server or server
+        for problem in audit_profile(view, RenderContext.for_profile(view, server=own)):
+            if problem not in problems:
+                problems.append(problem)
+    return problems
 
 
 def load_checked(path: Path, server: IPv4Address) -> Profile:

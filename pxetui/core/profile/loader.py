@@ -208,7 +208,23 @@ def _resolve_paths(profile: Profile, base: Path) -> Profile:
         update={"root": rooted(http_root) if http_root is not None else None}
     )
     state = rooted(profile.state_dir) if profile.state_dir is not None else None
-    return profile.model_copy(update={"tftp": tftp, "http": http, "state_dir": state})
+    engines = {
+        name: section.model_copy(
+            update={
+                "tftp": section.tftp
+                and section.tftp.model_copy(update={"root": rooted(section.tftp.root)}),
+                "http": section.http
+                and section.http.model_copy(
+                    update={"root": rooted(section.http.root) if section.http.root else None}
+                ),
+                "state_dir": section.state_dir and rooted(section.state_dir),
+            }
+        )
+        for name, section in profile.engines.items()
+    }
+    return profile.model_copy(
+        update={"tftp": tftp, "http": http, "state_dir": state, "engines": engines}
+    )
 
 
 def _line_for(path: YamlPath, lines: Mapping[YamlPath, int]) -> int:

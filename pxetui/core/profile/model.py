@@ -241,6 +241,24 @@ class Host(_Model):
     )
 
 
+ENGINE_KEYS = ("network", "tftp", "http", "state_dir")
+"""The settings an ``engines.<name>`` section may give for its engine."""
+
+
+class EngineSection(_Model):
+    """One engine's own part of a profile several engines share (``engines.<name>``).
+
+    Entries, hosts, loader, store and limits are shared; each engine has its own network
+    (its segment, relays) and, when engines share a host, its own ports, roots and state.
+    ``pxetui serve --engine NAME`` (or ``PXETUI_ENGINE``) picks the section; ``check``
+    checks every engine's combination."""
+
+    network: NetworkSettings
+    tftp: TftpSettings | None = Field(None, description="default: the profile's tftp")
+    http: HttpSettings | None = Field(None, description="default: the profile's http")
+    state_dir: Path | None = Field(None, description="default: <state_dir>/<engine name>")
+
+
 class Profile(_Model):
     name: str = "pxetui"
     network: NetworkSettings = NetworkSettings()
@@ -258,11 +276,17 @@ class Profile(_Model):
     loader: Loader = "ipxe"
     shim: ShimSettings = ShimSettings()
     unknown: EntryName = Field("local", description="entry for unknown clients ('local' built in)")
+    engines: dict[EntryName, EngineSection] = Field(
+        default_factory=dict,
+        description="several engines sharing this profile: each one's network (README "
+        "'One profile for the fleet')",
+    )
 
     # Where each value came from, filled by the loader so later checks (`pxetui check`) can
     # name ``file:line`` too. Keys are YAML paths, e.g. ("hosts", "52:54:00:12:34:56", "entry").
     _source: str = PrivateAttr("profile")
     _lines: dict[tuple[str, ...], int] = PrivateAttr(default_factory=dict)
+    _engine: str | None = PrivateAttr(None)  # set on one engine's view (engines.<name>)
 
     def where(self, *path: str) -> str:
         """``lab.yaml:14`` for the deepest known part of *path* (``lab.yaml`` if unknown)."""
@@ -271,6 +295,19 @@ class Profile(_Model):
             if line is not None:
                 return f"{self._source}:{line}"
         return self._source
+
+    @property
+    def serving_engine(self) -> str | None:
+        """The engine this is the view of (``engines.<name>``), or None."""
+        return self._engine
+
+    def field_path(self, *path: str) -> str:
+        """``network.dhcp.range`` as the operator finds it: under ``engines.<name>`` when
+        this is one engine's view and the setting is that engine's own."""
+        dotted = ".".join(path)
+        if self._engine is not None and path and path[0] in ENGINE_KEYS:
+            return f"engines.{self._engine}.{dotted}"
+        return dotted
 
     def entry_or_local(self, name: str) -> Entry:
         """The named entry; ``local`` is built in unless the profile defines its own."""
