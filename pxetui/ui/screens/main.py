@@ -3,7 +3,8 @@
 It owns the engine subscription worker (a thread, see :mod:`pxetui.ui.connection`) and the
 10 Hz drain that turns :class:`EngineChanged` pulses into widget updates. Operator actions
 on the selected client (assign, unassign, detail) start here and talk to the engine through
-the link's requests.
+the link's requests; the ``:`` command line (:mod:`pxetui.ui.commands`) runs the same
+actions with their arguments.
 """
 
 from __future__ import annotations
