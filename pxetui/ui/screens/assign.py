@@ -146,10 +146,13 @@ class AssignScreen(ShowsWorkerFailures, ModalScreen[Assignment | None]):
             self.link.state.assignments.get(self.mac.colon, {}) if self.mac is not None else {}
         )
         wanted = self.entry or str(current.get("entry") or "")
-        index = 0
+        index = None
         for i in range(entries.option_count):
             if entries.get_option_at_index(i).id == wanted:
                 index = i
+        if index is None and self.entry:
+            self.notify(f"no entry {self.entry!r} here: choose one", severity="warning")
+        index = index or 0
         if entries.option_count:
             entries.highlighted = index
         entries.focus()

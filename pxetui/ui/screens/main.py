@@ -215,7 +215,7 @@ class MainScreen(ShowsWorkerFailures, Screen[None]):
         return Known(
             macs=list(clients),
             hosts={row.hostname: mac for mac, row in clients.items() if row.hostname},
-            entries=[*self.link.state.entries, "local"],
+            entries=sorted({*self.link.state.entries, "local"}),  # local is built in
             kinds=EVENT_KINDS,
             columns=[column.key for column in COLUMNS],
         )
