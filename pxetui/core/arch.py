@@ -73,12 +73,14 @@ TAG_EFI64 = "efi64"
 TAG_ARM64 = "arm64"
 TAG_S390X = "s390x"
 TAG_IPXE = "ipxe"
+TAG_EFI64_HTTP = "efi64http"  # UEFI HTTP boot (option 93 = 16, vendor class HTTPClient)
 ARCH_TAGS: dict[str, tuple[int, ...]] = {
     TAG_BIOS: (0,),
     TAG_EFI32: (6,),
     TAG_EFI64: (7, 9),
     TAG_ARM64: (11,),
     TAG_S390X: (31, 32),
+    TAG_EFI64_HTTP: (16,),
 }
 
 # Firmware names the client table shows.

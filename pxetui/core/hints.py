@@ -223,12 +223,21 @@ def ra_wait(offer_ts: float) -> Hint:
     )
 
 
-def no_loader_fetch(offer_ts: float, waited_s: float) -> Hint:
+HTTP_BOOT_CAUSES = (
+    "UEFI HTTP boot fetches the loader from the URL in our answer: TCP to pxetui's HTTP "
+    "port blocked, or http.base_url not reachable from the client",
+    "the firmware does not trust the URL's server (https without its CA enrolled)",
+)
+
+
+def no_loader_fetch(offer_ts: float, waited_s: float, http_boot: bool = False) -> Hint:
+    """*http_boot*: the firmware asked as ``HTTPClient``, so its loader comes over HTTP."""
     return _hint(
         "no_loader_fetch",
         offer_ts,
-        f"our DHCP answer was taken at {clock(offer_ts)}; no TFTP request since "
-        f"(over {waited_s:.0f} s)",
+        f"our DHCP answer was taken at {clock(offer_ts)}; no "
+        f"{'HTTP' if http_boot else 'TFTP'} request since (over {waited_s:.0f} s)",
+        causes=HTTP_BOOT_CAUSES if http_boot else (),
     )
 
 

@@ -8,6 +8,7 @@ tracker clears the "nothing fetched" family on any request).
 from __future__ import annotations
 
 from pxetui.core import hints
+from pxetui.core.arch import FW_EDK2_HTTP
 from pxetui.core.boot import Boot
 from pxetui.core.boot_rules import MENU_GRACE_S, STALL_S
 from pxetui.core.boot_stage import StageMap
@@ -43,7 +44,9 @@ def _answer_waits(boot: Boot, now: float) -> bool:
         return False
     if boot.accepted_at is not None and boot.accepted_at >= answered:
         if silent >= hints.LOADER_WAIT_S:
-            return boot.add_hint(hints.no_loader_fetch(answered, hints.LOADER_WAIT_S))
+            http_boot = boot.firmware == FW_EDK2_HTTP  # the loader is a URL: HTTP, not TFTP
+            hint = hints.no_loader_fetch(answered, hints.LOADER_WAIT_S, http_boot)
+            return boot.add_hint(hint)
         return False
     offered = boot.offered_at
     if offered is not None and boot.accepted_at is None and now - offered >= hints.RACE_WAIT_S:

@@ -109,6 +109,7 @@ async def boot_vm(
         scenario.firmware,
         mac or scenario.mac,
         secure_boot=scenario.secure_boot,
+        http_boot=scenario.http_boot,
         dead_nic=scenario.dead_nic,
     )
     clock = FrameClock(net.server_ns, net.tap, spec.mac) if frames is not None else None

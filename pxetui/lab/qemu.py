@@ -66,6 +66,9 @@ class VmSpec:
     uuid: UUID | None = None
     secure_boot: bool = False
     """UEFI only: OVMF with Microsoft's keys enrolled, so unsigned loaders are refused."""
+    http_boot: bool = False
+    """UEFI only: OVMF's PXE boot options are switched off (fw_cfg), so its first network
+    boot option is UEFI HTTP boot (IPv4)."""
     dead_nic: MacAddress | None = None
     """A first NIC ahead of the booting one, on a link nothing else is on (a QEMU hub port
     of its own: no tap, no traffic leaves QEMU), like a multi-NIC host's unplugged port."""
@@ -104,6 +107,7 @@ def qemu_argv(spec: VmSpec, vars_file: Path | None = None) -> list[str]:
             "qemu-system-x86_64",
             *("-accel", "tcg", "-machine", machine, "-m", str(max(spec.memory_mb, 1024))),
             *(secure if spec.secure_boot else []),
+            *(_NO_PXE if spec.http_boot else []),
             *("-drive", f"if=pflash,format=raw,unit=0,readonly=on,file={code}"),
             *("-drive", f"if=pflash,format=raw,unit=1,file={vars_file}"),
             *dead,
@@ -120,6 +124,12 @@ def qemu_argv(spec: VmSpec, vars_file: Path | None = None) -> list[str]:
         *uuid,
         *common,
     ]
+
+
+_NO_PXE = [
+    *("-fw_cfg", "name=opt/org.tianocore/IPv4PXESupport,string=n"),
+    *("-fw_cfg", "name=opt/org.tianocore/IPv6PXESupport,string=n"),
+]
 
 
 def fresh_ovmf_vars(dest: Path, secure_boot: bool = False) -> Path:

@@ -51,6 +51,8 @@ class Scenario:
     """UEFI with Secure Boot enforcing (Microsoft's keys): unsigned loaders are refused."""
     dead_nic: MacAddress | None = None
     """A first NIC on a link of its own ahead of the booting one (a multi-NIC host)."""
+    http_boot: bool = False
+    """UEFI HTTP boot: OVMF's PXE options off, so it asks DHCP as ``HTTPClient``."""
 
     @property
     def arch(self) -> GuestArch:
@@ -210,3 +212,22 @@ SECURE_BOOT_SCENARIOS: dict[str, Scenario] = {
 }
 """Secure Boot boots (OVMF with Microsoft's keys): not in :data:`SCENARIOS`, since they need
 Debian's signed shim and GRUB fetched into their own cache (:mod:`pxetui.lab.shim`)."""
+
+
+HTTP_BOOT_SCENARIOS: dict[str, Scenario] = {
+    s.name: s
+    for s in (
+        Scenario(
+            "http-boot-ipxe",
+            "UEFI HTTP boot: OVMF fetches ipxe.efi from pxetui's HTTP, iPXE boots the kernel",
+            "uefi",
+            BIOS_MAC,
+            "tiny",
+            dhcp=FULL_DHCP,
+            expect_args=("pxetui.entry=tiny",),
+            timeout=180.0,
+            http_boot=True,
+        ),
+    )
+}
+"""UEFI HTTP boot (option 93 = 16): full DHCP only (dnsmasq's proxy answers PXEClient)."""

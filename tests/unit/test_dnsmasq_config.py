@@ -152,6 +152,7 @@ def test_full_mode_has_range_per_arch_boot_files_no_ping_and_no_proxy_wait() -> 
         assert needed in args
     assert boots(args) == [
         "tag:s390x,tag:!s390x-host,s390x/default,,10.252.9.1",
+        "tag:efi64http,http://10.252.9.1:8080/ipxe.efi",  # UEFI HTTP boot: a URL
         "tag:bios,tag:!ipxe,undionly.kpxe,,10.252.9.1",
         "tag:bios,tag:ipxe,boot.ipxe,,10.252.9.1",
         "tag:efi64,tag:!ipxe,ipxe.efi,,10.252.9.1",

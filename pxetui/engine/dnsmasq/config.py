@@ -21,6 +21,10 @@ The boot-file decisions (see PXE-FACTS.md):
   get iPXE. shim loads ``grubx64.efi`` from the directory of the BOOTP *file* field, which
   dnsmasq empties (moving the name into option 67) when the client asks for 67: full mode
   adds ``--dhcp-no-override`` so the name stays in the field.
+* UEFI HTTP boot (full mode): a client with option 93 = 16 gets its loader as a URL on our
+  HTTP server (``--dhcp-boot=tag:efi64http,http://…/ipxe.efi``, shim or GRUB likewise) and
+  option 60 ``HTTPClient``, without which EDK2 ignores the offer. dnsmasq's proxyDHCP
+  answers only ``PXEClient``, so behind a proxy HTTP-boot clients get nothing from us.
 * s390x hosts cannot use proxyDHCP: they get a full-DHCP host entry whose boot file is the
   per-MAC ``s390x/01-<mac>`` file; in proxy mode only when the profile gives them an address
   (a ``static`` range next to the proxy range), otherwise a warning explains what to do.
@@ -39,6 +43,7 @@ from pxetui.core.arch import (
     TAG_BIOS,
     TAG_EFI32,
     TAG_EFI64,
+    TAG_EFI64_HTTP,
     TAG_IPXE,
     TAG_S390X,
 )
@@ -62,6 +67,7 @@ _ARCH_MATCHES: tuple[tuple[str, int], ...] = (
     (TAG_ARM64, 11),
     (TAG_S390X, 31),
     (TAG_S390X, 32),
+    (TAG_EFI64_HTTP, 16),
 )
 # PXE client system types we serve and the arch class each stands for.
 _PXE_SERVICES: tuple[tuple[str, str], ...] = (
@@ -150,6 +156,9 @@ class _Builder:
         self.default_loader: Loader = self.effective(profile.loader)
         self.server = server
         self.shim = profile.shim.file
+        base = profile.http.base_url or f"http://{server}:{profile.http.port}"
+        # UEFI HTTP boot fetches the loader from this URL (https needs enrolled CAs: skip).
+        self.http_base: str | None = base.rstrip("/") if base.startswith("http://") else None
         self.network = self.dhcp.subnet or network
         self.args: list[str] = []
         self.warnings: list[str] = []
@@ -320,6 +329,12 @@ def _full(b: _Builder, mode: str) -> None:
         f"--dhcp-boot=tag:{TAG_S390X},tag:!{TAG_S390X_HOST},{layout.S390X_DEFAULT},,{b.server}"
     )
     loaders = b.used_loaders()
+    if b.http_base is not None:
+        b.args.append(f"--dhcp-option-force=tag:{TAG_EFI64_HTTP},option:vendor-class,HTTPClient")
+        for loader in loaders:
+            http_tags = _tags_expr([TAG_EFI64_HTTP, *b.loader_condition(loader, loaders)])
+            path = _loader_file(loader, "efi64", False, mode, b.shim)
+            b.args.append(f"--dhcp-boot={http_tags}{b.http_base}/{path}")
     for arch_class, arch_tag in (("bios", TAG_BIOS), ("efi64", TAG_EFI64)):
         for loader in loaders:
             condition = [arch_tag, *b.loader_condition(loader, loaders)]
