@@ -3,7 +3,8 @@
 Reads the ISO with pycdlib (no mount, no root), finds its kernel, initrd and EFI loaders by
 the layouts :mod:`pxetui.core.iso_layout` knows, copies them under ``<root>/<name>/`` (the
 TFTP root, and the HTTP root too when it is another directory), keeps the ISO itself there
-for ``root=live:`` (dracut layouts) or copies the squashfs out (Debian live), and prints the
+for ``root=live:`` (dracut layouts) or copies out what the installer's or Debian live's
+initrd fetches (``images/install.img``, ``filesystem.squashfs``), and prints the
 profile entry as YAML — or writes it to ``--out FILE``, a new file. The operator's profile
 is never rewritten: the entry is theirs to paste.
 
@@ -105,9 +106,12 @@ def plan_copies(
     for config in layout.configs:
         copies.append((config, tftp / name / "config" / config.name))
     iso_rel = ""
-    if layout.dracut:
+    if layout.kind == "live":
         iso_rel = f"{name}/{iso.name}"
         copies.append((None, http / iso_rel))
+    elif layout.kind == "installer":
+        files["stage2"] = name  # anaconda fetches <stage2>/.treeinfo, <stage2>/images/…
+        copies += [(e, http / name / e.path) for e in layout.stage2]
     elif layout.squashfs is not None:
         files["squashfs"] = f"{name}/filesystem.squashfs"
         copies.append((layout.squashfs, http / files["squashfs"]))
@@ -171,7 +175,7 @@ def import_iso(iso: Path, profile_path: Path, name: str | None, err: TextIO) -> 
             shutil.rmtree(root / name, ignore_errors=True)
         raise
     entry = entry_fields(layout, name, files, iso_rel, args)
-    if layout.dracut:
+    if layout.kind == "live":
         try:
             inspect_live_image(http / iso_rel, str(entry["args"]))
         except LiveImageError as exc:

@@ -6,20 +6,25 @@ Layouts (the first that matches wins; every path is matched case-insensitively):
   ``efi/boot/bootx64.efi`` (shim) and ``grubx64.efi``, ``boot/grub2/grub-pxe.cfg``;
 - **Fedora/RHEL LiveOS**: ``images/pxeboot/vmlinuz``, ``images/pxeboot/initrd.img``,
   ``LiveOS/squashfs.img``;
+- **Fedora/RHEL installer** (netinst, DVD): ``images/pxeboot/vmlinuz``, ``initrd.img`` and
+  ``images/install.img`` without ``LiveOS/squashfs.img``;
 - **Debian live**: ``live/vmlinuz*``, ``live/initrd.img*``, ``live/filesystem.squashfs``.
 
 The LiveOS layouts boot with dracut (``kind: live``, the ISO kept whole for
-``root=live:<iso url>``). Debian live's initrd is live-boot, not dracut: its entry is
-``kind: linux`` with ``boot=live fetch=<url of filesystem.squashfs>``, and the squashfs is
-copied out of the ISO. The kernel arguments of the ISO's own GRUB/isolinux config are kept,
-minus what pxetui renders itself (``root=``, ``rd.live.image``, ``initrd=``…).
+``root=live:<iso url>``). An installer's entry is ``kind: linux`` with
+``inst.stage2=<url>`` (``images/install.img`` and ``.treeinfo`` are copied out; packages come
+from the distribution's mirrors unless ``inst.repo=`` is added). Debian live's initrd is
+live-boot, not dracut: its entry is ``kind: linux`` with ``boot=live fetch=<url of
+filesystem.squashfs>``, and the squashfs is copied out of the ISO. The kernel arguments of
+the ISO's own GRUB/isolinux config are kept, minus what pxetui renders itself (``root=``,
+``rd.live.image``, ``initrd=``…).
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from pxetui.core.iso_read import IsoEntry, find_entry, list_dir
 
@@ -41,9 +46,11 @@ class IsoLayout:
     squashfs: IsoEntry | None = None
     configs: tuple[IsoEntry, ...] = ()
     """Boot menu configs whose kernel arguments are carried over (first one that has any)."""
-    dracut: bool = True
-    """``kind: live`` with the ISO as the root image; False: Debian live-boot."""
-    extras: dict[str, str] = field(default_factory=dict)
+    kind: Literal["live", "installer", "debian-live"] = "live"
+    """``live``: dracut, the ISO kept as the root image; ``installer``: anaconda's stage 2
+    copied out; ``debian-live``: live-boot, the squashfs copied out."""
+    stage2: tuple[IsoEntry, ...] = ()
+    """An installer's ``images/install.img`` (and ``.treeinfo``), kept at the same paths."""
 
 
 _EFI_NAMES = ("bootx64.efi", "grubx64.efi", "mmx64.efi", "bootaa64.efi", "grubaa64.efi")
@@ -78,7 +85,7 @@ def _first(iso: Any, directory: str, pattern: str) -> IsoEntry | None:
 
 LOOKED_FOR = (
     "Azure Linux: boot/vmlinuz + boot/initrd.img",
-    "Fedora/RHEL LiveOS: images/pxeboot/vmlinuz + images/pxeboot/initrd.img",
+    "Fedora/RHEL LiveOS or installer: images/pxeboot/vmlinuz + images/pxeboot/initrd.img",
     "Debian live: live/vmlinuz* + live/initrd.img* + live/filesystem.squashfs",
 )
 
@@ -94,6 +101,21 @@ def detect_layout(iso: Any) -> IsoLayout:
     initrd = find_entry(iso, "images/pxeboot/initrd.img")
     if kernel and initrd:
         squash = find_entry(iso, "LiveOS/squashfs.img")
+        stage2 = find_entry(iso, "images/install.img")
+        if squash is None and stage2 is not None:
+            treeinfo = find_entry(iso, ".treeinfo")
+            kept = (stage2,) if treeinfo is None else (stage2, treeinfo)
+            return IsoLayout(
+                "fedora-installer",
+                "Fedora/RHEL installer",
+                kernel,
+                initrd,
+                efi,
+                None,
+                configs,
+                kind="installer",
+                stage2=kept,
+            )
         return IsoLayout(
             "fedora-liveos", "Fedora/RHEL LiveOS", kernel, initrd, efi, squash, configs
         )
@@ -102,7 +124,7 @@ def detect_layout(iso: Any) -> IsoLayout:
     squash = find_entry(iso, "live/filesystem.squashfs")
     if kernel and initrd and squash:
         return IsoLayout(
-            "debian-live", "Debian live", kernel, initrd, efi, squash, configs, dracut=False
+            "debian-live", "Debian live", kernel, initrd, efi, squash, configs, "debian-live"
         )
     raise IsoLayoutError("no known boot layout; looked for " + "; ".join(LOOKED_FOR))
 
@@ -138,13 +160,15 @@ def entry_fields(
     entry: dict[str, Any] = {
         "description": f"{layout.title} (pxetui import)",
         "arch": "x86",
-        "kind": "live" if layout.dracut else "linux",
+        "kind": "live" if layout.kind == "live" else "linux",
         "kernel": files["kernel"],
         "initrds": [files["initrd"]],
     }
-    if layout.dracut:
+    if layout.kind == "live":
         entry["image"] = iso_rel
         entry["args"] = user
+    elif layout.kind == "installer":
+        entry["args"] = " ".join(["inst.stage2={http}/" + files["stage2"], user])
     else:
         fetch = "fetch={http}/" + files["squashfs"]
         entry["args"] = " ".join(["boot=live", fetch, user])

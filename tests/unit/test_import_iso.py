@@ -48,6 +48,13 @@ FEDORA = {
     ),
     "LiveOS/squashfs.img": TREE,
 }
+INSTALLER = {
+    "images/pxeboot/vmlinuz": b"kernel",
+    "images/pxeboot/initrd.img": b"initrd",
+    "images/install.img": b"stage2",
+    ".treeinfo": b"[general]\n",
+    "EFI/BOOT/grub.cfg": b"linuxefi /images/pxeboot/vmlinuz inst.stage2=hd:LABEL=F quiet\n",
+}
 DEBIAN = {
     "live/vmlinuz-6.1.0-1-amd64": b"kernel",
     "live/initrd.img-6.1.0-1-amd64": b"initrd",
@@ -114,6 +121,22 @@ def test_fedora_liveos_iso_written_to_a_new_file(
     assert entry["args"] == "console=ttyS0,115200 quiet"
     code, _, err = run(capsys, str(iso), "--profile", str(profile), "--out", str(out_file))
     assert code == 1 and f"{out_file} exists" in err
+
+
+def test_installer_iso_copies_stage2_for_anaconda(
+    tmp_path: Path, profile: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    iso = make_iso(tmp_path / "netinst.iso", INSTALLER)
+    code, out, err = run(capsys, str(iso), "--profile", str(profile), "--name", "inst")
+    assert code == 0, err
+    assert "Fedora/RHEL installer layout" in err
+    entry = yaml.safe_load(out)["entries"]["inst"]
+    assert entry["kind"] == "linux" and "image" not in entry
+    assert entry["args"] == "inst.stage2={http}/inst console=ttyS0,115200 quiet"
+    root = tmp_path / "tftp" / "inst"
+    assert (root / "images" / "install.img").read_bytes() == b"stage2"
+    assert (root / ".treeinfo").read_bytes() == b"[general]\n"
+    assert not (root / "netinst.iso").exists()
 
 
 def test_debian_live_iso_copies_the_squashfs_for_live_boot(
