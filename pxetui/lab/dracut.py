@@ -24,6 +24,7 @@ line alone proves "dracut mounted the live root and its init ran":
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import subprocess
@@ -211,9 +212,17 @@ def build_live_initrd(say: Say = _quiet, cache: Path | None = None) -> LiveInitr
     """The lab kernel and a real dracut initrd with livenet + dmsquash-live (cached).
 
     The first build downloads ~3 MB of packages and runs dracut (~6 s); later calls return
-    the cached files. Needs root (a private mount namespace for the overlay).
+    the cached files. Needs root (a private mount namespace for the overlay). Concurrent
+    callers (parallel test runs) wait for one another on a lock file in the cache.
     """
     root = cache or default_cache()
+    root.mkdir(parents=True, exist_ok=True)
+    with (root / ".lock").open("w") as lock:  # one builder at a time (parallel test runs)
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _build_live_initrd(root, say)
+
+
+def _build_live_initrd(root: Path, say: Say) -> LiveInitrd:
     kernel = fetch_kernel("amd64", say=say)
     apt = AptCache(lab_cache(), "amd64", say)
     apt.update()
