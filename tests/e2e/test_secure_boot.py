@@ -13,21 +13,19 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from pxetui.lab.boot_run import PxetuiBoot, boot_vm, start_pxetui_for
+from pxetui.lab.dracut import LIVE_MARKER, LiveInitrd, build_live_initrd, build_live_root
 from pxetui.lab.lan import start_lan_dhcp
 from pxetui.lab.netns import LabNetwork, create_lab_network, remove_stale
 from pxetui.lab.process import LabProcess
 from pxetui.lab.qemu import FAILURES, BootResult
-from pxetui.lab.scenarios import (
-    SECURE_BOOT_LINES,
-    SECURE_BOOT_SCENARIOS,
-    SECURE_ENTRY,
-)
+from pxetui.lab.scenarios import SECURE_BOOT_LINES, SECURE_BOOT_SCENARIOS
 from pxetui.lab.shim import fetch_signed_chain
 from pxetui.lab.tree import build_guest_files
 
@@ -35,6 +33,18 @@ pytestmark = pytest.mark.e2e
 
 PREFIX = "pxsb-"
 GRUB_GAVE_UP = "you need to load the kernel first"
+LIVE_ENTRY = "sb-live"
+LIVE_SPEC = {
+    "description": "dracut live root through shim (Secure Boot)",
+    "arch": "x86",
+    "kind": "live",
+    "kernel": "live/vmlinuz",
+    "initrds": ["live/initrd.img"],
+    "image": "live/squashfs.img",
+    "args": "console=ttyS0,115200 panic=-1 rd.shell=0 pxetui.entry={entry}",
+}
+LIVE_TIMEOUT = 240.0
+"""TCG on two shared cores: firmware, shim, GRUB's TFTP of a 50 MB initrd, dracut."""
 GRUB_WELCOME = "Welcome to GRUB!"
 GRUB_LOOKS_S = 20.0
 """How long GRUB is watched after it starts (it reads its config within ~2 s when it can)."""
@@ -50,6 +60,15 @@ def signed_lab() -> dict[str, Path]:
             pytest.fail(f"{tool} is missing: run `sudo bash .ci/setup`")
     remove_stale(PREFIX)
     return {**build_guest_files("amd64"), **fetch_signed_chain()}
+
+
+@pytest.fixture(scope="module")
+def live_initrd(signed_lab: dict[str, Path]) -> LiveInitrd:
+    """The LIVE area's real dracut 059 initrd for Debian's (signed) kernel, cached."""
+    for tool in ("mksquashfs",):
+        if shutil.which(tool) is None:
+            pytest.fail(f"{tool} is missing: run `sudo bash .ci/setup-dev`")
+    return build_live_initrd()
 
 
 @pytest.fixture
@@ -96,32 +115,62 @@ def _fetched(run: PxetuiBoot, proto: str) -> list[str]:
     ]
 
 
-async def test_shim_grub_and_kernel_boot_with_secure_boot_enforcing_in_full_dhcp(
-    signed_lab: dict[str, Path], sb_net: LabNetwork, engine: Any
+async def test_shim_grub_signed_kernel_and_dracut_reach_the_live_root_under_secure_boot(
+    signed_lab: dict[str, Path], live_initrd: LiveInitrd, sb_net: LabNetwork, tmp_path: Path
 ) -> None:
-    """shim -> grubx64.efi -> grub.cfg-01-<mac> -> signed kernel: Secure Boot stays on."""
-    run = engine("shim-full", sb_net)
-    result = await boot_vm(
-        run.scenario, sb_net, run.workdir, failures=(*FAILURES, GRUB_GAVE_UP, "Access Denied")
+    """shim -> grubx64.efi -> grub.cfg-01-<mac> -> signed kernel + dracut over GRUB's TFTP
+    -> livenet fetches the squashfs over our HTTP -> the live root's init; Secure Boot on."""
+    workdir = tmp_path / "shim-live"
+    root = workdir / "tftp" / "live"
+    root.mkdir(parents=True)
+    for src, name in ((live_initrd.kernel, "vmlinuz"), (live_initrd.initrd, "initrd.img")):
+        os.link(src, root / name)
+    build_live_root("squashfs-tree", root / "squashfs.img")
+    scenario = replace(
+        SECURE_BOOT_SCENARIOS["shim-full"],
+        entry=LIVE_ENTRY,
+        overrides={"loader": "shim", "entries": {LIVE_ENTRY: LIVE_SPEC}},
+        timeout=LIVE_TIMEOUT,
     )
-    assert result.outcome == "expected", _context(result, run)
-    for line in SECURE_BOOT_LINES:
-        assert line in result.text, f"no {line!r}\n{_context(result, run)}"
-    assert "NBP filename is shimx64.efi" in result.text
-    assert "Fetching Netboot Image grubx64.efi" in result.text
-    cmdline = result.line_starting("PXETUI-CMDLINE:") or ""
-    assert f"pxetui.entry={SECURE_ENTRY}" in cmdline, _context(result, run)
-    tftp = _fetched(run, "tftp")
-    for name in ("shimx64.efi", "grubx64.efi", "grub/grub.cfg-01-52-54-00-e2-e0-01"):
-        assert name in tftp, f"{name} not sent over TFTP: {tftp}"
-    assert "ipxe.efi" not in tftp
-    # Debian's signed GRUB may not load http.mod under Secure Boot: the kernel came by TFTP.
-    assert "lab/vmlinuz-amd64" in tftp, tftp
-    client = run.client()
-    assert client is not None
-    codes = {h.get("code") for h in client.get("hints", [])}
-    assert not codes & {"file_missing", "loader_refused", "loader_silent"}, client["hints"]
-    assert {"loader", "config", "kernel", "initrd"} <= set(client.get("phases", {}))
+    run = start_pxetui_for(scenario, sb_net, workdir)
+    try:
+        result = await boot_vm(
+            scenario,
+            sb_net,
+            workdir,
+            expect=[f"{LIVE_MARKER} layout=squashfs-tree"],
+            failures=(*FAILURES, GRUB_GAVE_UP, "Access Denied", "dracut: FATAL", "bad shim"),
+        )
+        context = _context(result, run)
+        assert result.outcome == "expected", context
+        for line in SECURE_BOOT_LINES:
+            assert line in result.text, f"no {line!r}\n{context}"
+        assert "NBP filename is shimx64.efi" in result.text, context
+        assert "Fetching Netboot Image grubx64.efi" in result.text, context
+        assert "root=live:http://10.250.77.1:8080/live/squashfs.img" in result.text, context
+        tftp = _fetched(run, "tftp")
+        for name in ("shimx64.efi", "grubx64.efi", "grub/grub.cfg-01-52-54-00-e2-e0-01"):
+            assert name in tftp, f"{name} not sent over TFTP: {tftp}"
+        assert "ipxe.efi" not in tftp
+        # Debian's signed GRUB may not load http.mod under Secure Boot: kernel and initrd
+        # came by TFTP; dracut's livenet took the image over HTTP.
+        assert {"live/vmlinuz", "live/initrd.img"} <= set(tftp), tftp
+        assert "live/squashfs.img" in _fetched(run, "http")
+        initrd = next(
+            e for e in run.transfers() if str(e.get("filename", "")).endswith("initrd.img")
+        )
+        print(
+            f"\nshim live boot: live root after {result.seconds:.1f} s; GRUB TFTP moved the "
+            f"{initrd['bytes_sent'] / 1e6:.0f} MB initrd in {initrd['seconds']:.1f} s"
+        )
+        client = run.client()
+        assert client is not None
+        codes = {h.get("code") for h in client.get("hints", [])}
+        assert not codes & {"file_missing", "loader_refused", "loader_silent"}, client["hints"]
+        boot = client["boots"][-1]
+        assert boot["outcome"] == "handed_over", boot
+    finally:
+        run.stop()
 
 
 async def test_shim_behind_proxy_dhcp_loads_grub_which_then_finds_no_config(
