@@ -230,6 +230,15 @@ async def in_process(
         original(screen, renderable)
 
     app._display = display  # type: ignore[method-assign]
+    snapshots = 0
+    load_snapshot = app.link.state.load_snapshot
+
+    def counted(snapshot: dict[str, Any]) -> None:  # each (re)attach loads one
+        nonlocal snapshots
+        snapshots += 1
+        load_snapshot(snapshot)
+
+    app.link.state.load_snapshot = counted  # type: ignore[method-assign]
     me = psutil.Process()
     async with app.run_test(size=(120, 40)) as pilot:
         table = app.screen.query_one(ClientTable)
@@ -247,7 +256,8 @@ async def in_process(
         next_rss, next_steer, steer_total = t0 + RSS_EVERY, t0 + STEER_EVERY, total0
         step = 0
         while time.perf_counter() < end:
-            key, char, want, name = KEYS[step % len(KEYS)]
+            keys = KEYS if args.keys == "all" else KEYS[:2]
+            key, char, want, name = keys[step % len(keys)]
             step += 1
             if key in ("down", "up") and not isinstance(app.screen, MainScreen):
                 continue
@@ -290,14 +300,25 @@ async def in_process(
                 print(
                     f"in-process t={now - t0:4.0f} s RSS {rss[-1][1]:.1f} MiB, "
                     f"events {(state.events_total - total0) / (now - t0):.0f}/s, "
-                    f"log lines kept {state.log_lines_kept()}",
+                    f"log lines kept {state.log_lines_kept()}, snapshots loaded {snapshots}",
                     flush=True,
                 )
             del frames[: max(0, len(frames) - 2000)]
         elapsed = time.perf_counter() - t0
         received = state.events_total - total0
         rss.append((elapsed, me.memory_info().rss / 2**20))
-    print(f"in-process: events folded {received} in {elapsed:.1f} s = {received / elapsed:.0f}/s")
+        if args.screenshot is not None:  # the main screen as the stream left it
+            while not isinstance(app.screen, MainScreen):
+                app.pop_screen()
+            await pilot.pause(0.5)
+            print(
+                "screenshot:",
+                app.save_screenshot(args.screenshot.name, str(args.screenshot.parent)),
+            )
+    print(
+        f"in-process: events folded {received} in {elapsed:.1f} s = {received / elapsed:.0f}/s; "
+        f"snapshots loaded {snapshots} (1 = never re-attached)"
+    )
     for name, samples in latencies.items():
         print("in-process " + summary(f"key->frame {name:22}", samples))
     every = ", ".join(f"{m:.0f}" for _, m in rss)
@@ -447,6 +468,10 @@ def main() -> int:
     )
     parser.add_argument("--serve", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--skip-pty", action="store_true")
+    parser.add_argument(
+        "--keys", choices=["all", "table"], default="all", help="table: Down/Up only"
+    )
+    parser.add_argument("--screenshot", type=Path, help="save the main screen (SVG) at the end")
     args = parser.parse_args()
     if args.serve is not None:
         serve(args.serve, args.clients, args.rate, args.seconds)
