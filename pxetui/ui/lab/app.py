@@ -251,6 +251,9 @@ class LabApp(PxeConsole):
                 self.serial.note("lab: VM stopped")
                 self._set_state("off", "stopped")
                 raise
+            except Exception as exc:  # QEMU missing, tap busy …: said here and notified
+                self._set_state("failed", f"the VM did not start: {exc}")
+                raise
             self.results.append(result)
             if result.outcome == "expected":
                 cmdline = result.line_starting(CMDLINE_PREFIX) or ""
