@@ -16,6 +16,7 @@ from pxetui.engine.assignments import assignment_table
 from pxetui.engine.control.protocol import ControlError
 from pxetui.engine.control.server import ControlServer
 from pxetui.engine.seams import ControlledEngine
+from pxetui.engine.store.protocol import STORE_ERRORS
 
 HISTORY_MAX = 1000
 
@@ -92,7 +93,10 @@ class EngineControl:
         if op == "history":
             limit = _count(args, "limit", 100, HISTORY_MAX)
             engine.history.flush()  # rows still waiting for their batch
-            return engine.db.history(_mac(args), limit)
+            try:
+                return engine.db.history(_mac(args), limit)
+            except STORE_ERRORS as exc:  # a shared store that is away: say so, in words
+                raise ControlError(str(exc)) from exc
         if op == "reload":
             profile = await engine.reload_profile()
             return {

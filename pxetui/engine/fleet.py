@@ -71,7 +71,16 @@ class Fleet:
         )
 
     async def start(self) -> None:
-        self._state("running", f"shared store: this engine is {self.name!r}")
+        if self.store.online:
+            self._state("running", f"shared store: this engine is {self.name!r}")
+        else:  # started from the local copy: the follower catches up once it is back
+            self.follower.online = False
+            self._state(
+                "failed",
+                f"shared store {self.store.lost_reason}: serving the last known "
+                f"{len(self.store.assignments())} assignment(s) from the local copy; "
+                "assign/unassign refused until it returns",
+            )
         self._tasks = [
             asyncio.create_task(self.follower.run(), name="store-follow"),
             asyncio.create_task(self._publisher(), name="store-publish"),

@@ -11,7 +11,7 @@ from pxetui.core.events import (
 )
 from pxetui.core.profile.model import Profile
 from pxetui.core.tracker import ClientTracker
-from pxetui.engine.store.protocol import Store
+from pxetui.engine.store.protocol import STORE_ERRORS, Store
 
 REPLAY_CLIENTS = 500  # client rows rebuilt from history at start
 REPLAY_EVENTS = 200  # per client
@@ -25,8 +25,16 @@ def replay_history(tracker: ClientTracker, db: Store, effective: Profile) -> Non
     for mac, host in effective.hosts.items():
         tracker.set_assignment(mac, host.entry, host.once, host.hostname)
         tracker.set_nics(mac, host.macs)
-    for mac in db.macs_with_history()[:REPLAY_CLIENTS]:
-        for data in db.history(mac, REPLAY_EVENTS):
+    try:
+        recent = db.macs_with_history()[:REPLAY_CLIENTS]
+    except STORE_ERRORS:
+        recent = []  # a shared store away at start: the table fills as clients boot
+    for mac in recent:
+        try:
+            rows = db.history(mac, REPLAY_EVENTS)
+        except STORE_ERRORS:
+            break
+        for data in rows:
             try:
                 event = event_from_dict(data)
             except (ValueError, TypeError):

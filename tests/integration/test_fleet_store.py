@@ -281,3 +281,36 @@ def test_the_fleet_bench_replays_every_boot_into_postgresql(cluster: PgCluster) 
     by_engine = cluster.sql("SELECT engine, COUNT(*) FROM history GROUP BY engine ORDER BY 1")
     assert by_engine.splitlines() == ["rack-0|420", "rack-1|420"]
     assert cluster.sql("SELECT COUNT(*) FROM clients") == "60"
+
+
+async def test_an_engine_restarted_while_postgresql_is_down_serves_its_local_copy(
+    engines: tuple[ServeProcess, ServeProcess],
+    cluster: PgCluster,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """B restarts during the outage: it starts from its local copy (files rewritten, store
+    'failed' saying so), and catches up when PostgreSQL returns."""
+    a, b = engines
+    await _request(a, "assign", mac=MAC.colon, entry="tiny")
+    await _eventually(lambda: asyncio.sleep(0, _script(b, MAC).exists()), 2, "B has the file")
+    cluster.stop()
+    await b.until(_store_is("failed"), 10)
+    await b.__aexit__(None, None, None)
+    _script(b, MAC).unlink()  # proves the restarted engine writes it from its copy
+    again = ServeProcess(b.workdir, "rack-b")
+    again.profile, again.tftp_port, again.http_port = b.profile, b.tftp_port, b.http_port
+    monkeypatch.setenv("PXETUI_ENGINE", "rack-b")
+    async with again:
+        lost = await again.until(_store_is("failed"), 30)
+        assert "from the local copy" in lost["message"], lost
+        status, body = await _http_get(again, f"ipxe/{MAC.hexhyp}.ipxe")
+        assert status == 200 and b"tiny.ipxe" in body
+        cluster.start()
+        await again.until(_caught_up, 20)
+        await a.until(_caught_up, 20)  # A lost the store too
+        await _request(a, "assign", mac=MAC.colon, entry="other")
+
+        async def followed() -> bool:
+            return "other.ipxe" in _script(again, MAC).read_text()
+
+        await _eventually(followed, 1.0, "the restarted B follows A's assign")

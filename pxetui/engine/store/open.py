@@ -33,4 +33,5 @@ def open_store(profile: Profile, state_dir: Path, publish: Callable[[Event], Non
         history_age_s=limits.history_days * 86400,
         on_prune=on_prune,
         on_limit=LimitNotice(publish, "history buffer while the shared store is away").hit,
+        cache=state_dir / "store-copy.json",
     )

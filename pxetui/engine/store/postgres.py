@@ -17,9 +17,12 @@ Every call is bounded: connect in 3 s, any statement in 5 s.
 from __future__ import annotations
 
 import json
+import logging
+import os
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -31,6 +34,8 @@ from pxetui.core.mac import MacAddress
 from pxetui.engine.persist import HISTORY_AGE_S, HISTORY_PER_MAC, HISTORY_ROWS, StoredAssignment
 from pxetui.engine.store.migrations import SchemaTooNew, migrate
 from pxetui.engine.store.protocol import StoreError
+
+log = logging.getLogger(__name__)
 
 CHANNEL = "pxetui"
 CONNECT_TIMEOUT_S = 3
@@ -64,8 +69,13 @@ class PostgresStore:
         buffer_rows: int = BUFFER_ROWS,
         on_prune: Callable[[str], None] | None = None,
         on_limit: Callable[[str], None] | None = None,
+        cache: Path | None = None,
     ) -> None:
         self.url = url
+        self.cache = cache  # the local copy of assignments and settings (JSON)
+        self.started_offline = False
+        self._migrated = False
+        self._cached = False
         self.engine = engine
         self._history_limit = history_per_mac
         self.history_rows = history_rows
@@ -111,19 +121,64 @@ class PostgresStore:
         )
 
     def open(self) -> None:
-        """Connect, migrate, load the assignments; raise :class:`StoreError` if it cannot."""
+        """Connect, migrate, load the assignments.
+
+        Unreachable, but a local copy from an earlier run exists: start from that copy, lost
+        (the follower reconnects and catches up). Unreachable without one, or a schema this
+        version does not know: :class:`StoreError`.
+        """
         try:
             conn = self._connect()
         except psycopg.Error as exc:
-            raise StoreError(f"shared store {self.path} unreachable: {_why(exc)}") from exc
+            why = _why(exc)
+            if self.cache is None or not self._load_cache():
+                raise StoreError(f"shared store {self.path} unreachable: {why}") from exc
+            self._opened = True
+            self.started_offline = True
+            self.lost(f"unreachable at start: {why}")
+            return
         try:
             migrate(conn)
         except (psycopg.Error, SchemaTooNew) as exc:
             conn.close()
             raise StoreError(f"shared store {self.path}: {_why(exc)}") from exc
+        self._migrated = True
         self._conn = conn
         self._opened = True
         self.refresh()
+
+    def _save_cache(self) -> None:
+        """The last known assignments and settings, for a start while the database is away."""
+        if self.cache is None:
+            return
+        data = {
+            "assignments": [
+                [a.mac.hex12, a.entry, a.once, a.hostname, a.reason, a.updated, a.by]
+                for a in self._assignments.values()
+            ],
+            "settings": self._settings,
+        }
+        tmp = self.cache.with_name(f".{self.cache.name}.tmp")
+        try:
+            tmp.write_text(json.dumps(data))
+            os.replace(tmp, self.cache)
+        except OSError as exc:  # a full disk must not stop serving
+            log.warning("local copy of the shared store not written: %s", exc)
+
+    def _load_cache(self) -> bool:
+        assert self.cache is not None
+        try:
+            data = json.loads(self.cache.read_text())
+            self._assignments = {
+                MacAddress(r[0]): StoredAssignment(
+                    MacAddress(r[0]), str(r[1]), bool(r[2]), r[3], str(r[4]), float(r[5]), str(r[6])
+                )
+                for r in data["assignments"]
+            }
+            self._settings = {str(k): str(v) for k, v in data["settings"].items()}
+        except (OSError, ValueError, KeyError, TypeError, IndexError):
+            return False
+        return True
 
     def close(self) -> None:
         if self._conn is not None:
@@ -146,7 +201,10 @@ class PostgresStore:
         if not self.online:
             try:
                 self._conn = self._connect()
-            except psycopg.Error as exc:
+                if not self._migrated:  # started from the local copy
+                    migrate(self._conn)
+                    self._migrated = True
+            except (psycopg.Error, SchemaTooNew) as exc:
                 raise StoreError(
                     f"shared store {self.path} still unreachable: {_why(exc)}"
                 ) from exc
@@ -206,8 +264,12 @@ class PostgresStore:
             for mac in set(fresh) | set(self._assignments)
             if fresh.get(mac) != self._assignments.get(mac)
         }
-        self._assignments = fresh
-        self._settings = {str(k): str(v) for k, v in settings}
+        fresh_settings = {str(k): str(v) for k, v in settings}
+        if changed or fresh_settings != self._settings or not self._cached:
+            self._assignments = fresh
+            self._settings = fresh_settings
+            self._save_cache()
+            self._cached = True
         return changed
 
     def assignments(self) -> dict[MacAddress, StoredAssignment]:
@@ -242,6 +304,7 @@ class PostgresStore:
         stored_hostname = self._run(tx)
         stored = StoredAssignment(mac, entry, once, stored_hostname, reason, now, by)
         self._assignments[mac] = stored
+        self._save_cache()
         return stored
 
     def unassign(self, mac: MacAddress) -> bool:
@@ -253,6 +316,7 @@ class PostgresStore:
 
         removed: bool = self._run(tx)
         self._assignments.pop(mac, None)
+        self._save_cache()
         return removed
 
     def _once_tx(
@@ -283,6 +347,7 @@ class PostgresStore:
         old = self._assignments.get(mac)
         hostname = old.hostname if old is not None else None
         self._assignments[mac] = StoredAssignment(mac, local, False, hostname, "once", now)
+        self._save_cache()
         if not self.online:
             self._pending_once.append((mac, entry, local, now))
             return
@@ -320,6 +385,7 @@ class PostgresStore:
             self._settings.pop(key, None)
         else:
             self._settings[key] = value
+        self._save_cache()
 
     # --- history ---------------------------------------------------------------------------
 
