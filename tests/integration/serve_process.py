@@ -19,26 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from tests.helpers.ports import free_port
+from tests.helpers.profiles import loopback_profile, write_loopback_profile
 
 REPO = Path(__file__).resolve().parents[2]
-
-# A profile on loopback with DHCP off: {name}, {tftp_port}, {http_port} to fill in.
-LOOPBACK_PROFILE = """\
-name: {name}
-network:
-  server: 127.0.0.1
-  dhcp:
-    mode: "off"
-tftp:
-  root: tftp
-  port: {tftp_port}
-  bind: 127.0.0.1
-http:
-  port: {http_port}
-  bind: 127.0.0.1
-state_dir: state
-"""
-
 
 
 def open_idle(port: int, count: int, within: float = 30.0) -> list[socket.socket]:
@@ -82,15 +65,11 @@ class ServeProcess:
         self.workdir = workdir
         self.tftp_port = free_port(socket.SOCK_DGRAM)
         self.http_port = free_port(socket.SOCK_STREAM)
-        text = LOOPBACK_PROFILE.format(
-            name=name, tftp_port=self.tftp_port, http_port=self.http_port
+        text = loopback_profile(
+            name, tftp_port=self.tftp_port, http_port=self.http_port, limits=limits
         )
-        if limits:
-            text += "limits:\n" + "".join(f"  {k}: {v}\n" for k, v in limits.items())
-        self.profile = workdir / "lab.yaml"
-        self.profile.write_text(text)
+        self.profile = write_loopback_profile(workdir, text)
         self.root = workdir / "tftp"
-        self.root.mkdir(exist_ok=True)
         self.fd_limit = fd_limit
         self.events: list[dict[str, Any]] = []
         self.stderr = b""

@@ -16,7 +16,6 @@ from typing import Any
 import aiohttp
 import pytest
 import tftpy
-from serve_process import LOOPBACK_PROFILE, free_port
 
 from pxetui.core.boot import TRANSFERS_PER_BOOT
 from pxetui.core.events import AssignmentChanged, EngineMessage, Event, TransferFinished
@@ -26,17 +25,10 @@ from pxetui.engine.control.client import ControlClient
 from pxetui.engine.control.protocol import ControlError
 from pxetui.engine.control.recent import RECENT_EVENTS
 from pxetui.engine.engine import Engine, EngineError
+from tests.helpers.ports import free_port
+from tests.helpers.profiles import CENTOS_ENTRY, loopback_profile
 
 MAC = MacAddress.parse("52:54:00:fe:01:01")
-PROFILE = LOOPBACK_PROFILE.replace("{name}", "loopback") + """\
-entries:
-  centos:
-    kind: linux
-    description: test kernel
-    kernel: images/vmlinuz
-    initrds: [images/initrd.img]
-    args: console=ttyS0
-"""
 
 
 def profile_text(tmp_path: Path, **changes: str) -> str:
@@ -44,7 +36,9 @@ def profile_text(tmp_path: Path, **changes: str) -> str:
     if not ports.exists():
         ports.write_text(f"{free_port(socket.SOCK_DGRAM)} {free_port(socket.SOCK_STREAM)}")
     tftp_port, http_port = ports.read_text().split()
-    text = PROFILE.format(tftp_port=tftp_port, http_port=http_port)
+    text = loopback_profile(
+        "loopback", tftp_port=int(tftp_port), http_port=int(http_port), entries=CENTOS_ENTRY
+    )
     for old, new in changes.items():
         text = text.replace(old, new)
     return text

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import stat
 import subprocess
 import sys
@@ -24,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers.ports import free_port
+from tests.helpers.profiles import loopback_profile, write_loopback_profile
 
 MAC = "52:54:00:aa:bb:07"
 
@@ -85,26 +84,9 @@ def write_profile(directory: Path) -> Path:
     tree = directory / "tftp" / "tiny"
     tree.mkdir(parents=True)
     (tree / "vmlinuz").write_bytes(b"k" * 64)
-    profile = directory / "ops.yaml"
-    profile.write_text(
-        f"""name: ops
-state_dir: {directory / "state"}
-network:
-  interface: lo
-  dhcp:
-    mode: off
-tftp:
-  root: tftp
-  port: {free_port(socket.SOCK_DGRAM)}
-http:
-  port: {free_port(socket.SOCK_STREAM)}
-entries:
-  tiny:
-    kind: linux
-    kernel: tiny/vmlinuz
-"""
-    )
-    return profile
+    tiny = "  tiny:\n    kind: linux\n    kernel: tiny/vmlinuz\n"
+    text = loopback_profile("ops", interface="lo", entries=tiny)
+    return write_loopback_profile(directory, text, filename="ops.yaml")
 
 
 def as_user(user: str, sock: Path, request: dict[str, Any]) -> tuple[int, str]:

@@ -26,6 +26,7 @@ from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 
 from tests.helpers.ports import free_port  # noqa: E402
+from tests.helpers.profiles import loopback_profile, write_loopback_profile  # noqa: E402
 from tests.helpers.wait import wait_for  # noqa: E402
 
 PXETUI = [sys.executable, "-m", "pxetui"]
@@ -38,20 +39,8 @@ _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[()][0-9A-Za-z]|\x1b[=>]")
 @pytest.fixture
 def engine_socket(tmp_path: Path) -> Iterator[Path]:
     """A real engine on a loopback-only profile."""
-    (tmp_path / "tftp").mkdir()
-    profile = tmp_path / "web.yaml"
-    profile.write_text(
-        f"""name: webtest
-network:
-  interface: lo
-  dhcp:
-    mode: off
-tftp:
-  root: tftp
-  port: {free_port(socket.SOCK_DGRAM)}
-http:
-  port: {free_port()}
-"""
+    profile = write_loopback_profile(
+        tmp_path, loopback_profile("webtest", interface="lo"), filename="web.yaml"
     )
     sock = tmp_path / "control.sock"
     engine = subprocess.Popen(

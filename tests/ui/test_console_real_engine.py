@@ -36,35 +36,17 @@ from pxetui.ui.widgets.client_table import ClientTable
 from pxetui.ui.widgets.line_log import LineLog
 from pxetui.ui.widgets.service_bar import ServiceBadge
 from tests.helpers.ports import free_port
+from tests.helpers.profiles import (
+    CENTOS_ENTRY,
+    CENTOS_FILES,
+    loopback_profile,
+    write_loopback_profile,
+)
 from tests.ui.conftest import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 _ANSI = re.compile(rb"\x1b\[[0-9;?]*[A-Za-z]")
 MAC = MacAddress.parse("52:54:00:fe:05:01")
-PROFILE = """\
-name: ui-test
-network:
-  interface: {interface}
-  server: 127.0.0.1
-  dhcp:
-    mode: {mode}
-    subnet: 127.0.0.0/8
-tftp:
-  root: tftp
-  port: {tftp_port}
-  bind: 127.0.0.1
-http:
-  port: {http_port}
-  bind: 127.0.0.1
-state_dir: state
-entries:
-  centos:
-    kind: linux
-    description: test kernel
-    kernel: images/vmlinuz
-    initrds: [images/initrd.img]
-    args: console=ttyS0
-"""
 
 
 
@@ -78,16 +60,16 @@ class RealEngine:
 
 def _start(tmp_path: Path, mode: str, interface: str) -> Iterator[RealEngine]:
     tftp_port, http_port = free_port(socket.SOCK_DGRAM), free_port(socket.SOCK_STREAM)
-    profile = tmp_path / "lab.yaml"
-    profile.write_text(
-        PROFILE.format(
-            mode=f'"{mode}"', interface=interface, tftp_port=tftp_port, http_port=http_port
-        )
+    text = loopback_profile(
+        "ui-test",
+        tftp_port=tftp_port,
+        http_port=http_port,
+        dhcp=mode,
+        interface=interface,
+        subnet="127.0.0.0/8",
+        entries=CENTOS_ENTRY,
     )
-    images = tmp_path / "tftp" / "images"
-    images.mkdir(parents=True)
-    (images / "vmlinuz").write_bytes(b"K" * 300_000)
-    (images / "initrd.img").write_bytes(b"I" * 100_000)
+    profile = write_loopback_profile(tmp_path, text, CENTOS_FILES)
     log = (tmp_path / "engine.log").open("wb")
     process = subprocess.Popen(
         [sys.executable, "-m", "pxetui", "serve", "--profile", str(profile)],
