@@ -251,13 +251,17 @@ def report(results: dict[tuple[int, str], list[dict[str, Any]]], setups: list[st
     lines = [
         "| clients | setup | last client has its initrd | median client | last lease | "
         "slowest lease → initrd | peer ÷ pxetui (last) | peer ÷ pxetui (lease → initrd) | "
-        "failed runs |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "peer ÷ pxetui, same protocols (last) | failed runs |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for n in sorted({k[0] for k in results}):
         ref = [r for r in results.get((n, "pxetui"), []) if r["ok"]]
         ref_last = statistics.median(r["last_s"] for r in ref) if ref else None
         ref_after = statistics.median(r["after_lease_last_s"] for r in ref) if ref else None
+        same_ref: dict[str, float | None] = {}
+        for proto, ref_name in (("http", "pxetui"), ("tftp", "pxetui-tftp")):
+            ok_ref = [r for r in results.get((n, ref_name), []) if r["ok"]]
+            same_ref[proto] = statistics.median(r["last_s"] for r in ok_ref) if ok_ref else None
         for name in setups:
             runs = results.get((n, name), [])
             ok = [r for r in runs if r["ok"]]
@@ -267,11 +271,13 @@ def report(results: dict[tuple[int, str], list[dict[str, Any]]], setups: list[st
             after = [r["after_lease_last_s"] for r in ok]
             r1 = f"{statistics.median(last) / ref_last:.2f}x" if ok and ref_last else "—"
             r2 = f"{statistics.median(after) / ref_after:.2f}x" if ok and ref_after else "—"
+            ref_same = same_ref[SETUPS[name].later]
+            r3 = f"{statistics.median(last) / ref_same:.2f}x" if ok and ref_same else "—"
             fails = len(runs) - len(ok)
             why = next((r["detail"] for r in runs if not r["ok"]), "")
             lines.append(
                 f"| {n} | {name} | {_fmt(last)} | {_fmt(med)} | {_fmt(lease)} | {_fmt(after)} | "
-                f"{r1} | {r2} | "
+                f"{r1} | {r2} | {r3} | "
                 f"{fails}/{len(runs)}{' ' + why[:80] if why else ''} |"
             )
     return "\n".join(lines)
@@ -306,7 +312,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--setups", default=",".join(SETUPS))
     p.add_argument("--deadline", type=float, default=240.0, help="seconds per storm")
     p.add_argument("--no-save", action="store_true")
+    p.add_argument("--rerender", type=Path, help="print the table again from a saved .json")
     args = p.parse_args(argv)
+    if args.rerender:
+        raw = json.loads(args.rerender.read_text())
+        loaded = {(int(k.split()[0]), k.split()[1]): v for k, v in raw.items()}
+        print(report(loaded, [s for s in SETUPS if any(k[1] == s for k in loaded)]))
+        return 0
     if os.geteuid() != 0:
         print("needs root (network namespaces)", file=sys.stderr)
         return 2
@@ -372,7 +384,8 @@ def main(argv: list[str] | None = None) -> int:
             f"{os.getloadavg()[0]:.1f} after); {pinning}",
             "- a client: DHCP DISCOVER/REQUEST, loader 1 MiB over TFTP, per-MAC config, "
             "kernel 10 MiB, initrd 60 MiB (TFTP blksize 1468, or HTTP per the setup)",
-            "- peer ÷ pxetui: the peer's median over pxetui's (>1 = pxetui faster); "
+            "- peer ÷ pxetui: the peer's median over pxetui's (>1 = pxetui faster); 'same "
+            "protocols' compares with pxetui-tftp for the all-TFTP setups; "
             "'lease → initrd' leaves DHCP out; every dnsmasq runs with --no-ping, as pxetui's "
             "(stock dnsmasq pings each address first: 1 of 20 clients leased in 11 s)",
             "",
