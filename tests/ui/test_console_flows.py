@@ -6,9 +6,11 @@ TFTP, dnsmasq) is in test_console_real_engine.py.
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
-from textual.widgets import Checkbox, Input
+from rich.console import Console
+from textual.widgets import Checkbox, Input, Static
 
 from pxetui.core.events import (
     ClientUpdated,
@@ -33,6 +35,13 @@ from tests.ui.conftest import wait_for
 from tests.ui.replay_engine import T0, ReplayEngine, client_state, snapshot
 
 MAC0 = MacAddress.parse("52:54:00:e2:00:00")
+
+
+def _shown(static: Static, width: int = 76) -> str:
+    """A Static's content as the text it shows at *width*."""
+    console = Console(width=width, file=io.StringIO(), record=True)
+    console.print(static.content)
+    return console.export_text()
 
 
 def _app(replay: ReplayEngine, ask: bool = False) -> PxeConsole:
@@ -201,9 +210,9 @@ async def test_detail_shows_timeline_explainer_and_hints(replay: ReplayEngine) -
         await wait_for(pilot, lambda: isinstance(app.screen, ClientDetailScreen))
         explain = app.screen.query_one("#detail-explain")
         await wait_for(pilot, lambda: "=> wins" in str(explain.render()))
-        hints_box = str(app.screen.query_one("#detail-hints").render())
+        hints_box = _shown(app.screen.query_one("#detail-hints", Static))
         assert "router advertisement" in hints_box and "seen: iPXE got our DHCP answer" in hints_box
-        assert "#1 " in str(app.screen.query_one("#detail-boots").render())
+        assert "#1 " in _shown(app.screen.query_one("#detail-boots", Static))
         assert app.screen.query_one("#detail-timeline").row_count == 4  # type: ignore[attr-defined]
         explain_req = next(r for r in replay.requests if r["op"] == "explain")
         assert explain_req["mac"] == MAC0.colon and explain_req["ip"] == "10.250.0.2"

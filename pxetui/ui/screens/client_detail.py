@@ -11,8 +11,12 @@ store. The screen re-reads the client's state twice a second while open.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
+from rich.console import Group, RenderableType
+from rich.style import Style
+from rich.table import Table
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
@@ -28,6 +32,7 @@ from pxetui.core.sanitize import clean
 from pxetui.core.wire import ClientRow
 from pxetui.ui.connection import EngineError, EngineLink
 from pxetui.ui.event_text import clock, event_line
+from pxetui.ui.widgets.table_lines import SEPARATE
 from pxetui.ui.worker_errors import ShowsWorkerFailures
 
 HISTORY_LIMIT = 50
@@ -82,36 +87,57 @@ def identity_text(client: ClientRow, assigned: str = "") -> Text:
     return text
 
 
-def hints_text(client: ClientRow) -> Text:
-    """The latest boot's hints that hold now, each with what was seen and likely causes."""
+_HANGING = re.compile(r"(\s*(?:seen:|hints:|#\d+|\d+\.|\S)\s)(.*)")
+"""A line's lead (a hint's mark, ``seen:``, a cause's number, a boot's ``#n``) and its
+words."""
+
+
+def hanging(line: str, style: str = "") -> Table:
+    """*line* with its wrapped words under its first word, not under its lead.
+
+    The lead's indent and the words are runs of their own (a no-op style difference): an
+    SVG screenshot drops a run's leading blanks, which would shift the line left."""
+    match = _HANGING.fullmatch(line)
+    lead, body = (match.group(1), match.group(2)) if match else ("", line)
+    words = lead.lstrip(" ")
+    head = Text(lead[: len(lead) - len(words)], style=SEPARATE)
+    head.append(words, style=style or "bold")  # a cause's number stands out
+    grid = Table.grid(expand=True)
+    grid.add_column(width=len(lead), no_wrap=True)
+    grid.add_column(ratio=1)
+    grid.add_row(head, Text(body, style=Style.parse(style or "none") + SEPARATE))
+    return grid
+
+
+def hints_text(client: ClientRow) -> RenderableType:
+    """The latest boot's hints that hold now, each with what was seen and likely causes;
+    wrapped lines hang under their words (at 80 columns a cause takes two lines)."""
     if not client.hints:
         return Text("(none hold now)")
     styles = {"error": "bold red", "warn": "bold yellow", "info": "bold"}
-    text = Text()
+    lines: list[RenderableType] = []
     for hint in client.hints:
         first, *rest = hint_lines(hint)
-        text.append(first + "\n", style=styles.get(hint.severity, ""))
+        lines.append(hanging(first, styles.get(hint.severity, "")))
         for line in rest:
-            text.append(line + "\n", style="dim" if line.lstrip().startswith("seen:") else "")
-    text.rstrip()
-    return text
+            lines.append(hanging(line, "dim" if line.lstrip().startswith("seen:") else ""))
+    return Group(*lines)
 
 
-def boots_text(client: ClientRow) -> Text:
-    """Every boot kept, newest first, one line each (with the hints that applied to it)."""
+def boots_text(client: ClientRow) -> RenderableType:
+    """Every boot kept, newest first, one line each (with the hints that applied to it);
+    wrapped lines hang under their words."""
     if not client.boots:
         return Text("(no boot seen yet)")
-    text = Text()
+    lines: list[RenderableType] = []
     latest = client.boots[-1]
     for boot in reversed(client.boots):
-        line = boot_line(boot, len(client.macs)) + "\n"
-        text.append(line, style="bold" if boot is latest else "")
+        lines.append(hanging(boot_line(boot, len(client.macs)), "bold" if boot is latest else ""))
         applied = [*boot.hints, *boot.cleared_hints]
         codes = sorted({h.code for h in applied if h.severity != "info"})
         if codes:
-            text.append(f"    hints: {', '.join(codes)}\n", style="dim")
-    text.rstrip()
-    return text
+            lines.append(hanging(f"    hints: {', '.join(codes)}", "dim"))
+    return Group(*lines)
 
 
 def explain_text(steps: Any) -> Text:
