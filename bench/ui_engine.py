@@ -25,39 +25,19 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-PROFILE = """\
-name: ui-bench
-network:
-  interface: lo
-  server: 127.0.0.1
-  dhcp:
-    mode: "off"
-    subnet: 127.0.0.0/8
-tftp:
-  root: tftp
-  port: {tftp_port}
-  bind: 127.0.0.1
-http:
-  port: {http_port}
-  bind: 127.0.0.1
-state_dir: state
-entries:
-  centos:
-    kind: linux
-    description: bench kernel
-    kernel: images/vmlinuz
-    initrds: [images/initrd.img]
-    args: console=ttyS0
-"""
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # tests.helpers, also when run as the load process
+
+from tests.helpers.ports import free_port  # noqa: E402
+from tests.helpers.profiles import (  # noqa: E402
+    CENTOS_ENTRY,
+    loopback_profile,
+    write_loopback_profile,
+)
+
 SMALL = "images/small"
 ROUND_TIMEOUT = 2.0
 """Seconds a client waits for the engine's answer before the round counts as lost."""
-
-
-def free_port(kind: int) -> int:
-    with socket.socket(socket.AF_INET, kind) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def client_ip(i: int) -> str:
@@ -90,14 +70,12 @@ class Engine:
 
 def start_engine(root: Path, timeout: float = 30.0) -> Engine:
     """``pxetui serve --profile`` on a loopback-only profile in *root* (no DHCP)."""
-    tftp_port, http_port = free_port(socket.SOCK_DGRAM), free_port(socket.SOCK_STREAM)
-    profile = root / "bench.yaml"
-    profile.write_text(PROFILE.format(tftp_port=tftp_port, http_port=http_port))
-    images = root / "tftp" / "images"
-    images.mkdir(parents=True, exist_ok=True)
-    (images / "vmlinuz").write_bytes(b"K" * 4096)
-    (images / "initrd.img").write_bytes(b"I" * 4096)
-    (images / "small").write_bytes(b"S" * 300)
+    tftp_port = free_port(socket.SOCK_DGRAM)
+    text = loopback_profile(
+        "ui-bench", tftp_port=tftp_port, interface="lo", subnet="127.0.0.0/8", entries=CENTOS_ENTRY
+    )
+    files = {"images/vmlinuz": 4096, "images/initrd.img": 4096, SMALL: 300}
+    profile = write_loopback_profile(root, text, files, filename="bench.yaml")
     log = root / "engine.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
