@@ -30,6 +30,8 @@ from typing import Any
 
 import pytest
 
+from tests.helpers.netns import build_segment
+
 SERVER_IP = "10.252.1.1"
 ROUTER_IP = "10.252.1.2"
 SUBNET = "10.252.1.0/24"
@@ -51,24 +53,6 @@ class Lab:
     extra: list[subprocess.Popen[Any]] = field(default_factory=list)
 
 
-def _veth(ns_a: str, name_a: str, ns_b: str, name_b: str) -> None:
-    sh(
-        "ip",
-        "-n",
-        ns_a,
-        "link",
-        "add",
-        name_a,
-        "type",
-        "veth",
-        "peer",
-        "name",
-        name_b,
-        "netns",
-        ns_b,
-    )
-
-
 @contextlib.contextmanager
 def lab(tmp: Path, *, router: bool) -> Iterator[Lab]:
     """Create the namespaces (and the router's DHCP server); always tear everything down."""
@@ -76,26 +60,18 @@ def lab(tmp: Path, *, router: bool) -> Iterator[Lab]:
         pytest.skip("network namespaces need root")
     tag = secrets.token_hex(3)
     the_lab = Lab(f"pxd-s{tag}", f"pxd-c{tag}", f"pxd-r{tag}" if router else None, tmp)
-    names = [n for n in (the_lab.server, the_lab.client, the_lab.router) if n]
+    segment = None
     try:
-        for ns in names:
-            sh("ip", "netns", "add", ns)
-            sh("ip", "-n", ns, "link", "set", "lo", "up")
-        s, c = the_lab.server, the_lab.client
-        sh("ip", "-n", s, "link", "add", "br0", "type", "bridge", "forward_delay", "0")
-        sh("ip", "-n", s, "addr", "add", f"{SERVER_IP}/24", "dev", "br0")
-        _veth(s, "vc", c, "c0")
-        sh("ip", "-n", s, "link", "set", "vc", "master", "br0")
-        sh("ip", "-n", c, "link", "set", "c0", "address", "52:54:00:fd:00:01")
-        for ns, dev in ((s, "vc"), (s, "br0"), (c, "c0")):
-            sh("ip", "-n", ns, "link", "set", dev, "up")
+        segment = build_segment(
+            the_lab.server,
+            the_lab.client,
+            the_lab.router,
+            server_cidr=f"{SERVER_IP}/24",
+            router_cidr=f"{ROUTER_IP}/24",
+            client_mac="52:54:00:fd:00:01",
+        )
         if the_lab.router:
             r = the_lab.router
-            _veth(s, "vr", r, "r0")
-            sh("ip", "-n", s, "link", "set", "vr", "master", "br0")
-            sh("ip", "-n", s, "link", "set", "vr", "up")
-            sh("ip", "-n", r, "addr", "add", f"{ROUTER_IP}/24", "dev", "r0")
-            sh("ip", "-n", r, "link", "set", "r0", "up")
             the_lab.router_proc = subprocess.Popen(
                 [
                     "ip",
@@ -129,13 +105,8 @@ def lab(tmp: Path, *, router: bool) -> Iterator[Lab]:
                 except subprocess.TimeoutExpired:
                     proc.kill()
                     proc.wait(timeout=5)
-        for ns in names:
-            # Kill anything still inside (our dnsmasq children, udhcpc) before deleting.
-            pids = sh("ip", "netns", "pids", ns, check=False).stdout.split()
-            for pid in pids:
-                with contextlib.suppress(ProcessLookupError, ValueError):
-                    os.kill(int(pid), signal.SIGKILL)
-            sh("ip", "netns", "del", ns, check=False)
+        if segment is not None:
+            segment.teardown()  # kills what is still inside (our dnsmasq children, udhcpc)
 
 
 def mac_of(ns: str, dev: str) -> str:

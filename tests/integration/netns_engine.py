@@ -13,9 +13,7 @@ Everything created is removed by :meth:`EngineLab.teardown`, also after failures
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import secrets
 import signal
 import subprocess
@@ -24,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tests.helpers.netns import Segment, build_segment
 from tests.helpers.wait import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
@@ -81,24 +80,15 @@ class EngineLab:
 
     # --- topology ------------------------------------------------------------------------
     def build(self) -> None:
-        namespaces = [self.server_ns, self.client_ns] + ([self.router_ns] if self.router else [])
-        for ns in namespaces:
-            sh("ip", "netns", "add", ns)
-            sh("ip", "-n", ns, "link", "set", "lo", "up")
-        s = self.server_ns
-        sh("ip", "-n", s, "link", "add", self.bridge, "type", "bridge", "forward_delay", "0")
-        sh("ip", "-n", s, "addr", "add", f"{self.server_ip}/24", "dev", self.bridge)
-        sh("ip", "-n", s, "link", "set", self.bridge, "up")
-        self._veth(f"vc{self.tag}", self.client_ns, "c0")
-        if self.router:
-            self._veth(f"vr{self.tag}", self.router_ns, "r0")
-            sh("ip", "-n", self.router_ns, "addr", "add", f"{self.addr(2)}/24", "dev", "r0")
-
-    def _veth(self, near: str, ns: str, far: str) -> None:
-        s = self.server_ns
-        sh("ip", "-n", s, "link", "add", near, "type", "veth", "peer", "name", far, "netns", ns)
-        sh("ip", "-n", s, "link", "set", near, "master", self.bridge, "up")
-        sh("ip", "-n", ns, "link", "set", far, "up")
+        build_segment(
+            self.server_ns,
+            self.client_ns,
+            self.router_ns if self.router else None,
+            server_cidr=f"{self.server_ip}/24",
+            router_cidr=f"{self.addr(2)}/24",
+            bridge=self.bridge,
+            near=(f"vc{self.tag}", f"vr{self.tag}"),
+        )
 
     def teardown(self) -> None:
         self.stop_engine(signal.SIGKILL)
@@ -106,13 +96,8 @@ class EngineLab:
             if proc.poll() is None:
                 proc.kill()
                 proc.wait(timeout=10)
-        for ns in (self.client_ns, self.router_ns, self.server_ns):
-            if not Path("/run/netns", ns).exists():
-                continue
-            for pid in sh("ip", "netns", "pids", ns, check=False).split():
-                with contextlib.suppress(ProcessLookupError, ValueError):
-                    os.kill(int(pid), signal.SIGKILL)
-            sh("ip", "netns", "del", ns, check=False)
+        router = self.router_ns if self.router else None
+        Segment(self.server_ns, self.client_ns, router, self.bridge).teardown()
 
     # --- processes -----------------------------------------------------------------------
     def in_ns(self, ns: str, *argv: str) -> list[str]:
