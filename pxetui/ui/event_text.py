@@ -70,13 +70,16 @@ def human_bytes(n: float | None, short: bool = False) -> str:
 _SERVICE_TONES = {"failed": ERROR, "restarting": WARNING, "stopped": WARNING}
 
 
-def _summary(event: Event) -> tuple[str, str, str]:
-    """(tag, text, style) for an event."""
+def _summary(event: Event, own: bool = False) -> tuple[str, str, str]:
+    """(tag, text, style) for an event; *own*: for its client's pane, which names the
+    client already (no MAC, no client IP after a file name)."""
+    to = "" if own else f" -> {getattr(event, 'client_ip', '')}"
+    by = "" if own else f" <- {getattr(event, 'client_ip', '')}"
     if isinstance(event, DhcpEvent):
         parts = [event.msg_type]
         if event.ip:
             parts.append(event.ip)
-        if event.mac is not None:
+        if event.mac is not None and not own:
             parts.append(event.mac.colon)
         if event.text:
             parts.append(event.text)
@@ -87,7 +90,7 @@ def _summary(event: Event) -> tuple[str, str, str]:
         size = f" ({human_bytes(event.size)})" if event.size is not None else ""
         return (
             event.proto.upper(),
-            f"send {event.filename} -> {event.client_ip}{size}",
+            f"send {event.filename}{to}{size}",
             PROGRESS,
         )
     if isinstance(event, TransferProgress):
@@ -109,11 +112,11 @@ def _summary(event: Event) -> tuple[str, str, str]:
     if isinstance(event, FileNotFound):
         # A miss is routine: pxelinux walks a dozen names before one exists. The misses that
         # matter (a kernel, an initrd) are hints, shown in the client pane in their colour.
-        return event.proto.upper(), f"miss {event.filename} <- {event.client_ip}", ROUTINE
+        return event.proto.upper(), f"miss {event.filename}{by}", ROUTINE
     if isinstance(event, RequestRefused):
         return (
             event.proto.upper(),
-            f"REFUSED {event.filename} <- {event.client_ip}: {event.reason}",
+            f"REFUSED {event.filename}{by}: {event.reason}",
             ERROR,
         )
     if isinstance(event, ServiceEvent):
@@ -125,13 +128,14 @@ def _summary(event: Event) -> tuple[str, str, str]:
     if isinstance(event, AssignmentChanged):
         what = event.entry if event.entry is not None else "(unassigned)"
         once = " once" if event.once else ""
-        by = f" by {event.by}" if event.by else ""
-        return "ASSIGN", f"{event.mac.colon} -> {what}{once} ({event.reason}{by})", ROUTINE
+        by_whom = f" by {event.by}" if event.by else ""
+        who = "" if own else f"{event.mac.colon} "
+        return "ASSIGN", f"{who}-> {what}{once} ({event.reason}{by_whom})", ROUTINE
     if isinstance(event, BootFilesWritten):
-        who = event.mac.colon if event.mac is not None else "default"
+        whose = "" if own else f"{event.mac.colon if event.mac is not None else 'default'}: "
         files = ", ".join(event.files) or "-"
         removed = f"; removed {', '.join(event.removed)}" if event.removed else ""
-        return "FILES", f"{who}: wrote {files}{removed}", ROUTINE
+        return "FILES", f"{whose}wrote {files}{removed}", ROUTINE
     if isinstance(event, ClientUpdated):
         return "CLIENT", f"{event.mac.colon} {event.state.get('phase', '')}", ROUTINE
     if isinstance(event, EngineMessage):
@@ -170,9 +174,10 @@ def event_kinds(event: Event) -> frozenset[str]:
     return frozenset(kinds)
 
 
-def event_line(event: Event) -> Text:
-    """``12:00:01 TFTP  ok pxelinux.0 42.0 KiB in 0.10 s`` as markup-free Text."""
-    tag, body, style = _summary(event)
+def event_line(event: Event, own: bool = False) -> Text:
+    """``12:00:01 TFTP  ok pxelinux.0 42.0 KiB in 0.10 s`` as markup-free Text; *own*: in
+    the client's pane (without the client's MAC and IP, which the pane names)."""
+    tag, body, style = _summary(event, own)
     line = Text(no_wrap=True, overflow="ellipsis")
     line.append(f"{clock(event.ts)} {clean(tag, 6):<6} ", style="dim")
     line.append(clean(body, 300), style=style)

@@ -167,3 +167,32 @@ def test_explain_groups_steps_by_loader() -> None:
         "grub:",
         " 1. grub/grub.cfg  exists",
     ]
+
+
+def test_in_the_clients_own_pane_lines_do_not_repeat_its_mac_and_ip() -> None:
+    """The pane's title names the client: its lines keep the room for what happened."""
+    mac = MacAddress.parse("52:54:00:e2:00:00")
+    ip = "10.250.0.2"
+    events: list[Event] = [
+        DhcpEvent(msg_type="DHCPACK", interface="br0", ip=ip, mac=mac, ts=0),
+        TransferStarted(
+            transfer_id="a", proto="tftp", client_ip=ip, filename="pxelinux.0", size=1, ts=0
+        ),
+        FileNotFound(proto="tftp", client_ip=ip, filename="pxelinux.cfg/0AFA0002", ts=0),
+        RequestRefused(proto="http", client_ip=ip, filename="../x", reason="outside", ts=0),
+        AssignmentChanged(mac=mac, entry="centos8", reason="operator", ts=0),
+        BootFilesWritten(
+            mac=mac, entry="centos8", files=["pxelinux.cfg/01-52-54-00-e2-00-00"], ts=0
+        ),
+    ]
+    own = [event_line(event, own=True).plain[9:] for event in events]  # after the clock
+    assert own == [
+        "DHCP   DHCPACK 10.250.0.2",
+        "TFTP   send pxelinux.0 (1 B)",
+        "TFTP   miss pxelinux.cfg/0AFA0002",
+        "HTTP   REFUSED ../x: outside",
+        "ASSIGN -> centos8 (operator)",
+        "FILES  wrote pxelinux.cfg/01-52-54-00-e2-00-00",
+    ]
+    every = [event_line(event).plain for event in events]  # the all-events pane names them
+    assert all(mac.colon in line or ip in line for line in every)

@@ -118,7 +118,7 @@ class ClientLog(Vertical):
         """Append lines (one repaint)."""
         if lines:
             log = self.query_one("#client-lines", LineLog)
-            log.write_lines(event_line(e) for e in lines[-LOG_LINES:])
+            log.write_lines(event_line(e, own=True) for e in lines[-LOG_LINES:])
 
     def prepend_history(self, past: Sequence[Event], live: Sequence[Event]) -> None:
         """Show the engine's stored *past* lines, then the *live* ones (no duplicates)."""
@@ -128,9 +128,9 @@ class ClientLog(Vertical):
         older = [e for e in past if (e.kind, e.ts) not in seen]
         if older:
             log.write_lines([Text("— before this console attached —", style="dim")])
-            log.write_lines(event_line(e) for e in older)
+            log.write_lines(event_line(e, own=True) for e in older)
             log.write_lines([Text("— live —", style="dim")])
-        log.write_lines(event_line(e) for e in live)
+        log.write_lines(event_line(e, own=True) for e in live)
 
     def update_state(self, state: ClientRow | None) -> None:
         self._show_hints(state)
