@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import subprocess
@@ -298,11 +297,13 @@ async def test_stop_ends_dnsmasq_and_frees_everything(server_ns: Lab) -> None:
     assert pid is not None
     # dnsmasq exits silently on a SIGTERM that arrives before its main loop runs; wait for
     # the last startup line so this test sees the normal, logged exit.
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and not any(
-        isinstance(e, RawLogEvent) and "sockets bound exclusively" in e.line for e in events
-    ):
-        await asyncio.sleep(0.02)
+    await wait_for_async(
+        lambda: any(
+            isinstance(e, RawLogEvent) and "sockets bound exclusively" in e.line for e in events
+        ),
+        10,
+        "dnsmasq's last startup line",
+    )
     await sup.stop()
     assert not psutil.pid_exists(pid)
     assert not (server_ns.tmp / "state" / "dnsmasq.pid").exists()

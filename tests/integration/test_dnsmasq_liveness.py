@@ -19,6 +19,7 @@ from dnsmasq_lab import Lab, entered, lab
 
 from pxetui.core.events import Event, ServiceEvent
 from pxetui.engine.dnsmasq.supervisor import DnsmasqSupervisor
+from tests.helpers.wait import wait_for_async
 
 pytestmark = [pytest.mark.netns, pytest.mark.timeout(60)]
 
@@ -54,12 +55,12 @@ def _states(events: list[Event]) -> list[tuple[str, str]]:
 
 
 async def _until(events: list[Event], predicate: object, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if any(predicate(s, m) for s, m in _states(events)):  # type: ignore[operator]
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"not seen: {_states(events)}")
+    await wait_for_async(
+        lambda: any(predicate(s, m) for s, m in _states(events)),  # type: ignore[operator]
+        timeout,
+        "the service state",
+        detail=lambda: _states(events),
+    )
 
 
 def _supervisor(lab_: Lab, events: list[Event]) -> DnsmasqSupervisor:

@@ -18,6 +18,7 @@ import pytest
 
 from pxetui.cli.web_auth import public_url
 from tests.helpers.ports import free_port
+from tests.helpers.wait import wait_for
 
 PXETUI = [sys.executable, "-m", "pxetui"]
 NO_ENGINE = "/nonexistent/control.sock"  # the page and the login need no engine
@@ -49,14 +50,14 @@ class Web:
         self.wait_listening()
 
     def wait_listening(self) -> None:
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
+        def listening() -> bool:
             try:
                 socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                return
             except OSError:
-                time.sleep(0.1)
-        raise AssertionError(f"pxetui web did not listen: {self.lines}")
+                return False
+            return True
+
+        wait_for(listening, 20, "pxetui web to listen", lambda: self.lines)
 
     def stop(self) -> None:
         self.proc.terminate()
