@@ -120,11 +120,16 @@ def prepare_lab_dir(
     for name, src in LOADERS.items():
         if src.exists():
             _place(src, root / name, link=False)
-    if _uses_shim(data):
-        from pxetui.lab.shim import fetch_signed_chain  # only Secure Boot labs need apt here
+    signed = _signed_loaders(data)
+    if signed:
+        from pxetui.lab.shim import fetch_signed_chain  # only shim/GRUB labs need apt here
 
-        for name, src in fetch_signed_chain(say=say).items():
-            _place(src, root / name, link=False)
+        chain = fetch_signed_chain(say=say)
+        if "shim" in signed:
+            for name, src in chain.items():
+                _place(src, root / name, link=False)
+        if "grub" in signed:  # Debian's signed grubnetx64.efi, where `loader: grub` wants it
+            _place(chain[layout.SHIM_GRUB], root / layout.GRUB_EFI, link=False)
     wanted = list(dict.fromkeys([*arches, *_entry_arches(data)]))
     for arch in wanted:
         for name, path in build_guest_files(arch, cache, say).items():
@@ -134,11 +139,11 @@ def prepare_lab_dir(
     return profile
 
 
-def _uses_shim(data: Mapping[str, Any]) -> bool:
-    """Does the profile hand shim to anyone (``loader: shim``, profile-wide or per host)?"""
+def _signed_loaders(data: Mapping[str, Any]) -> set[str]:
+    """Which of shim and GRUB the profile hands out (profile-wide or per host)."""
     hosts = data.get("hosts") or {}
-    loaders = [data.get("loader"), *(h.get("loader") for h in hosts.values() if h)]
-    return "shim" in loaders
+    loaders = {data.get("loader"), *(h.get("loader") for h in hosts.values() if h)}
+    return loaders & {"shim", "grub"}
 
 
 def _entry_arches(data: Mapping[str, Any]) -> list[GuestArch]:

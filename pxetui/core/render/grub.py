@@ -5,15 +5,15 @@ generic dispatcher deriving the per-MAC name from ``$net_default_mac``. ``[ -e (
 is always false in GRUB, so ``configfile`` is never guarded: a missing file is an error
 GRUB prints and steps over, then the next line runs.
 
-Kernels and initrds come over HTTP (``(http,<server>:<port>)/path``) when GRUB has its
-``http`` module — built in, or loaded from ``grub/x86_64-efi/http.mod``, which pxetui
-installs from grub-efi-amd64-bin — and over TFTP (our address literally) when it
-has not: Debian's signed grubnetx64.efi has no http built in, and under Secure Boot it may
-not load modules, so a shim boot takes the TFTP branch. GRUB's TFTP moved a 58 MB initrd
-in 9.5 s, HTTP in well under a second (README "Real firmware boots"). Entries GRUB cannot
-boot (``chain``, https kernels) chainload ``ipxe.efi`` — except for a host that boots
-through shim: Secure Boot refuses ipxe.efi, so the entry says why instead (and ``check``
-flags it).
+Kernels and initrds under our roots come over TFTP (our address literally): measured under
+OVMF, GRUB 2.06's own HTTP is about half as fast as its TFTP (README "Secure Boot"). A
+kernel given as an ``http://`` URL is fetched with GRUB's ``http`` module
+(``(http,<host>:<port>)/path``) — loaded from ``grub/x86_64-efi/http.mod``, which pxetui
+installs from grub-efi-amd64-bin, since Debian's signed grubnetx64.efi has none built in —
+and, when that fails (Secure Boot forbids loading modules), through iPXE; entries GRUB
+cannot boot (``chain``, https kernels) chainload ``ipxe.efi``. A host that boots through
+shim never chainloads ipxe.efi (Secure Boot refuses it): the entry says why instead, and
+``check`` flags it.
 """
 
 from __future__ import annotations
@@ -68,25 +68,27 @@ def _load(kernel: str | None, initrds: list[str | None], cmdline: str) -> list[s
 
 
 def _kernel_lines(boot: KernelBoot, ctx: RenderContext, secure: bool) -> list[str]:
-    """Over HTTP when GRUB has (or can load) its http module, else over TFTP, else iPXE.
+    """Over TFTP from our root; an http:// URL over HTTP when GRUB has (or can load) its
+    http module, else through iPXE (never for a shim host: Secure Boot refuses ipxe.efi).
 
-    Debian's signed grubnetx64.efi has no http module built in and, under Secure Boot,
-    may not load one: the TFTP branch is what shim boots take.
+    Files under our roots stay on TFTP: measured under OVMF, GRUB 2.06 moved a 40 MB initrd
+    over its TFTP in 10-13 s and over its HTTP in 19-22 s (``bench/grub_initrd.py``).
     """
     paths = (boot.kernel, *boot.initrds)
-    http = _load(grub_http(ctx, boot.kernel), [grub_http(ctx, i) for i in paths[1:]], boot.cmdline)
     tftp = _load(grub_tftp(ctx, boot.kernel), [grub_tftp(ctx, i) for i in paths[1:]], boot.cmdline)
-    if tftp is None:
-        if secure:
-            # Secure Boot: never hand over to the unsigned ipxe.efi (the firmware refuses it).
-            tftp = [f"echo {_quote(SECURE_NO_HTTP)}", "sleep 10"]
-        else:
-            tftp = [
-                "# needs iPXE: chainload it; it boots this entry's iPXE script",
-                f"chainloader {_tftp(ctx, IPXE_EFI)}",
-            ]
-    if http is None:
+    if tftp is not None:
         return tftp
+    if secure:
+        # Secure Boot: never hand over to the unsigned ipxe.efi (the firmware refuses it).
+        fallback = [f"echo {_quote(SECURE_NO_HTTP)}", "sleep 10"]
+    else:
+        fallback = [
+            "# needs iPXE: chainload it; it boots this entry's iPXE script",
+            f"chainloader {_tftp(ctx, IPXE_EFI)}",
+        ]
+    http = _load(grub_http(ctx, boot.kernel), [grub_http(ctx, i) for i in paths[1:]], boot.cmdline)
+    if http is None:
+        return fallback
     # Not `if insmod http`: under Secure Boot Debian's GRUB refuses the module ("prohibited
     # by secure boot policy") and insmod still returns success. A kernel that does not load
     # over HTTP is the test that holds everywhere.
@@ -94,7 +96,7 @@ def _kernel_lines(boot: KernelBoot, ctx: RenderContext, secure: bool) -> list[st
         f"if {http[0]}; then",
         *(f"  {line}" for line in http[1:]),
         "else",
-        *(f"  {line}" for line in tftp),
+        *(f"  {line}" for line in fallback),
         "fi",
     ]
 
