@@ -68,11 +68,12 @@ class Fleet:
             on_lost=self._lost,
             on_back=self._back,
             needs_catch_up=lambda: not store.online,
+            on_listening=self._listening,
         )
 
     async def start(self) -> None:
-        if self.store.online:
-            self._state("running", f"shared store: this engine is {self.name!r}")
+        if self.store.online:  # 'running' once LISTEN is in place (self._listening)
+            self._state("starting", f"shared store: connecting as engine {self.name!r}")
         else:  # started from the local copy: the follower catches up once it is back
             self.follower.online = False
             self._state(
@@ -97,6 +98,9 @@ class Fleet:
             self._flush()
 
     # --- in: other engines' changes -------------------------------------------------------
+
+    def _listening(self) -> None:
+        self._state("running", f"shared store: this engine is {self.name!r}, listening")
 
     async def _notified(self, payloads: list[str]) -> None:
         try:
@@ -223,5 +227,5 @@ class Fleet:
         self._host.publish(
             ServiceEvent(service="store", state=state, address=self.store.path, message=message)
         )
-        level: Literal["info", "warning"] = "info" if state == "running" else "warning"
+        level: Literal["info", "warning"] = "warning" if state == "failed" else "info"
         self._host.publish(EngineMessage(level=level, text=message))

@@ -32,6 +32,7 @@ class StoreFollower:
         on_lost: Callable[[str], None],
         on_back: Callable[[], Awaitable[bool]],
         needs_catch_up: Callable[[], bool],
+        on_listening: Callable[[], None] = lambda: None,
         probe_s: float = PROBE_S,
         retry_s: float = RETRY_S,
     ) -> None:
@@ -40,6 +41,8 @@ class StoreFollower:
         self._on_lost = on_lost
         self._on_back = on_back
         self._needs_catch_up = needs_catch_up
+        self._on_listening = on_listening
+        self._listened = False
         self._probe_s = probe_s
         self._retry_s = retry_s
         self.online = True  # the store was opened just before
@@ -65,6 +68,12 @@ class StoreFollower:
             await asyncio.sleep(self._retry_s)
 
     async def _follow(self, conn: psycopg.AsyncConnection[object]) -> None:
+        if not self._listened and self.online:
+            # Changes committed between the store's first read and this LISTEN would be
+            # missed: read once more now that nothing can slip through, then say so.
+            await self._on_notify([])
+            self._listened = True
+            self._on_listening()
         while True:
             if not self.online or self._needs_catch_up():
                 # Listening again before catching up: nothing committed in between is missed.
