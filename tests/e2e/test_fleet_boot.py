@@ -63,6 +63,20 @@ def _engine(net: LabNetwork, workdir: Path, name: str, url: str) -> PxetuiServer
     return server
 
 
+async def _until_listening(server: PxetuiServer, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if any(
+            e.get("kind") == "service"
+            and e.get("service") == "store"
+            and e.get("state") == "running"
+            for e in server.events()
+        ):
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"store not running in {timeout} s:\n{server.output()}")
+
+
 async def test_assigned_through_a_booted_on_b_and_shown_by_a(
     segments: tuple[LabNetwork, LabNetwork, PgCluster],
     amd64_files: dict[str, Path],
@@ -73,6 +87,8 @@ async def test_assigned_through_a_booted_on_b_and_shown_by_a(
     try:
         b = _engine(net_b, tmp_path / "b", "rack-b", cluster.url)
         try:
+            for server in (a, b):  # both listening to the store
+                await _until_listening(server)
             a.assign(MAC, "tiny")  # only A is told
             script = tmp_path / "b" / "tftp" / "ipxe" / f"{MAC.hexhyp}.ipxe"
             deadline = time.monotonic() + 1.0
