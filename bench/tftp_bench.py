@@ -365,7 +365,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(raw, indent=1))
     if not args.no_save:
         args.results_dir.mkdir(parents=True, exist_ok=True)
-        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%MZ")
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")  # two runs a minute apart
         base = args.results_dir / f"{stamp}-{raw['mode']}"
         base.with_suffix(".md").write_text(text)
         base.with_suffix(".json").write_text(json.dumps(raw, indent=1) + "\n")
