@@ -21,6 +21,7 @@ from pxetui.ui.screens.assign import AssignScreen
 from pxetui.ui.screens.client_detail import ClientDetailScreen
 from pxetui.ui.widgets.client_table import ClientTable
 from pxetui.ui.widgets.serial_pane import SerialPane
+from tests.helpers.screen import shown_text
 from tests.helpers.wait import pilot_wait_for
 
 pytestmark = pytest.mark.e2e
@@ -58,7 +59,7 @@ async def test_lab_console_boots_reboots_and_boots_another_entry(
         assert mac.colon in " ".join(table.get_row_at(0))
         pane = app.screen.query_one(SerialPane)
         assert pane.border_title == f"VM {mac} serial console (bios)"
-        status = str(app.screen.query_one("#lab-status", Static).render())
+        status = shown_text(app.screen.query_one("#lab-status", Static))
         assert status.startswith("boot 1 · booted · bios"), status
         assert "lab: assigned 52:54:00:e2:e0:01 -> tiny" in pane.text
 
@@ -82,7 +83,7 @@ async def test_lab_console_boots_reboots_and_boots_another_entry(
         )
         await pilot.press("enter")
         await pilot_wait_for(pilot, lambda: isinstance(app.screen, ClientDetailScreen), 5, "detail")
-        detail = str(app.screen.query_one("#detail-boots", Static).render())
+        detail = shown_text(app.screen.query_one("#detail-boots", Static))
         assert detail.count("tiny") >= 2, detail
         await pilot.press("escape")
         await pilot_wait_for(pilot, lambda: app.screen is app.lab_screen, 5, "back to the lab")
