@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pxetui.core import boot_rules as rules
-from pxetui.core import hints
+from pxetui.core import hints, layout
 from pxetui.core.arch import FW_GRUB, FW_S390_CCW
 from pxetui.core.boot import Boot, TransferView
 from pxetui.core.boot_stage import EntryFiles, Stage, StageMap, delivered
@@ -66,6 +66,7 @@ def transfer(
         view.state, view.bytes, view.finished = "failed", event.bytes_sent, event.ts
         boot.last_error = f"{event.filename}: {event.reason}"
 
+
 def _started(
     boot: Boot, event: TransferStarted, name: str, stage: Stage, ctx: RequestContext
 ) -> None:
@@ -101,6 +102,7 @@ def _started(
         size = event.size or 0
         boot.add_hint(hints.big_over_tftp(event.filename, size, event.ts, _chain(boot)))
 
+
 def _choose_menu_item(boot: Boot, name: str, ts: float, stages: StageMap) -> None:
     needs = stages.needs(boot.entry)
     if needs is None or needs.kind != "menu" or boot.menu_item is not None:
@@ -112,6 +114,7 @@ def _choose_menu_item(boot: Boot, name: str, ts: float, stages: StageMap) -> Non
             candidates = [needs.default]  # after the timeout: the default
     if candidates:
         boot.menu_item = " | ".join(candidates) if len(candidates) > 1 else candidates[0]
+
 
 def _finished(boot: Boot, name: str, stage: Stage, ts: float, stages: StageMap) -> None:
     boot.finished.add(name)
@@ -126,6 +129,7 @@ def _finished(boot: Boot, name: str, stage: Stage, ts: float, stages: StageMap) 
         else:
             boot.add_hint(hints.lookup_trail(boot.misses, name, ts))
     _check_end(boot, name, stage, ts, stages)
+
 
 def _check_end(boot: Boot, name: str, stage: Stage, ts: float, stages: StageMap) -> None:
     """Did this finished request end pxetui's part of the boot (README, "The boot model")?"""
@@ -151,6 +155,7 @@ def _check_end(boot: Boot, name: str, stage: Stage, ts: float, stages: StageMap)
         elif needs.image and delivered(_without_image(needs), boot.finished):
             boot.delivered_at = boot.delivered_at or ts
 
+
 def miss(boot: Boot, event: FileNotFound, name: str, stage: Stage) -> None:
     """A not-found: the normal search trail, or a missing file the boot needs."""
     if rules.is_probe_miss(name, stage):
@@ -165,13 +170,13 @@ def miss(boot: Boot, event: FileNotFound, name: str, stage: Stage) -> None:
     if stage in _ROLE:
         boot.add_hint(hints.file_missing(event.proto, name, event.ts, _ROLE[stage]))
 
+
 def refused(boot: Boot, event: RequestRefused, name: str) -> None:
     """A request refused for safety; an unreadable file is named with its fix."""
     boot.last_error = f"refused {event.filename}: {event.reason}"
     boot.transfers.append(_instant(event, "refused"))
     if "readable" in event.reason:
         boot.add_hint(hints.file_unreadable(event.proto, name, event.ts))
-
 
 
 def check_arch(boot: Boot, stages: StageMap, ts: float) -> None:
@@ -197,9 +202,10 @@ def _without_image(needs: EntryFiles) -> EntryFiles:
 
 def _chain(boot: Boot) -> str:
     """Which loader chain a boot went through, for advice that fits it."""
-    if any("shim" in name for name in boot.loaders):
+    # grubx64.efi is what shim loads (loader: grub hands out grub/grubnetx64.efi): an
+    # operator's own shim (bootx64.efi) is a shim chain too.
+    if any("shim" in name or name.endswith(layout.SHIM_GRUB) for name in boot.loaders):
         return "shim"
     if FW_GRUB in boot.firmwares or any(n.startswith("grub") for n in boot.loaders):
         return "grub"
     return "pxelinux"
-

@@ -107,3 +107,16 @@ def test_shims_revocation_and_certificate_probes_are_normal_misses() -> None:
     assert boot.last_error is None
     assert "file_missing" not in boot.hints
     assert boot.phase == "loader"
+
+
+def test_an_operators_own_shim_chain_is_never_advised_ipxe() -> None:
+    """bootx64.efi (an ISO's shim) then grubx64.efi: a shim chain; big TFTP files keep TFTP."""
+    tracker = ClientTracker()
+    edk2_dhcp(tracker, 10.0)
+    fetch(tracker, "azl/efi/boot/bootx64.efi", 11.0)
+    fetch(tracker, "azl/efi/boot/grubx64.efi", 12.0)
+    fetch(tracker, "grub/grub.cfg", 13.0)
+    fetch(tracker, "boot/initrd.img", 14.0, size=60_000_000)
+    hint = boot_of(tracker, MacAddress.parse("52:54:00:e2:e0:01")).hints["big_over_tftp"]
+    assert not any("loader: ipxe" in cause for cause in hint.causes), hint.causes
+    assert any("shim" in cause for cause in hint.causes), hint.causes
