@@ -4,7 +4,7 @@ One real lab (namespaces, ``pxetui serve``, dnsmasq, QEMU's BIOS with its iPXE R
 by keys as a new user would: the first boot shows up in the client table and reaches
 ``handed_over``; ``b`` boots the VM again and the client detail lists a second boot; ``n``
 opens the console's assign dialog, another entry is chosen, and the VM boots that entry;
-``q`` quits and the lab is gone.
+``f`` boots it again with UEFI firmware (OVMF); ``q`` quits and the lab is gone.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ PREFIX = "pxdm-lab-"
 BOOT_SECONDS = 150.0  # a TCG BIOS boot takes ~20 s; generous for a loaded CI machine
 
 
-async def test_lab_console_boots_reboots_and_boots_another_entry(
+async def test_lab_console_boots_reboots_assigns_and_switches_firmware(
     amd64_files: dict[str, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("PXETUI_LAB_PREFIX", PREFIX)
@@ -108,6 +108,20 @@ async def test_lab_console_boots_reboots_and_boots_another_entry(
         assigned = app.link.state.assignments.get(mac.colon) or {}
         assert assigned.get("entry") == "centos-serial"
         assert app.booted
+
+        # 4. f: the same VM with UEFI firmware (OVMF's own PXE), the entry it has now.
+        await pilot.press("f")
+        await pilot_wait_for(
+            pilot, lambda: len(app.results) == 4, BOOT_SECONDS, "the UEFI boot", detail=serial
+        )
+        uefi = app.results[3]
+        assert uefi.outcome == "expected", serial()
+        assert "Start PXE over IPv4" in uefi.text
+        assert "pxetui.entry=centos-serial" in uefi.text
+        assert pane.border_title == f"VM {mac} serial console (uefi)"
+        await pilot_wait_for(pilot, lambda: boots() >= 4, 20, "a fourth boot", detail=boots)
+        row = app.link.state.client(mac)
+        assert row is not None and "uefi" in row.arch.lower(), row
         namespaces = app.session.net.namespaces if app.session.net else ()
         assert namespaces and all(netns_exists(n) for n in namespaces)
         await pilot.press("q")
