@@ -17,12 +17,12 @@ from pxetui.core.arch import profile_arch
 from pxetui.core.mac import MacAddress
 from pxetui.core.profile.model import Profile
 
-LOADERS = ("pxelinux", "grub", "s390-ccw file", "s390-ccw dir", "ipxe")
+LOADERS = ("pxelinux", "grub", "shim", "s390-ccw file", "s390-ccw dir", "ipxe")
 
 # Which loaders a client architecture can run (names from the profile, or option 93).
 _ARCH_LOADERS: dict[str, tuple[str, ...]] = {
     "bios": ("pxelinux", "ipxe"),
-    "uefi-x64": ("grub", "ipxe"),
+    "uefi-x64": ("shim", "grub", "ipxe"),
     "uefi-ia32": ("grub", "ipxe"),
     "uefi-arm64": ("grub", "ipxe"),
     "s390x": ("s390-ccw file", "s390-ccw dir"),
@@ -90,6 +90,28 @@ def _ipxe(mac: MacAddress, profile: Profile | None) -> list[_Step]:
     return steps
 
 
+def _grub(mac: MacAddress) -> list[_Step]:
+    return [
+        (layout.GRUB_DISPATCHER, "Debian's grubnetx64.efi sources only $prefix/grub.cfg", False),
+        (layout.grub_config(mac), "picked by our dispatcher from $net_default_mac", True),
+        (layout.GRUB_DEFAULT, "everyone else", True),
+    ]
+
+
+def _shim(mac: MacAddress, profile: Profile | None) -> list[_Step]:
+    """shim (Secure Boot), seen in a real OVMF boot: itself, its probes, GRUB beside it."""
+    shim = profile.shim.file if profile is not None else layout.SHIM_EFI
+    here = shim.rpartition("/")[0]
+    beside = [f"{here}/{name}" if here else name for name in layout.SHIM_PROBES]
+    grub = f"{here}/{layout.SHIM_GRUB}" if here else layout.SHIM_GRUB
+    return [
+        (shim, "the boot file from DHCP (BOOTP file field)", False),
+        *((name, "shim probes it beside itself; a miss is normal", False) for name in beside),
+        (grub, "shim's second stage, from shim's own directory", False),
+        *_grub(mac),
+    ]
+
+
 def _steps_for(
     loader: str,
     mac: MacAddress,
@@ -100,15 +122,9 @@ def _steps_for(
     if loader == "pxelinux":
         return _pxelinux_dir(mac, ip, uuid)
     if loader == "grub":
-        return [
-            (
-                layout.GRUB_DISPATCHER,
-                "Debian's grubnetx64.efi sources only $prefix/grub.cfg",
-                False,
-            ),
-            (layout.grub_config(mac), "picked by our dispatcher from $net_default_mac", True),
-            (layout.GRUB_DEFAULT, "everyone else", True),
-        ]
+        return _grub(mac)
+    if loader == "shim":
+        return _shim(mac, profile)
     if loader == "s390-ccw file":
         return [(layout.s390x_config(mac), "boot file named by DHCP (file form)", True)]
     if loader == "s390-ccw dir":

@@ -47,7 +47,17 @@ def test_grub_order_matches_a_real_uefi_boot() -> None:
     steps = explain(BIOS_MAC, arch="uefi-x64")
     captured = _captured("uefi-grub-full.tftpy.log")
     assert _paths(steps, "grub")[:2] == captured
-    assert {s.loader for s in steps} == {"grub", "ipxe"}
+    assert {s.loader for s in steps} == {"shim", "grub", "ipxe"}
+
+
+def test_shim_order_matches_a_real_secure_boot() -> None:
+    """shim, its three probes, grubx64.efi beside it, then GRUB's configs: as OVMF asked."""
+    steps = explain(BIOS_MAC, arch="uefi-x64")
+    lines = (DATA / "uefi-shim-full.requests").read_text().splitlines()
+    asked = [n for n in lines if n and not n.startswith("#") and not n.startswith("lab/")]
+    without_modules = [n for n in asked if "x86_64-efi/" not in n]
+    assert _paths(steps, "shim")[:-1] == without_modules
+    assert [s.wins for s in steps if s.loader == "shim"][:5] == [False] * 5
 
 
 def test_first_existing_candidate_wins(tmp_path: Path) -> None:
@@ -89,6 +99,7 @@ def test_without_a_root_nothing_is_claimed() -> None:
     assert {s.loader for s in steps} == {
         "pxelinux",
         "grub",
+        "shim",
         "s390-ccw file",
         "s390-ccw dir",
         "ipxe",
