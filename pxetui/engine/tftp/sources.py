@@ -15,6 +15,7 @@ from collections.abc import Callable
 Reader = Callable[[int, int], bytes]  # (length, offset) -> bytes
 Filler = Callable[[int], int]  # (offset) -> bytes written into the bound buffer
 IntoReader = Callable[[memoryview], Filler]  # binds a buffer once per transfer
+READ_AHEAD = 64 * 1024  # bytes per os.preadv in the lock-step path (per transfer)
 
 
 def file_reader(fd: int) -> Reader:
@@ -26,11 +27,39 @@ def file_reader(fd: int) -> Reader:
     return functools.partial(os.pread, fd)
 
 
-def file_readinto(fd: int) -> IntoReader:
-    """Like :func:`file_reader`, into a buffer bound once (``os.preadv``, nothing per call)."""
+def file_readinto(fd: int, read_ahead: int = READ_AHEAD) -> IntoReader:
+    """Like :func:`file_reader`, into a buffer bound once, reading ahead.
+
+    One ``os.preadv`` fills *read_ahead* bytes (44 blocks of 1468), and each block is then a
+    copy out of that cache: measured, the ``preadv`` per block was a third of the data
+    thread's samples at 10 clients (0.94 µs per block against 0.39 µs from the cache). Still
+    no ``mmap`` (SIGBUS on truncation): a file truncated under a transfer is sent as read
+    ahead (at most 64 KiB more), then the short refill ends the transfer early, as ``pread``
+    did.
+    """
 
     def bind(view: memoryview) -> Filler:
-        return functools.partial(os.preadv, fd, (view,))
+        room = len(view)
+        size = max(read_ahead, room)
+        cache = memoryview(bytearray(size))
+        target = (cache,)
+        start = 0
+        have = 0  # bytes of the file from `start` held in `cache`
+        preadv = os.preadv
+
+        def fill(offset: int) -> int:
+            nonlocal start, have
+            rel = offset - start
+            if rel < 0 or rel + room > have:
+                have = preadv(fd, target, offset)
+                start, rel = offset, 0
+            n = have - rel
+            if n > room:
+                n = room
+            view[:n] = cache[rel : rel + n]
+            return n
+
+        return fill
 
     return bind
 
