@@ -9,12 +9,16 @@ opens the console's assign dialog, another entry is chosen, and the VM boots tha
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
+import psutil
 import pytest
 from textual.widgets import OptionList, Static
 
-from pxetui.lab.netns import netns_exists
+from pxetui.lab.netns import REGISTRY, netns_exists, netns_pids
 from pxetui.lab.session import LabOptions
 from pxetui.ui.lab.app import LabApp
 from pxetui.ui.screens.assign import AssignScreen
@@ -22,7 +26,7 @@ from pxetui.ui.screens.client_detail import ClientDetailScreen
 from pxetui.ui.widgets.client_table import ClientTable
 from pxetui.ui.widgets.serial_pane import SerialPane
 from tests.helpers.screen import shown_text
-from tests.helpers.wait import pilot_wait_for
+from tests.helpers.wait import pilot_wait_for, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -129,3 +133,46 @@ async def test_lab_console_boots_reboots_assigns_and_switches_firmware(
     assert all(n.startswith(PREFIX) for n in namespaces)
     assert not any(netns_exists(n) for n in namespaces)
     assert not app.session.workdir.exists()
+
+
+def test_ctrl_c_in_a_real_terminal_quits_and_tears_the_lab_down(
+    amd64_files: dict[str, Path], tmp_path: Path
+) -> None:
+    """``pxetui lab`` in a terminal (tmux): the console comes up, the VM boots, Ctrl-C quits
+    and nothing of the lab is left (namespaces, engine, QEMU)."""
+    if shutil.which("tmux") is None:
+        pytest.fail("tmux is not installed (.ci/setup-dev installs it)")
+    prefix = "pxdm-tui-"
+    tmux = ["tmux", "-S", str(tmp_path / "tmux.sock")]
+    lab = ["env", f"PXETUI_LAB_PREFIX={prefix}", sys.executable, "-m", "pxetui", "lab"]
+
+    def pane() -> str:
+        return subprocess.run(
+            [*tmux, "capture-pane", "-p", "-t", "lab"], capture_output=True, text=True, timeout=10
+        ).stdout
+
+    def session_alive() -> bool:
+        return (
+            subprocess.run([*tmux, "has-session", "-t", "lab"], capture_output=True).returncode == 0
+        )
+
+    subprocess.run(
+        [*tmux, "new-session", "-d", "-s", "lab", "-x", "160", "-y", "45", "--", *lab],
+        check=True,
+        timeout=10,
+    )
+    try:
+        wait_for(lambda: "booted" in pane(), BOOT_SECONDS, "the lab's first boot", pane)
+        screen = pane()
+        assert "Reboot VM" in screen and "Progress" in screen, screen  # lab keys, the table
+        names = sorted(p.name for p in REGISTRY.iterdir() if p.name.startswith(prefix))
+        assert names and all(netns_exists(n) for n in names), names
+        pids = [pid for n in names for pid in netns_pids(n)]
+        assert pids, "nothing runs in the lab's namespaces"
+        subprocess.run([*tmux, "send-keys", "-t", "lab", "C-c"], check=True, timeout=10)
+        wait_for(lambda: not session_alive(), 60, "pxetui lab to exit after Ctrl-C", pane)
+    finally:
+        subprocess.run([*tmux, "kill-server"], capture_output=True, timeout=10)
+    assert not any(netns_exists(n) for n in names)
+    assert not any((REGISTRY / n).exists() for n in names)
+    assert not [pid for pid in pids if psutil.pid_exists(pid)]
