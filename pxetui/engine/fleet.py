@@ -109,7 +109,16 @@ class Fleet:
             log.warning("store refresh after NOTIFY failed: %s", exc)
             return
         if changed or any(p.startswith("s:") for p in payloads):
-            await self._host.apply_store_changes(changed, catch_up=False)
+            await self._apply(changed, catch_up=False)
+
+    async def _apply(self, changed: set[MacAddress], catch_up: bool) -> None:
+        """Files follow the store; a failure (a full disk) is said, never kills the link."""
+        try:
+            await self._host.apply_store_changes(changed, catch_up=catch_up)
+        except Exception as exc:
+            log.exception("applying the shared store's changes failed")
+            text = f"shared store changes not applied to the boot files: {exc}"
+            self._host.publish(EngineMessage(level="error", text=text))
 
     def _lost(self, reason: str) -> None:
         self.store.lost(reason)
@@ -126,7 +135,7 @@ class Fleet:
         except StoreError as exc:
             log.info("store still away: %s", exc)
             return False
-        await self._host.apply_store_changes(changed, catch_up=True)
+        await self._apply(changed, catch_up=True)
         self._state(
             "running",
             f"shared store back: caught up ({written} history row(s) written, "
@@ -148,6 +157,8 @@ class Fleet:
                 self._flush()
             except StoreError as exc:
                 log.info("fleet publish skipped: %s", exc)
+            except Exception:  # never let the publisher die quietly
+                log.exception("fleet publish failed")
 
     def _flush(self) -> None:
         rows, self._dirty = self._dirty, {}

@@ -19,6 +19,7 @@ from pxetui.core.mac import MacAddress
 from pxetui.engine.control.client import ControlClient
 from pxetui.lab.boot_run import boot_vm, start_pxetui_for
 from pxetui.lab.netns import SERVER_IP, LabNetwork, create_lab_network, remove_stale
+from pxetui.lab.qemu import Firmware
 from pxetui.lab.relay import (
     RELAY_IP,
     SEGMENT,
@@ -119,22 +120,30 @@ def relayed_with_site_dhcp(tmp_path: Path) -> Iterator[tuple[RelayedSegment, Sit
         net.teardown()
 
 
-async def test_bios_ipxe_behind_a_relay_boots_with_pxetui_as_proxy_dhcp(
+@pytest.mark.parametrize(
+    ("firmware", "timeout"),
+    [("bios", 90.0), ("uefi", 240.0)],
+    ids=["bios-ipxe-rom", "uefi-edk2-pxe"],
+)
+async def test_firmware_behind_a_relay_boots_with_pxetui_as_proxy_dhcp(
     relayed_with_site_dhcp: tuple[RelayedSegment, SiteDhcp],
     amd64_files: dict[str, Path],
     tmp_path: Path,
+    firmware: Firmware,
+    timeout: float,
 ) -> None:
-    """The site's server leases, pxetui's proxy answers through the same relay → booted."""
+    """The site's server leases, pxetui's proxy answers through the same relay → booted
+    (BIOS: the iPXE ROM; UEFI: OVMF's own PXE, then ipxe.efi)."""
     relayed, site = relayed_with_site_dhcp
     scenario = Scenario(
-        "relayed-proxy",
-        "BIOS iPXE ROM behind a DHCP relay, pxetui as proxyDHCP beside the site's server",
-        "bios",
+        f"relayed-proxy-{firmware}",
+        "firmware behind a DHCP relay, pxetui as proxyDHCP beside the site's server",
+        firmware,
         RELAYED_MAC,
         "tiny",
         expect_args=("pxetui.entry=tiny", X86_ARGS),
         overrides={"network": {"relayed": [{"subnet": str(SEGMENT)}]}},
-        timeout=90.0,
+        timeout=timeout,
     )
     run = start_pxetui_for(scenario, relayed.net, tmp_path / "engine")
     try:
