@@ -491,8 +491,8 @@ def main() -> int:
                 replay.terminate()
                 replay.wait(10)
             return 0
-        engine = ui_engine.start_engine(Path(tmp))
-        load = ui_engine.start_load(engine.tftp_port, args.clients, Path(tmp) / "load.log")
+        engine, tftp_port = ui_engine.start_engine(Path(tmp))
+        load = ui_engine.start_load(tftp_port, args.clients, Path(tmp) / "load.log")
         try:
             pace = Pace(load, args.clients, args.rate)
             asyncio.run(in_process(engine.socket_path, args, pace))

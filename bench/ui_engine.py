@@ -16,18 +16,17 @@ from __future__ import annotations
 import json
 import os
 import selectors
-import signal
 import socket
 import struct
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # tests.helpers, also when run as the load process
 
+from tests.helpers.engine import ServedEngine, start_serve  # noqa: E402
 from tests.helpers.ports import free_port  # noqa: E402
 from tests.helpers.profiles import (  # noqa: E402
     CENTOS_ENTRY,
@@ -49,49 +48,16 @@ def client_mac(i: int) -> str:
     return f"52-54-00-ee-{i >> 8 & 0xFF:02x}-{i & 0xFF:02x}"
 
 
-@dataclass
-class Engine:
-    """A running ``pxetui serve`` (its own process group) and where to reach it."""
-
-    process: subprocess.Popen[bytes]
-    socket_path: Path
-    tftp_port: int
-    log: Path
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
-
-
-def start_engine(root: Path, timeout: float = 30.0) -> Engine:
-    """``pxetui serve --profile`` on a loopback-only profile in *root* (no DHCP)."""
+def start_engine(root: Path) -> tuple[ServedEngine, int]:
+    """``pxetui serve --profile`` on a loopback-only profile in *root* (no DHCP); the
+    engine and its TFTP port."""
     tftp_port = free_port(socket.SOCK_DGRAM)
     text = loopback_profile(
         "ui-bench", tftp_port=tftp_port, interface="lo", subnet="127.0.0.0/8", entries=CENTOS_ENTRY
     )
     files = {"images/vmlinuz": 4096, "images/initrd.img": 4096, SMALL: 300}
     profile = write_loopback_profile(root, text, files, filename="bench.yaml")
-    log = root / "engine.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "pxetui", "serve", "--profile", str(profile)],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    control = root / "state" / "control.sock"
-    deadline = time.monotonic() + timeout
-    while not control.exists():
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            raise RuntimeError(f"engine did not start: {log.read_text()[-2000:]}")
-        time.sleep(0.1)
-    return Engine(process, control, tftp_port, log)
+    return start_serve(profile), tftp_port
 
 
 def start_load(tftp_port: int, clients: int, log: Path) -> subprocess.Popen[str]:

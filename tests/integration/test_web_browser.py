@@ -25,6 +25,7 @@ from selenium import webdriver  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 
+from tests.helpers.engine import start_serve  # noqa: E402
 from tests.helpers.ports import free_port  # noqa: E402
 from tests.helpers.profiles import loopback_profile, write_loopback_profile  # noqa: E402
 from tests.helpers.wait import wait_for  # noqa: E402
@@ -42,19 +43,11 @@ def engine_socket(tmp_path: Path) -> Iterator[Path]:
     profile = write_loopback_profile(
         tmp_path, loopback_profile("webtest", interface="lo"), filename="web.yaml"
     )
-    sock = tmp_path / "control.sock"
-    engine = subprocess.Popen(
-        [*PXETUI, "serve", "--profile", str(profile), "--socket", str(sock)],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    engine = start_serve(profile, socket_path=tmp_path / "control.sock")
     try:
-        wait_for(sock.exists, 30, "the engine's socket")
-        yield sock
+        yield engine.socket_path
     finally:
-        engine.terminate()
-        engine.wait(20)
+        engine.stop()
 
 
 @pytest.fixture

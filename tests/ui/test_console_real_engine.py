@@ -35,6 +35,7 @@ from pxetui.ui.widgets.client_log import TransferBar, TransferLabel
 from pxetui.ui.widgets.client_table import ClientTable
 from pxetui.ui.widgets.line_log import LineLog
 from pxetui.ui.widgets.service_bar import ServiceBadge
+from tests.helpers.engine import start_serve
 from tests.helpers.ports import free_port
 from tests.helpers.profiles import (
     CENTOS_ENTRY,
@@ -70,33 +71,11 @@ def _start(tmp_path: Path, mode: str, interface: str) -> Iterator[RealEngine]:
         entries=CENTOS_ENTRY,
     )
     profile = write_loopback_profile(tmp_path, text, CENTOS_FILES)
-    log = (tmp_path / "engine.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "pxetui", "serve", "--profile", str(profile)],
-        cwd=ROOT,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    control = tmp_path / "state" / "control.sock"
+    served = start_serve(profile)
     try:
-        deadline = time.monotonic() + 30
-        while not control.exists():
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(
-                    f"engine did not start: {(tmp_path / 'engine.log').read_text()[-2000:]}"
-                )
-            time.sleep(0.1)
-        yield RealEngine(tmp_path / "tftp", control, tftp_port, process)
+        yield RealEngine(tmp_path / "tftp", served.socket_path, tftp_port, served.process)
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(5)
-        log.close()
+        served.stop()
 
 
 @pytest.fixture
