@@ -1,1 +1,1 @@
-"""The lab console: a VM's serial console next to the pxetui events its boot caused."""
+"""The lab console: pxetui's real console on the lab's engine, the VM's serial console beside it."""
