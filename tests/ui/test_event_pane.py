@@ -52,18 +52,18 @@ async def test_l_hides_the_pane_and_the_client_log_takes_the_width(replay: Repla
         await wait_for(pilot, lambda: table.row_count == 6)
         events = app.screen.query_one(EventLog)
         client = app.screen.query_one(ClientLog)
+        await wait_for(pilot, lambda: client.size.width > 0)  # shown once clients came
         assert events.display and events.size.width > 0
         half = client.size.width
         await pilot.press("l")
-        await pilot.pause()
         assert not events.display
-        assert client.size.width > half + 40  # the whole row, not half of it
+        await wait_for(pilot, lambda: client.size.width > half + 40)  # the whole row
         for event in _mixed("hidden"):  # events keep arriving while it is hidden
             replay.publish(event)
         await pilot.press("l")
         await wait_for(pilot, lambda: any("dhcp-hidden" in s for s in events.plain_lines))
         assert events.display
-        assert client.size.width == half
+        await wait_for(pilot, lambda: client.size.width == half)  # half the row again
 
 
 async def test_k_narrows_the_pane_to_each_kind_in_turn(replay: ReplayEngine) -> None:
