@@ -249,7 +249,7 @@ async def test_the_console_on_a_shows_b_clients_live_and_each_engines_state(
     from pxetui.ui.connection import EngineLink
     from pxetui.ui.widgets.client_table import ClientTable
     from pxetui.ui.widgets.service_bar import ServiceBadge, service_text
-    from tests.ui.conftest import wait_for
+    from tests.helpers.wait import pilot_wait_for as wait_for
 
     a, b = engines
     app = PxeConsole(EngineLink(_socket(a)))
