@@ -46,8 +46,15 @@ def foreground_dnsmasq_argv(workdir: Path, name: str, interface: str) -> list[st
     ]
 
 
-def lan_dnsmasq_argv(workdir: Path, interface: str, send_ra: bool = True) -> list[str]:
-    """The router's dnsmasq command line (the one recorded in the samples)."""
+def lan_dnsmasq_argv(
+    workdir: Path, interface: str, send_ra: bool = True, next_server: str | None = None
+) -> list[str]:
+    """The router's dnsmasq command line (the one recorded in the samples).
+
+    *next_server*: the LAN names that address as next-server (siaddr) in its answers, as a
+    site's DHCP server does when it points netboot clients at a boot server (GRUB 2.06
+    behind proxyDHCP reads its config from there).
+    """
     argv = [
         *foreground_dnsmasq_argv(workdir, "lan", interface),
         f"--dhcp-range={LAN_RANGE[0]},{LAN_RANGE[1]},255.255.255.0,1h",
@@ -56,17 +63,21 @@ def lan_dnsmasq_argv(workdir: Path, interface: str, send_ra: bool = True) -> lis
     ]
     if send_ra:
         argv += ["--enable-ra", f"--dhcp-range=::,constructor:{interface},ra-only"]
+    if next_server is not None:
+        argv.append(f"--dhcp-boot=,,{next_server}")  # siaddr only, no boot file
     return argv
 
 
-def start_lan_dhcp(net: LabNetwork, workdir: Path, send_ra: bool = True) -> LabProcess:
+def start_lan_dhcp(
+    net: LabNetwork, workdir: Path, send_ra: bool = True, next_server: str | None = None
+) -> LabProcess:
     """Start the LAN DHCP server in *net*'s router namespace; waits until it listens."""
     if net.router_ns is None:
         raise ValueError("this lab network has no router namespace")
     workdir.mkdir(parents=True, exist_ok=True)
     proc = LabProcess(
         "lan-dhcp",
-        lan_dnsmasq_argv(workdir, ROUTER_IFACE, send_ra),
+        lan_dnsmasq_argv(workdir, ROUTER_IFACE, send_ra, next_server),
         net.router_ns,
         workdir / "lan-dnsmasq.log",
     )

@@ -204,7 +204,7 @@ SECURE_BOOT_SCENARIOS: dict[str, Scenario] = {
         ),
         _secure(
             "shim-proxy",
-            "UEFI Secure Boot: shim behind proxyDHCP (GRUB 2.06 then finds no config)",
+            "UEFI Secure Boot: shim behind proxyDHCP (GRUB needs the LAN's next-server = us)",
             "proxy",
             "shim",
         ),

@@ -77,9 +77,11 @@ def sb_net(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LabNetwor
     proxy = "proxy" in request.node.name
     net = create_lab_network(PREFIX, router=proxy)
     lan: LabProcess | None = None
+    # "next_server" in the name: the LAN's DHCP server names pxetui as next-server.
+    ours = "10.250.77.1" if "next_server" in request.node.name else None
     try:
         if proxy:
-            lan = start_lan_dhcp(net, tmp_path / "lan")
+            lan = start_lan_dhcp(net, tmp_path / "lan", next_server=ours)
         yield net
     finally:
         if lan is not None:
@@ -196,3 +198,24 @@ async def test_shim_behind_proxy_dhcp_loads_grub_which_then_finds_no_config(
     assert not [n for n in tftp if n.startswith("grub/")], (
         f"GRUB found pxetui behind proxyDHCP after all: {tftp}"
     )
+
+
+async def test_shim_behind_proxy_dhcp_boots_when_the_lans_next_server_is_pxetui(
+    signed_lab: dict[str, Path], sb_net: LabNetwork, engine: Any
+) -> None:
+    """The same proxyDHCP LAN, its DHCP server naming pxetui as next-server (siaddr, no boot
+    file): GRUB reads its config from pxetui and the signed kernel boots, Secure Boot on."""
+    run = engine("shim-proxy", sb_net)
+    result = await boot_vm(
+        run.scenario,
+        sb_net,
+        run.workdir,
+        failures=(*FAILURES, GRUB_GAVE_UP, "Access Denied"),
+    )
+    assert result.outcome == "expected", _context(result, run)
+    for line in SECURE_BOOT_LINES:
+        assert line in result.text, f"no {line!r}\n{_context(result, run)}"
+    tftp = _fetched(run, "tftp")
+    for name in ("shimx64.efi", "grubx64.efi", "grub/grub.cfg-01-52-54-00-e2-e0-01"):
+        assert name in tftp, f"{name} not sent over TFTP: {tftp}"
+    assert "ipxe.efi" not in tftp
