@@ -83,7 +83,7 @@ async def test_a_client_that_changes_port_mid_transfer_is_a_stranger(
 ) -> None:
     """The same address from a new port gets ERROR 5; the transfer on the old port goes on."""
     data = make_file(tmp_path / "root" / "f", 5000)
-    async with running_server(tmp_path / "root") as (server, events):
+    async with running_server(tmp_path / "root", timeout=5.0) as (server, events):
         client, moved = RawClient(), RawClient()
         try:
             client.send(rrq("f"), server.port)
@@ -136,7 +136,9 @@ async def test_repeated_rrqs_from_many_clients_start_one_transfer_each(
 ) -> None:
     """Five clients each send their RRQ three times: five transfers, one first DATA each."""
     make_file(tmp_path / "root" / "f", 3000)
-    async with running_server(tmp_path / "root") as (server, _):
+    # A 5 s retransmit timer: on a loaded machine the checks below may take over a second,
+    # and a retransmitted DATA 1 must not be mistaken for a second transfer's.
+    async with running_server(tmp_path / "root", timeout=5.0) as (server, _):
         clients = [RawClient() for _ in range(5)]
         try:
             for _ in range(3):
