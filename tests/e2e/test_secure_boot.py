@@ -24,15 +24,18 @@ from pxetui.lab.dracut import LIVE_MARKER, LiveInitrd, build_live_initrd, build_
 from pxetui.lab.lan import start_lan_dhcp
 from pxetui.lab.netns import LabNetwork, create_lab_network, remove_stale
 from pxetui.lab.process import LabProcess
+from pxetui.lab.pxetui_server import PxetuiServer
 from pxetui.lab.qemu import FAILURES, BootResult
 from pxetui.lab.scenarios import SECURE_BOOT_LINES, SECURE_BOOT_SCENARIOS
 from pxetui.lab.shim import fetch_signed_chain
-from pxetui.lab.tree import build_guest_files
+from pxetui.lab.tree import build_guest_files, prepare_lab_dir
 
 pytestmark = pytest.mark.e2e
 
 PREFIX = "pxsb-"
 GRUB_GAVE_UP = "you need to load the kernel first"
+OWN_SHIM = "own/EFI/BOOT/bootx64.efi"
+OWN_GRUB = "own/EFI/BOOT/grubx64.efi"
 LIVE_ENTRY = "sb-live"
 LIVE_SPEC = {
     "description": "dracut live root through shim (Secure Boot)",
@@ -200,22 +203,38 @@ async def test_shim_behind_proxy_dhcp_loads_grub_which_then_finds_no_config(
     )
 
 
-async def test_shim_behind_proxy_dhcp_boots_when_the_lans_next_server_is_pxetui(
-    signed_lab: dict[str, Path], sb_net: LabNetwork, engine: Any
+async def test_own_shim_behind_proxy_dhcp_boots_when_the_lans_next_server_is_pxetui(
+    signed_lab: dict[str, Path], sb_net: LabNetwork, tmp_path: Path
 ) -> None:
     """The same proxyDHCP LAN, its DHCP server naming pxetui as next-server (siaddr, no boot
-    file): GRUB reads its config from pxetui and the signed kernel boots, Secure Boot on."""
-    run = engine("shim-proxy", sb_net)
-    result = await boot_vm(
-        run.scenario,
-        sb_net,
-        run.workdir,
-        failures=(*FAILURES, GRUB_GAVE_UP, "Access Denied"),
-    )
-    assert result.outcome == "expected", _context(result, run)
-    for line in SECURE_BOOT_LINES:
-        assert line in result.text, f"no {line!r}\n{_context(result, run)}"
-    tftp = _fetched(run, "tftp")
-    for name in ("shimx64.efi", "grubx64.efi", "grub/grub.cfg-01-52-54-00-e2-e0-01"):
-        assert name in tftp, f"{name} not sent over TFTP: {tftp}"
-    assert "ipxe.efi" not in tftp
+    file), and the operator's own shim in a directory (``shim.file``, grubx64.efi beside it,
+    as on an ISO): shim finds GRUB through the BOOTP file field, GRUB reads its config from
+    pxetui and the signed kernel boots, Secure Boot on."""
+    scenario = SECURE_BOOT_SCENARIOS["shim-proxy"]
+    scenario = replace(scenario, overrides={**scenario.overrides, "shim": {"file": OWN_SHIM}})
+    workdir = tmp_path / "own-shim"
+    profile = prepare_lab_dir(workdir, ("amd64",), scenario.profile_overrides())
+    root = workdir / "tftp"
+    (root / OWN_SHIM).parent.mkdir(parents=True)
+    os.replace(root / "shimx64.efi", root / OWN_SHIM)  # nothing of shim's left at the root
+    os.replace(root / "grubx64.efi", root / OWN_GRUB)
+    run = PxetuiBoot(scenario, PxetuiServer(sb_net, profile, workdir), workdir)
+    try:
+        run.server.start()
+        run.server.assign(scenario.mac, scenario.entry)
+        result = await boot_vm(
+            scenario, sb_net, workdir, failures=(*FAILURES, GRUB_GAVE_UP, "Access Denied")
+        )
+        assert result.outcome == "expected", _context(result, run)
+        for line in SECURE_BOOT_LINES:
+            assert line in result.text, f"no {line!r}\n{_context(result, run)}"
+        assert f"NBP filename is {OWN_SHIM}" in result.text, _context(result, run)
+        tftp = _fetched(run, "tftp")
+        for name in (OWN_SHIM, OWN_GRUB, "grub/grub.cfg-01-52-54-00-e2-e0-01"):
+            assert name in tftp, f"{name} not sent over TFTP: {tftp}"
+        assert "ipxe.efi" not in tftp
+        client = run.client()
+        assert client is not None
+        assert not {h.get("code") for h in client.get("hints", [])} & {"file_missing"}
+    finally:
+        run.stop()
