@@ -2,8 +2,11 @@
 
 One JSON object per line, UTF-8. A request is ``{"id": 1, "op": "state", ...args}``; a reply
 is ``{"id": 1, "ok": true, "result": …}`` or ``{"id": 1, "ok": false, "error": "text"}``.
-After ``subscribe`` the server writes ``{"event": {...}}`` lines, and a final
-``{"error": "too slow"}`` if the subscriber could not keep up.
+After ``subscribe`` the server writes ``{"event": {...}}`` lines in ticks (several a second,
+the newest row per client), each tick followed by ``{"tick": {"coalesced": n, "skipped": n}}``
+when events were replaced by newer ones or log lines were left out (a reader that does not
+know it ignores it), and a final ``{"error": "too slow"}`` if the subscriber could not keep
+up even so.
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ class ProtocolError(ValueError):
 
 class ControlError(RuntimeError):
     """The engine answered ``ok: false`` (or the connection broke); the text says why."""
+
 
 VIA_MAX = 60  # characters of a client's "via" kept in records
 

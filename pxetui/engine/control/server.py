@@ -2,8 +2,9 @@
 
 Every UI (the TUI, ``pxetui status``/``assign``, scripts) is a client of this socket, so a
 closed terminal never stops a boot. Requests on one connection are answered in order; a
-``subscribe`` turns its connection into a one-way event stream (snapshot first, then every
-event), fed through a bounded :class:`SubscriberQueue` so a stalled reader is dropped with
+``subscribe`` turns its connection into a one-way event stream (snapshot first, then the
+events in ticks), fed through a bounded, coalescing :class:`SubscriberQueue`: a slow reader
+gets fewer, bigger ticks with the newest client rows; one that stops reading is dropped with
 ``{"error": "too slow"}`` instead of stalling the engine.
 """
 
@@ -14,13 +15,14 @@ import contextlib
 import errno
 import logging
 import socket
+import time
 from pathlib import Path
 from typing import Any, Protocol
 
-from pxetui.core.events import EngineMessage, Event, event_to_dict
+from pxetui.core.events import EngineMessage, event_to_dict
 from pxetui.engine.bus import EventBus
 from pxetui.engine.control.access import apply_access, describe_change, peer_name, peer_of
-from pxetui.engine.control.fanout import DEFAULT_DEPTH, SubscriberQueue
+from pxetui.engine.control.fanout import DEFAULT_DEPTH, SubscriberQueue, Tick
 from pxetui.engine.control.protocol import (
     MAX_LINE,
     TOO_SLOW,
@@ -36,7 +38,10 @@ from pxetui.engine.limits import LimitNotice
 log = logging.getLogger(__name__)
 # A subscriber whose socket buffer stays full this long has stopped reading: drop it.
 DRAIN_TIMEOUT_S = 10.0
-WRITE_BATCH = 512
+TICK_S = 0.2
+"""A subscriber gets at most one write per tick (5 a second): what changed meanwhile, the
+newest row per client. A slow reader gets fewer, bigger ticks (the next waits for the last
+to drain), so its queue never grows with the event rate."""
 # Bytes waiting in our buffer for one subscriber beyond its snapshot: more is a reader that
 # cannot keep up, dropped at once rather than grown without bound.
 WRITE_BUFFER_MAX = 8 << 20
@@ -73,6 +78,7 @@ class ControlServer:
         depth: int = DEFAULT_DEPTH,
         drain_timeout: float = DRAIN_TIMEOUT_S,
         write_buffer_max: int = WRITE_BUFFER_MAX,
+        tick: float = TICK_S,
     ) -> None:
         self.path = path
         self._handler = handler
@@ -81,6 +87,7 @@ class ControlServer:
         self._depth = depth
         self._drain_timeout = drain_timeout
         self._write_buffer_max = write_buffer_max
+        self._tick = tick
         self._too_slow = LimitNotice(
             bus.publish,
             "control subscriber dropped: it stopped reading or could not keep up "
@@ -215,27 +222,24 @@ class ControlServer:
             if not await self._drained(writer):
                 return await self._drop(writer)
             while not eof.done():
-                getter = asyncio.ensure_future(queue.get())
-                done, _ = await asyncio.wait({getter, eof}, return_when=asyncio.FIRST_COMPLETED)
-                if getter not in done:
-                    getter.cancel()
+                waiter = asyncio.ensure_future(queue.wait())
+                done, _ = await asyncio.wait({waiter, eof}, return_when=asyncio.FIRST_COMPLETED)
+                if waiter not in done:
+                    waiter.cancel()
                     return
-                event = getter.result()
-                if event is None:
+                if queue.overflowed:
                     return await self._drop(writer)
-                # Everything already queued goes out in one write: one loop turn per event
-                # would let a burst outrun the subscriber.
-                lines = [encode({"event": _event_dict(event)})]
-                while len(lines) < WRITE_BATCH:
-                    more = queue.get_nowait()
-                    if more is None:
-                        break
-                    lines.append(encode({"event": _event_dict(more)}))
-                writer.write(b"".join(lines))
+                ticked = time.monotonic()
+                # One write per tick: the newest row of each changed client, the log lines
+                # (bounded), and what was coalesced or skipped since the last tick.
+                writer.write(tick_bytes(queue.take()))
                 if writer.transport.get_write_buffer_size() > self._write_buffer_max:
                     return await self._drop(writer)
                 if not await self._drained(writer):
                     return await self._drop(writer)
+                rest = self._tick - (time.monotonic() - ticked)
+                if rest > 0:  # what arrives meanwhile waits for the next tick, coalescing
+                    await asyncio.wait({eof}, timeout=rest)
         finally:
             unsubscribe()
             eof.cancel()
@@ -268,8 +272,14 @@ async def _discard(reader: asyncio.StreamReader) -> None:
         pass
 
 
-def _event_dict(event: Event) -> dict[str, Any]:
-    return event_to_dict(event)
+def tick_bytes(tick: Tick) -> bytes:
+    """A tick on the wire: one ``{"event": ...}`` line per event, then a ``{"tick": ...}``
+    line with the counts when events were coalesced or skipped (older readers ignore it)."""
+    lines = [encode({"event": event_to_dict(event)}) for event in tick.events]
+    if tick.coalesced or tick.skipped:
+        counts = {"coalesced": tick.coalesced, "skipped": tick.skipped}
+        lines.append(encode({"tick": counts}))
+    return b"".join(lines)
 
 
 def _alive(path: Path) -> bool:
