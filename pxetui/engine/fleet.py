@@ -74,6 +74,8 @@ class Fleet:
     async def start(self) -> None:
         if self.store.online:  # 'running' once LISTEN is in place (self._listening)
             self._state("starting", f"shared store: connecting as engine {self.name!r}")
+            with contextlib.suppress(StoreError):  # in the fleet from the first moment
+                self._heartbeat()
         else:  # started from the local copy: the follower catches up once it is back
             self.follower.online = False
             self._state(
@@ -167,11 +169,8 @@ class Fleet:
         except StoreError:
             self._dirty = {**rows, **self._dirty}  # next time
             raise
-        now = time.time()
-        if now - self._beat_at >= HEARTBEAT_S:
-            services = {k: event_to_dict(v) for k, v in self._host.services.items()}
-            self.store.heartbeat(self._host.server_address(), services)
-            self._beat_at = now
+        if time.time() - self._beat_at >= HEARTBEAT_S:
+            self._heartbeat()
         self._engines = self.store.engines()
         summary = self._summary()
         if summary != self._summary_said:
@@ -200,6 +199,11 @@ class Fleet:
             return f"{len(states)}/{len(states)} engines ok"
         names = ", ".join(lost[:3]) + (f" +{len(lost) - 3}" if len(lost) > 3 else "")
         return f"{len(states) - len(lost)}/{len(states)} ok, lost: {names}"
+
+    def _heartbeat(self) -> None:
+        services = {k: event_to_dict(v) for k, v in self._host.services.items()}
+        self.store.heartbeat(self._host.server_address(), services)
+        self._beat_at = time.time()
 
     def snapshot(self) -> dict[str, Any]:
         """Every engine (state from its heartbeat) and the other engines' client rows."""

@@ -24,11 +24,12 @@ from serve_process import ServeProcess
 
 from pxetui.core.mac import MacAddress
 from pxetui.engine.control.client import ControlClient
+from pxetui.engine.fleet import STALE_AFTER_S
 from pxetui.lab.postgres import PgCluster, pg_bin
 
 pytestmark = [
     pytest.mark.netns,
-    pytest.mark.timeout(120),
+    pytest.mark.timeout(120),  # each test; the killed-engine one waits ~16 s for "lost"
     pytest.mark.skipif(pg_bin("initdb") is None, reason="postgresql not installed"),
 ]
 
@@ -237,6 +238,15 @@ async def test_one_engine_killed_the_other_is_unaffected(
     assert status == 200
     state = await _request(b, "state")
     assert state["services"]["store"]["state"] == "running"
+
+    async def a_lost() -> Any:  # its heartbeat ages past STALE_AFTER_S (15 s)
+        state = await _request(b, "state")
+        engines = {e["name"]: e["state"] for e in state["fleet"]["engines"]}
+        store = state["services"]["store"]
+        lost = engines == {"rack-a": "lost", "rack-b": "running"}
+        return lost and store["message"] == "1/2 ok, lost: rack-a"  # B's Fleet badge
+
+    await _eventually(a_lost, STALE_AFTER_S + 10, "B shows A lost, in its status and badge")
 
 
 async def test_the_console_on_a_shows_b_clients_live_and_each_engines_state(
