@@ -3,12 +3,13 @@
 Two paths, on purpose:
 
 * The **subscription** runs in a thread (a Textual thread worker calls :meth:`EngineLink.
-  follow`): it reads and decodes every event line and folds it into a
-  :class:`~pxetui.ui.console_state.ConsoleState`, off the UI's event loop, so 5,000 events/s
-  cost the screen nothing but a drain ten times a second. It then posts
-  :class:`EngineChanged` — a pulse that carries no data and replaces any pulse still queued
-  (``can_replace``), so a slow screen never builds a backlog. ``post_message`` is
-  thread-safe.
+  follow`): it reads and decodes the engine's ticks (a few a second: the newest row of each
+  changed client, a bounded number of log lines, the counts of what was coalesced or left
+  out) and folds them into a :class:`~pxetui.ui.console_state.ConsoleState`, off the UI's
+  event loop, so 5,000 events/s cost the screen nothing but a drain ten times a second. It
+  then posts :class:`EngineChanged` — a pulse that carries no data and replaces any pulse
+  still queued (``can_replace``), so a slow screen never builds a backlog. ``post_message``
+  is thread-safe.
 * **Requests** (assign, preview, explain …) are awaited from the UI loop on a short-lived
   connection each, so a slow request never holds up the event stream.
 
@@ -139,20 +140,28 @@ class EngineLink:
                 if chunk:
                     buffer += chunk
                     *lines, buffer = buffer.split(b"\n")
+                    rows: list[tuple[MacAddress, Any]] = []
                     for line in lines:
                         if line.strip():
-                            got_snapshot |= self._handle_line(line, got_snapshot)
+                            got_snapshot |= self._handle_line(line, got_snapshot, rows)
                             dirty = True
+                    if rows:  # a tick's rows: one fold, one lock
+                        self.state.fold_clients(rows)
                 now = time.monotonic()
                 if dirty and now - last_notify >= PULSE_INTERVAL:
                     notify()
                     last_notify = now
                     dirty = False
 
-    def _handle_line(self, line: bytes, got_snapshot: bool) -> bool:
-        """Fold one line; return True once it was the subscription's snapshot."""
+    def _handle_line(
+        self, line: bytes, got_snapshot: bool, rows: list[tuple[MacAddress, Any]]
+    ) -> bool:
+        """Fold one line (client rows are appended to *rows*, folded together by the
+        caller); return True once it was the subscription's snapshot."""
         message = json.loads(line)
         if not got_snapshot and "id" in message:
+            if rows:  # a re-attach's snapshot replaces what came before it
+                rows.clear()
             if not message.get("ok"):
                 raise EngineError(str(message.get("error") or "subscribe refused"))
             self.state.load_snapshot(message.get("result") or {})
@@ -172,7 +181,15 @@ class EngineLink:
                 if kind == "client":
                     # The most frequent event: skip the generic decoder's regex MAC parse.
                     mac = MacAddress(str(event["mac"]).replace(":", "").lower())
-                    self.state.fold_client(mac, event["state"])
+                    rows.append((mac, event["state"]))
                 else:
                     self.state.fold(event_from_dict(event))
+            return False
+        tick = message.get("tick")
+        if isinstance(tick, dict):  # what the engine coalesced or left out of this tick
+            self.state.note_tick(_count(tick.get("coalesced")), _count(tick.get("skipped")))
         return False
+
+
+def _count(value: object) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0

@@ -220,6 +220,24 @@ class ConsoleState:
             self._set_client(mac, row)
             self._pending.clients[mac] = row
 
+    def fold_clients(self, rows: list[tuple[MacAddress, Any]]) -> None:
+        """:meth:`fold_client` for a tick's rows at once: parsed outside the lock, folded
+        under it once."""
+        parsed = [(mac, ClientRow.from_dict(s if isinstance(s, dict) else {})) for mac, s in rows]
+        with self._lock:
+            self.events_total += len(parsed)
+            pending = self._pending.clients
+            for mac, row in parsed:
+                self._set_client(mac, row)
+                pending[mac] = row
+
+    def note_tick(self, coalesced: int, skipped: int) -> None:
+        """Events the engine did not send this tick: rows replaced by newer ones (counted)
+        and log lines left out under a flood (counted, and said in the event log)."""
+        with self._lock:
+            self.events_total += coalesced + skipped
+            self._pending.events_dropped += skipped
+
     def count_only(self) -> None:
         """An event the console shows through other events (transfer progress)."""
         with self._lock:

@@ -182,3 +182,27 @@ def test_an_engine_without_recent_events_leaves_the_event_stream_alone() -> None
     changes = state.drain()
     assert [e.kind for e in changes.events] == ["dhcp"]
     assert changes.past == []
+
+
+def test_a_ticks_rows_fold_at_once_and_its_counts_are_events() -> None:
+    """The engine's tick: rows folded together (newest each), the coalesced and skipped
+    counts added to the events seen, the skipped ones said to the event log."""
+    state = ConsoleState()
+    other = MacAddress.parse("52:54:00:e2:e0:02")
+    state.fold_clients(
+        [
+            (MAC, {"mac": MAC.colon, "phase": "offered", "ip": "10.0.0.5"}),
+            (other, {"mac": other.colon, "phase": "loader"}),
+            (MAC, {"mac": MAC.colon, "phase": "kernel", "ip": "10.0.0.5"}),
+        ]
+    )
+    state.note_tick(coalesced=40, skipped=4210)
+    changes = state.drain()
+    assert {mac: row.phase for mac, row in changes.clients.items()} == {
+        MAC: "kernel",
+        other: "loader",
+    }
+    assert changes.events_dropped == 4210
+    assert state.events_total == 3 + 40 + 4210
+    state.fold(_started("10.0.0.5"))  # the row taught the console the client's IP
+    assert [e.kind for e in state.client_log(MAC)] == ["transfer_started"]
