@@ -59,7 +59,9 @@ def dhcp_starts_boot(boot: Boot, nic: MacAddress, firmware: str, ts: float) -> b
         return not (answered is not None and (boot.last_fetch or 0.0) < answered)
     # GRUB we sent configures its network; else the first-stage firmware (PXE ROM, EDK2,
     # s390-ccw) started over.
-    return not (firmware == FW_GRUB and any(n.startswith("grub") for n in boot.loaders))
+    # (GRUB from a directory of its own too: an operator's shim loads <dir>/grubx64.efi.)
+    ours = any(n.rsplit("/", 1)[-1].startswith("grub") for n in boot.loaders)
+    return not (firmware == FW_GRUB and ours)
 
 
 def fetch_starts_boot(boot: Boot, name: str, stage: str, probe: bool, ts: float) -> bool:

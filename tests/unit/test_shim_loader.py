@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from pxetui.core.events import DhcpEvent
 from pxetui.core.mac import MacAddress
 from pxetui.core.profile.model import Profile
 from pxetui.core.tracker import ClientTracker
@@ -120,3 +121,16 @@ def test_an_operators_own_shim_chain_is_never_advised_ipxe() -> None:
     hint = boot_of(tracker, MacAddress.parse("52:54:00:e2:e0:01")).hints["big_over_tftp"]
     assert not any("loader: ipxe" in cause for cause in hint.causes), hint.causes
     assert any("shim" in cause for cause in hint.causes), hint.causes
+
+
+def test_grub_from_an_operators_shim_directory_asking_dhcp_is_the_same_boot() -> None:
+    """GRUB loaded from own/EFI/BOOT/ configures its network: no new boot starts."""
+    tracker = ClientTracker()
+    edk2_dhcp(tracker, 10.0)
+    fetch(tracker, "own/EFI/BOOT/bootx64.efi", 11.0)
+    fetch(tracker, "own/EFI/BOOT/grubx64.efi", 12.0)
+    mac = MacAddress.parse("52:54:00:e2:e0:01")
+    grub = {"mac": mac, "vendor_class": "GRUBClient", "firmware": "GRUB", "arch": 7}
+    tracker.apply(DhcpEvent(ts=13.0, msg_type="DHCPDISCOVER", **grub))  # type: ignore[arg-type]
+    state = tracker.get(mac)
+    assert state is not None and len(state.boots) == 1
