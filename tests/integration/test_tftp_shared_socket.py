@@ -208,3 +208,43 @@ async def test_window_above_64_follows_the_clients_measured_rtt(tmp_path: Path) 
             server.port, "f", ack_every=167, blksize=1468, windowsize=1000
         )
         assert got == data and oack["windowsize"] == "167"
+
+
+async def test_past_the_socket_cap_one_wildcard_socket_answers_and_says_so_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """With a cap of one transfer socket, requests to a second local address are served from
+    one 0.0.0.0 socket; the warning is logged once, not per request."""
+    from pxetui.engine.tftp import server as server_module
+
+    monkeypatch.setattr(server_module, "_MAX_SHARED", 1)
+    data = make_file(tmp_path / "root" / "f", 3000)
+    events: list[object] = []
+    srv = server_module.TftpServer(tmp_path / "root", host="0.0.0.0", port=0, publish=events.append)
+    await srv.start()
+    try:
+        got = []
+        for local in ("127.0.0.1", "127.0.0.2", "127.0.0.2"):
+            client = RawClient()
+            try:
+                client.sock.sendto(rrq("f"), (local, srv.port))
+                chunks, block = [], 1
+                while True:
+                    packet, tid = await client.recv()
+                    assert block_of(packet) == block
+                    chunks.append(packet[4:])
+                    client.sock.sendto(ack(block), tid)
+                    if len(packet) < 516:
+                        break
+                    block += 1
+                got.append(b"".join(chunks))
+            finally:
+                await asyncio.sleep(0.05)
+                client.close()
+        sockets = sorted(srv._shared)
+    finally:
+        await srv.stop()
+    assert got == [data, data, data]
+    assert sockets == ["0.0.0.0", "127.0.0.1"]
+    warnings = [r for r in caplog.records if "local addresses" in r.getMessage()]
+    assert len(warnings) == 1

@@ -391,17 +391,17 @@ class TftpServer:
         """The transfer socket for *bind_ip*, made on first use (caller holds the lock)."""
         assert self._sockets is not None
         shared = self._shared.get(bind_ip)
-        if shared is None:
-            if len(self._shared) >= _MAX_SHARED:
+        if shared is None and len(self._shared) >= _MAX_SHARED:
+            bind_ip = "0.0.0.0"
+            shared = self._shared.get(bind_ip)
+            if shared is None:  # said once: from now on this socket answers the rest
                 log.warning(
                     "TFTP: more than %d local addresses; replies from 0.0.0.0's socket",
                     _MAX_SHARED,
                 )
-                bind_ip = "0.0.0.0"
-                shared = self._shared.get(bind_ip)
-            if shared is None:
-                shared = SharedSocket(self._sockets, bind_ip)
-                self._shared[bind_ip] = shared
+        if shared is None:
+            shared = SharedSocket(self._sockets, bind_ip)
+            self._shared[bind_ip] = shared
         return shared
 
     def _forget(self, transfer: Transfer) -> None:
