@@ -23,7 +23,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from pxetui.core.boot_text import boot_line, hint_lines, phase_cell
 from pxetui.core.events import event_from_dict
@@ -32,6 +32,7 @@ from pxetui.core.sanitize import clean
 from pxetui.core.wire import ClientRow
 from pxetui.ui.connection import EngineError, EngineLink
 from pxetui.ui.event_text import clock, event_line
+from pxetui.ui.textual_leaks import ConsoleFooter
 from pxetui.ui.widgets.table_lines import SEPARATE
 from pxetui.ui.worker_errors import ShowsWorkerFailures
 
@@ -203,7 +204,7 @@ class ClientDetailScreen(ShowsWorkerFailures, Screen[None]):
             yield timeline_table
             yield Static("asking the engine…", id="detail-explain", classes="detail-section")
             yield Static("loading…", id="detail-history", classes="detail-section")
-        yield Footer(compact=True)
+        yield ConsoleFooter(compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#detail-identity").border_title = "who it is"

@@ -16,7 +16,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Input, Label, OptionList, Static
+from textual.widgets import Button, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from pxetui.core.sanitize import clean
@@ -29,6 +29,7 @@ from pxetui.ui.profile_edit import (
     save_profile,
     split_initrds,
 )
+from pxetui.ui.textual_leaks import ConsoleFooter
 from pxetui.ui.worker_errors import ShowsWorkerFailures
 
 
@@ -75,7 +76,7 @@ class EntriesScreen(ShowsWorkerFailures, Screen[None]):
                 with Horizontal(id="entry-buttons"):
                     yield Button("Apply to draft", id="entry-apply", variant="primary")
                     yield Button("Save profile", id="entry-save", variant="success")
-        yield Footer(compact=True)
+        yield ConsoleFooter(compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#entries-list").border_title = "entries"

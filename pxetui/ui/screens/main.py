@@ -17,7 +17,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Input
+from textual.widgets import Input
 from textual.worker import Worker
 
 from pxetui.core.events import ClientUpdated, TransferProgress, event_from_dict
@@ -28,6 +28,7 @@ from pxetui.ui.connection import EngineChanged, EngineError, EngineLink
 from pxetui.ui.event_text import EVENT_KINDS
 from pxetui.ui.screens.assign import Assignment, AssignScreen, UnknownEntryScreen
 from pxetui.ui.screens.confirm import ConfirmScreen
+from pxetui.ui.textual_leaks import ConsoleFooter, drop_styles_caches
 from pxetui.ui.widgets.client_log import ClientLog
 from pxetui.ui.widgets.client_table import ClientTable
 from pxetui.ui.widgets.command_line import CommandLine
@@ -72,7 +73,7 @@ class MainScreen(ShowsWorkerFailures, Screen[None]):
         yield command_line
         yield ClientTable(id="client-table")
         yield LogPanes(id="logs")
-        yield Footer(compact=True)
+        yield ConsoleFooter(compact=True)
 
     def on_mount(self) -> None:
         self.query_one(ClientLog).show_client(None, None, [])
@@ -82,6 +83,10 @@ class MainScreen(ShowsWorkerFailures, Screen[None]):
 
     def on_unmount(self) -> None:
         self._stop.set()
+
+    def on_screen_resume(self) -> None:
+        """Back from a dialog: let go of what Textual keeps of the closed screens."""
+        drop_styles_caches()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="engine-link")
     def follow_engine(self) -> None:
