@@ -163,6 +163,8 @@ class Engine(AssignmentActions):
         for line in install_loaders(tftp_root):
             if line.startswith("missing"):
                 self.bus.publish(EngineMessage(level="warning", text=f"loader {line}"))
+            elif line.startswith("kept"):  # the operator's own file, left in place
+                self.bus.publish(EngineMessage(text=f"loader {line}"))
         self.write_all()
         self.dhcp = DhcpService(self)
         await self.dhcp.start()

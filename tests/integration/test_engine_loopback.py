@@ -307,6 +307,27 @@ async def test_a_corrupt_state_database_is_named_not_a_traceback(tmp_path: Path)
         await eng.stop()
 
 
+async def test_an_operators_own_loader_is_kept_and_the_engine_says_so(tmp_path: Path) -> None:
+    """A pxelinux.0 pxetui did not copy survives the start, and a message names it."""
+    if not Path("/usr/lib/PXELINUX/pxelinux.0").is_file():
+        pytest.skip("needs Debian's pxelinux package (the loader pxetui would copy)")
+    (tmp_path / "lab.yaml").write_text(profile_text(tmp_path))
+    (tmp_path / "tftp" / "images").mkdir(parents=True)
+    for name in ("vmlinuz", "initrd.img"):
+        (tmp_path / "tftp" / "images" / name).write_bytes(b"x" * 1000)
+    own = tmp_path / "tftp" / "pxelinux.0"
+    own.write_bytes(b"the operator's own pxelinux build")
+    eng = Engine(load_profile(tmp_path / "lab.yaml"), profile_path=tmp_path / "lab.yaml")
+    try:
+        await eng.setup()
+        await eng.start()
+        texts = [e.text for e in eng.recent.events() if isinstance(e, EngineMessage)]
+    finally:
+        await eng.stop()
+    assert own.read_bytes() == b"the operator's own pxelinux build"
+    assert any(t.startswith("loader kept pxelinux.0: not pxetui's copy") for t in texts), texts
+
+
 async def test_a_restarted_engine_rebuilds_its_client_table_from_history(
     engine: Engine, tmp_path: Path
 ) -> None:
