@@ -34,6 +34,7 @@ from pxetui.ui.app import PxeConsole
 from pxetui.ui.connection import EngineChanged, EngineError, EngineLink
 from pxetui.ui.screens.assign import AssignScreen
 from pxetui.ui.screens.main import MainScreen
+from pxetui.ui.textual_leaks import ConsoleFooter
 from pxetui.ui.widgets.serial_pane import SerialPane
 
 LabState = Literal["preparing", "booting", "booted", "failed", "off", "stopped"]
@@ -105,7 +106,7 @@ class LabScreen(MainScreen):
                 pane = SerialPane(id="serial-pane")
                 pane.border_title = self.serial_title
                 yield pane
-        yield Footer(compact=True)
+        yield ConsoleFooter(compact=True)
 
     def attach(self) -> None:
         """The lab's engine answers: start following it."""
