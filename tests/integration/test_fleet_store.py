@@ -183,6 +183,9 @@ async def test_a_client_seen_on_b_shows_in_a_status_with_its_engine(
     await _eventually(both_running, 5, "A's status lists both engines running")
 
 
+OUTAGE_S = 30.0
+
+
 async def test_postgresql_stopped_both_keep_serving_and_say_so_then_catch_up(
     engines: tuple[ServeProcess, ServeProcess], cluster: PgCluster
 ) -> None:
@@ -203,7 +206,13 @@ async def test_postgresql_stopped_both_keep_serving_and_say_so_then_catch_up(
     state = await _request(a, "state")
     assert state["services"]["store"]["state"] == "failed"
     assert state["assignments"][MAC.colon]["entry"] == "tiny"  # the last known
-    await asyncio.sleep(max(0.0, 3.0 - (time.monotonic() - outage)))  # down for a while
+    served = 1
+    while time.monotonic() - outage < OUTAGE_S:  # down for the 30 s: B serves on
+        await asyncio.sleep(min(5.0, max(0.0, OUTAGE_S - (time.monotonic() - outage))))
+        status, body = await _http_get(b, f"ipxe/{MAC.hexhyp}.ipxe")
+        assert status == 200 and b"tiny.ipxe" in body, (status, body)
+        served += 1
+    assert served >= 6, served  # every ~5 s through the outage
     cluster.start()
     for server in (a, b):
         back = await server.until(_caught_up, 20)
