@@ -11,7 +11,7 @@ absent too: livenet brings the network up for an ``http`` root by itself.
 Boots (one VM run each, proxyDHCP behind the LAN's DHCP server, iPXE fetching over HTTP):
 BIOS with a squashfs holding the root tree and one holding ``LiveOS/rootfs.img``; BIOS with
 an Azure-Linux-layout ISO put in place by ``pxetui import`` (the ISO layout, and the import
-path end to end); UEFI (OVMF, EDK2's PXE → ipxe.efi) with the root-tree squashfs. The other
+path end to end); UEFI (OVMF, EDK2's PXE → ipxe.efi) with each of the three layouts. The other
 import layouts (Fedora LiveOS, Debian live) are imported and checked without a boot.
 """
 
@@ -65,7 +65,11 @@ DRACUT_FAILURES = (
 BOOT_TIMEOUT = 240.0
 """TCG on two shared cores: kernel + dracut take 35-70 s here; a hang ends at this bound."""
 ARGS = "console=ttyS0,115200 panic=-1 rd.shell=0 pxetui.entry={entry}"
-IMAGES: dict[str, str] = {"squashfs-tree": "squashfs.img", "squashfs-rootfs": "rootfs.sqfs"}
+IMAGES: dict[str, str] = {
+    "squashfs-tree": "squashfs.img",
+    "squashfs-rootfs": "rootfs.sqfs",
+    "iso": "live.iso",  # dracut's livenet takes a download for an ISO only by its name
+}
 
 
 @pytest.fixture(scope="module")
@@ -171,14 +175,15 @@ async def test_bios_dracut_boots_squashfs_live_root(
     await boot_live(story, layout, f"{SERVER}/live/{IMAGES[layout]}")
 
 
-async def test_uefi_dracut_boots_squashfs_live_root(
-    live_initrd: LiveInitrd, stories: list[Story], tmp_path: Path
+@pytest.mark.parametrize("layout", ["squashfs-tree", "squashfs-rootfs", "iso"])
+async def test_uefi_dracut_boots_each_live_layout(
+    layout: LiveLayout, live_initrd: LiveInitrd, stories: list[Story], tmp_path: Path
 ) -> None:
-    """OVMF (EDK2's own PXE → ipxe.efi) → kernel + dracut → the root-tree squashfs."""
-    entry = live_entry(tmp_path, live_initrd, "squashfs-tree")
-    story = open_live(tmp_path, "live-uefi", entry, firmware="uefi")
+    """OVMF (EDK2's own PXE → ipxe.efi) → kernel + dracut → the live root, each layout."""
+    entry = live_entry(tmp_path, live_initrd, layout)
+    story = open_live(tmp_path, f"live-uefi-{layout}", entry, firmware="uefi")
     stories.append(story)
-    await boot_live(story, "squashfs-tree", f"{SERVER}/live/squashfs.img")
+    await boot_live(story, layout, f"{SERVER}/live/{IMAGES[layout]}")
 
 
 def pxetui_import(
