@@ -220,7 +220,7 @@ class ControlServer:
             first = encode(ok_reply(request_id, snapshot))
             writer.write(first)
             if not await self._drained(writer):
-                return await self._drop(writer)
+                return await self._drop(writer, self._stalled())
             while not eof.done():
                 waiter = asyncio.ensure_future(queue.wait())
                 done, _ = await asyncio.wait({waiter, eof}, return_when=asyncio.FIRST_COMPLETED)
@@ -228,15 +228,16 @@ class ControlServer:
                     waiter.cancel()
                     return
                 if queue.overflowed:
-                    return await self._drop(writer)
+                    return await self._drop(writer, f"over {self._depth} events waiting")
                 ticked = time.monotonic()
                 # One write per tick: the newest row of each changed client, the log lines
                 # (bounded), and what was coalesced or skipped since the last tick.
                 writer.write(tick_bytes(queue.take()))
-                if writer.transport.get_write_buffer_size() > self._write_buffer_max:
-                    return await self._drop(writer)
+                unsent = writer.transport.get_write_buffer_size()
+                if unsent > self._write_buffer_max:
+                    return await self._drop(writer, f"{unsent >> 10} KiB unsent")
                 if not await self._drained(writer):
-                    return await self._drop(writer)
+                    return await self._drop(writer, self._stalled())
                 rest = self._tick - (time.monotonic() - ticked)
                 if rest > 0:  # what arrives meanwhile waits for the next tick, coalescing
                     await asyncio.wait({eof}, timeout=rest)
@@ -252,13 +253,16 @@ class ControlServer:
             return False
         return True
 
-    async def _drop(self, writer: asyncio.StreamWriter) -> None:
+    def _stalled(self) -> str:
+        return f"its socket stayed full for {self._drain_timeout:g} s"
+
+    async def _drop(self, writer: asyncio.StreamWriter, why: str) -> None:
         """The final ``{"error": "too slow"}`` line, then the connection goes.
 
         A reader that resumes gets everything buffered and then that line; one that never
         reads is cut off after a short wait, and its buffer is freed with it.
         """
-        self._too_slow.hit()
+        self._too_slow.hit(why)
         writer.write(encode({"error": TOO_SLOW}))
         try:
             await asyncio.wait_for(writer.drain(), 2.0)
