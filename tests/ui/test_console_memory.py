@@ -12,7 +12,7 @@ import weakref
 
 from textual.screen import Screen
 
-from pxetui.ui.app import GC_IDLE_AFTER_KEY_S, GC_IDLE_CHECK_S, PxeConsole
+from pxetui.ui.app import GC_CHECK_S, GC_IDLE_AFTER_KEY_S, PxeConsole
 from pxetui.ui.connection import REQUEST_TIMEOUT, EngineLink
 from pxetui.ui.screens.assign import AssignScreen
 from pxetui.ui.screens.client_detail import ClientDetailScreen
@@ -39,6 +39,6 @@ async def test_closed_detail_and_assign_screens_are_collected(replay: ReplayEngi
         await wait_for(
             pilot,
             lambda: all(ref() is None for ref in closed),
-            timeout=REQUEST_TIMEOUT + GC_IDLE_AFTER_KEY_S + 2 * GC_IDLE_CHECK_S + 5,
+            timeout=REQUEST_TIMEOUT + GC_IDLE_AFTER_KEY_S + 2 * GC_CHECK_S + 5,
             what="every closed screen collected",
         )
