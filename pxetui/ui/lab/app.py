@@ -31,7 +31,7 @@ from pxetui.lab.guest import CMDLINE_PREFIX
 from pxetui.lab.qemu import BootResult, Firmware
 from pxetui.lab.session import LabOptions, LabSession
 from pxetui.ui.app import PxeConsole
-from pxetui.ui.connection import EngineChanged, EngineError, EngineLink
+from pxetui.ui.connection import EngineChanged, EngineLink
 from pxetui.ui.screens.assign import AssignScreen
 from pxetui.ui.screens.main import MainScreen
 from pxetui.ui.textual_leaks import ConsoleFooter
@@ -292,19 +292,11 @@ class LabApp(PxeConsole):
             return
         mac = self.options.mac
         choice = await self.push_screen_wait(AssignScreen(self.link, mac))
-        if choice is None:
+        screen = self.lab_screen
+        if choice is None or screen is None or not await screen.apply_assignment(choice):
             return
-        try:
-            await self.link.request(
-                "assign", mac=choice.mac.colon, entry=choice.entry, once=choice.once
-            )
-        except EngineError as exc:
-            self.notify(str(exc), title="assign failed", severity="error")
-            return
-        once = " (once)" if choice.once else ""
-        self.notify(f"{choice.mac.colon} → {choice.entry}{once}", title="assigned")
         if choice.mac == mac:
-            self.power_on(f"entry {choice.entry}{once}")
+            self.power_on(f"entry {choice.entry}{' (once)' if choice.once else ''}")
 
     def on_unmount(self) -> None:
         # Blocking on purpose: the lab must be gone when the app is (quit, Ctrl-C, error).

@@ -311,16 +311,18 @@ class MainScreen(ShowsWorkerFailures, Screen[None]):
         if result is not None:
             await self.apply_assignment(result)
 
-    async def apply_assignment(self, assignment: Assignment) -> None:
+    async def apply_assignment(self, assignment: Assignment) -> bool:
+        """Ask the engine; say what happened. Whether the engine took it."""
         try:
             await self.link.request(
                 "assign", mac=assignment.mac.colon, entry=assignment.entry, once=assignment.once
             )
         except EngineError as exc:
             self.notify(str(exc), title="assign failed", severity="error")
-            return
+            return False
         once = " (once)" if assignment.once else ""
         self.notify(f"{assignment.mac.colon} → {assignment.entry}{once}", title="assigned")
+        return True
 
     def action_unassign(self) -> None:
         self.unassign(self.selected_mac)
