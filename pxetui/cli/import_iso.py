@@ -24,9 +24,7 @@ import sys
 from pathlib import Path
 from typing import Any, BinaryIO, TextIO
 
-import pycdlib
 import yaml
-from pycdlib.pycdlibexception import PyCdlibException
 
 from pxetui.cli.progress_line import ProgressLine
 from pxetui.core.iso_layout import (
@@ -37,7 +35,7 @@ from pxetui.core.iso_layout import (
     detect_layout,
     entry_fields,
 )
-from pxetui.core.iso_read import IsoEntry, IsoReadError
+from pxetui.core.iso_read import IsoEntry, IsoReadError, open_iso
 from pxetui.core.live import ISO_MAGIC_OFFSET, LiveImageError, inspect_live_image
 from pxetui.core.profile import Profile, ProfileError, load_profile
 
@@ -147,17 +145,11 @@ def import_iso(iso: Path, profile_path: Path, name: str | None, err: TextIO) -> 
     for root in {tftp, http}:
         if (root / name).exists():
             raise ImportError_(f"{root / name} already exists: pick another --name")
-    reader = pycdlib.PyCdlib()
     try:
-        reader.open(str(iso))
-    except PyCdlibException as exc:
-        raise ImportError_(f"{iso}: not a readable ISO9660 image: {exc}") from exc
-    try:
-        layout = detect_layout(reader)
+        with open_iso(iso) as reader:
+            layout = detect_layout(reader)
     except (IsoLayoutError, IsoReadError) as exc:
         raise ImportError_(f"{iso}: {exc}") from exc
-    finally:
-        reader.close()
     print(f"{iso.name}: {layout.title} layout", file=err)
     copies, files, iso_rel = plan_copies(layout, name, iso, tftp, http)
     try:

@@ -9,9 +9,13 @@ seeks (the squashfs inspector, the importer's copy).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import pycdlib
 from pycdlib.pycdlibexception import PyCdlibException
 
 MAX_CHILDREN = 10_000
@@ -21,7 +25,23 @@ MAX_DEPTH = 16
 
 
 class IsoReadError(ValueError):
-    """A directory over :data:`MAX_CHILDREN` entries or a path over :data:`MAX_DEPTH`."""
+    """Not a readable image, a directory over :data:`MAX_CHILDREN` entries or a path over
+    :data:`MAX_DEPTH`."""
+
+
+@contextmanager
+def open_iso(path: Path) -> Iterator[Any]:
+    """*path* opened with pycdlib (closed on leaving); :class:`IsoReadError` if it is not a
+    readable ISO9660 image."""
+    iso = pycdlib.PyCdlib()
+    try:
+        iso.open(str(path))
+    except PyCdlibException as exc:
+        raise IsoReadError(f"not a readable ISO9660 image: {exc}") from exc
+    try:
+        yield iso
+    finally:
+        iso.close()
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,10 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Literal
 
-import pycdlib
-from pycdlib.pycdlibexception import PyCdlibException
-
-from pxetui.core.iso_read import IsoReadError, find_file
+from pxetui.core.iso_read import IsoReadError, find_file, open_iso
 from pxetui.core.squashfs import SquashfsError, SquashfsImage, UnreadableCompression, names
 
 OVERLAYFS_ARG = "rd.live.overlay.overlayfs=1"
@@ -115,36 +112,31 @@ def _squashfs_at(fh: BinaryIO, base: int, what: str) -> RootLayout:
 
 
 def _iso_squashfs(path: Path, live_dir: str, squashimg: str) -> LiveImage:
-
-    iso = pycdlib.PyCdlib()
     try:
-        iso.open(str(path))
-    except PyCdlibException as exc:
-        raise LiveImageError(f"not a readable ISO9660 image: {exc}") from exc
-    try:
-        wanted = f"{live_dir}/{squashimg}"
-        found = find_file(iso, wanted)
-        if found is None:
-            others = [f"{d}/{n}" for d, n in ISO_SQUASHFS_CANDIDATES if find_file(iso, f"{d}/{n}")]
-            if others:
-                d, _, n = others[0].partition("/")
+        with open_iso(path) as iso:
+            wanted = f"{live_dir}/{squashimg}"
+            found = find_file(iso, wanted)
+            if found is None:
+                others = [
+                    f"{d}/{n}" for d, n in ISO_SQUASHFS_CANDIDATES if find_file(iso, f"{d}/{n}")
+                ]
+                if others:
+                    d, _, n = others[0].partition("/")
+                    raise LiveImageError(
+                        f"ISO has no {wanted} but has {others[0]}: set "
+                        f"rd.live.dir={d} rd.live.squashimg={n} in args"
+                    )
                 raise LiveImageError(
-                    f"ISO has no {wanted} but has {others[0]}: set "
-                    f"rd.live.dir={d} rd.live.squashimg={n} in args"
+                    f"ISO has no {wanted} (looked for "
+                    + ", ".join(f"{d}/{n}" for d, n in ISO_SQUASHFS_CANDIDATES)
+                    + "): not a LiveOS ISO"
                 )
-            raise LiveImageError(
-                f"ISO has no {wanted} (looked for "
-                + ", ".join(f"{d}/{n}" for d, n in ISO_SQUASHFS_CANDIDATES)
-                + "): not a LiveOS ISO"
-            )
-        offset, _size = found
-        with path.open("rb") as fh:
-            root = _squashfs_at(fh, offset, f"{wanted} in the ISO")
-        return LiveImage("iso", root, wanted)
     except IsoReadError as exc:
         raise LiveImageError(str(exc)) from exc
-    finally:
-        iso.close()
+    offset, _size = found
+    with path.open("rb") as fh:
+        root = _squashfs_at(fh, offset, f"{wanted} in the ISO")
+    return LiveImage("iso", root, wanted)
 
 
 def inspect_live_image(path: Path, args: str = "") -> LiveImage:
