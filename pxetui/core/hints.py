@@ -356,8 +356,9 @@ def big_over_tftp(name: str, size: int, ts: float, loader: str) -> Hint:
         )
     elif loader == "grub":
         advice = (
-            "GRUB loads files under pxetui's root over TFTP (its own HTTP measured half as "
-            "fast); with Secure Boot off, `loader: ipxe` loads them over HTTP, 4-5x faster",
+            "GRUB fetches files under pxetui's root over HTTP unless `grub.files: tftp`; "
+            "otherwise its HTTP load failed (no http module in this GRUB, or the HTTP port "
+            "unreachable) and it fell back to TFTP, one round trip per 1 KB block",
         )
     else:
         advice = ("`loader: ipxe` loads kernels and initrds over HTTP (pxelinux cannot)",)

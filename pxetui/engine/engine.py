@@ -373,4 +373,9 @@ class Engine(AssignmentActions):
     def _render_context(self) -> RenderContext:
         assert self.addresses is not None and self.tftp is not None and self.http is not None
         base = self.profile.http.base_url or f"http://{self.addresses.server}:{self.http.port}"
-        return RenderContext(server=self.addresses.server, http_base=base, tftp_port=self.tftp.port)
+        return RenderContext(
+            server=self.addresses.server,
+            http_base=base,
+            tftp_port=self.tftp.port,
+            grub_files=self.profile.grub.files,
+        )

@@ -202,9 +202,11 @@ def test_grub_dispatcher_falls_back_to_default_with_the_mac_exported(
     )
     serial = _boot(cmd, "PXETUI-CMDLINE")
     assert "loads (tftp,10.0.2.2)/grub/grub.cfg-01-52-54-00-99-99-02" in serial
+    # grub.files: http (the default): GRUB's own HTTP fetched the kernel (grub-mknetdir
+    # installed http.mod), not the TFTP fallback.
     assert _cmdline(serial) == (
-        "BOOT_IMAGE=(tftp,10.0.2.2)/vmlinuz console=ttyS0 quiet pxetui.entry=plain pxetui.host= "
-        "pxetui.mac=52-54-00-99-99-02"
+        f"BOOT_IMAGE=(http,{HTTP_IP})/vmlinuz console=ttyS0 quiet pxetui.entry=plain "
+        "pxetui.host= pxetui.mac=52-54-00-99-99-02"
     )
 
 

@@ -9,6 +9,7 @@ import pytest
 from render_profiles import CTX, profile
 
 from pxetui.core.mac import MacAddress
+from pxetui.core.profile.model import GrubSettings
 from pxetui.core.render import (
     RenderContext,
     RenderError,
@@ -72,14 +73,43 @@ def test_pxelinux_fetches_over_tftp_relative_to_the_root() -> None:
     assert "http://10.250.77.1:8080/k/" not in text
 
 
-def test_grub_fetches_from_our_address_over_tftp() -> None:
-    """GRUB stays on TFTP for files under our root (its own HTTP measured half as fast) and
-    names our server, not the DHCP server it learnt."""
+def test_grub_fetches_our_files_over_http_else_tftp_from_our_address() -> None:
+    """grub.files: http (the default): GRUB's HTTP first, the same files over TFTP when the
+    kernel does not load that way; both name our server, not the DHCP server it learnt."""
     text = render_host(profile(LINUX, HOSTS), CTX, MAC).text("grub/grub.cfg-01-52-54-00-12-34-56")
+    lines = text.splitlines()
+    http_linux = next(i for i, line in enumerate(lines) if "linux (http," in line)
+    assert lines[http_linux].startswith("  if linux (http,10.250.77.1:8080)/k/vmlinuz console=")
+    assert lines[http_linux].endswith("; then")
+    assert lines[http_linux + 1] == (
+        "    initrd (http,10.250.77.1:8080)/k/a.img (http,10.250.77.1:8080)/k/b.img"
+    )
+    assert lines[http_linux + 2] == "  else"
+    assert lines[http_linux + 3].startswith("    linux (tftp,10.250.77.1)/k/vmlinuz console=")
+    assert (
+        lines[http_linux + 4] == "    initrd (tftp,10.250.77.1)/k/a.img (tftp,10.250.77.1)/k/b.img"
+    )
+    assert lines[http_linux + 5] == "  fi"
+    assert "insmod" not in text and "ipxe.efi" not in text
+    assert "set timeout=0" in text
+
+
+def test_grub_files_tftp_keeps_grub_on_tftp() -> None:
+    """grub.files: tftp: no HTTP attempt at all."""
+    tftp = profile(LINUX, HOSTS).model_copy(update={"grub": GrubSettings(files="tftp")})
+    ctx = RenderContext.for_profile(tftp, server=CTX.server)
+    text = render_host(tftp, ctx, MAC).text("grub/grub.cfg-01-52-54-00-12-34-56")
     assert "  linux (tftp,10.250.77.1)/k/vmlinuz console=ttyS0" in text
     assert "  initrd (tftp,10.250.77.1)/k/a.img (tftp,10.250.77.1)/k/b.img" in text
-    assert "http," not in text and "insmod" not in text
-    assert "set timeout=0" in text
+    assert "http," not in text
+
+
+def test_a_shim_host_loads_our_files_over_tftp_whatever_grub_files_says() -> None:
+    """Debian's signed GRUB may not load http.mod under Secure Boot: TFTP only."""
+    hosts = f"  {MAC}: {{entry: l, loader: shim}}\n"
+    text = render_host(profile(LINUX, hosts), CTX, MAC).text("grub/grub.cfg-01-52-54-00-12-34-56")
+    assert "  linux (tftp,10.250.77.1)/k/vmlinuz console=ttyS0" in text
+    assert "(http," not in text
 
 
 def test_grub_stays_on_tftp_when_our_http_is_https() -> None:

@@ -296,6 +296,13 @@ def audit_profile(profile: Profile, ctx: RenderContext) -> list[str]:
     audit.hosts()
     audit.relayed(ctx.server)
     audit.renders(ctx)
+    asked = "files" in profile.grub.model_fields_set  # the default quietly stays on TFTP
+    if asked and profile.grub.files == "http" and not ctx.http_base.startswith("http://"):
+        audit.add(
+            ("grub", "files"),
+            f"http needs an http:// base URL (GRUB 2.06 has no TLS), not {ctx.http_base}; "
+            "set http.base_url to http://… or grub.files to tftp",
+        )
     for path, message in shim_audit(profile).problems:
         audit.add(path, message)
     return audit.problems

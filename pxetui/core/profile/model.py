@@ -171,6 +171,21 @@ class ShimSettings(_Model):
     )
 
 
+GrubFiles = Literal["http", "tftp"]
+"""How GRUB (``loader: grub``, not shim) fetches kernels and initrds under our roots."""
+GRUB_FILES_DEFAULT: GrubFiles = "http"  # README "Secure Boot": GRUB: HTTP or TFTP (measured)
+
+
+class GrubSettings(_Model):
+    """``loader: grub``: how GRUB fetches files under our roots (README "Secure Boot")."""
+
+    files: GrubFiles = Field(
+        GRUB_FILES_DEFAULT,
+        description="tftp: (tftp,<server>)/…; http: (http,<server>:<port>)/… through GRUB's "
+        "http module, TFTP when that fails; shim hosts always use TFTP",
+    )
+
+
 class _EntryBase(_Model):
     description: Line = ""
     arch: Literal["any", "x86", "s390x", "arm64"] = Field(
@@ -275,6 +290,7 @@ class Profile(_Model):
     hosts: dict[MacAddress, Host] = Field(default_factory=dict)
     loader: Loader = "ipxe"
     shim: ShimSettings = ShimSettings()
+    grub: GrubSettings = GrubSettings()
     unknown: EntryName = Field("local", description="entry for unknown clients ('local' built in)")
     engines: dict[EntryName, EngineSection] = Field(
         default_factory=dict,

@@ -10,7 +10,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from ipaddress import IPv4Address
 
-from pxetui.core.profile.model import Profile
+from pxetui.core.profile.model import GRUB_FILES_DEFAULT, GrubFiles, Profile
 
 
 class RenderError(ValueError):
@@ -27,6 +27,7 @@ class RenderContext:
     server: IPv4Address
     http_base: str
     tftp_port: int = 69
+    grub_files: GrubFiles = GRUB_FILES_DEFAULT  # profile grub.files: GRUB's way to our roots
 
     def __post_init__(self) -> None:
         if not self.http_base.startswith(("http://", "https://")):
@@ -40,7 +41,12 @@ class RenderContext:
         if address is None:
             raise ValueError("no server address: set network.server or pass one")
         base = profile.http.base_url or f"http://{address}:{profile.http.port}"
-        return cls(server=address, http_base=base, tftp_port=profile.tftp.port)
+        return cls(
+            server=address,
+            http_base=base,
+            tftp_port=profile.tftp.port,
+            grub_files=profile.grub.files,
+        )
 
 
 class BootFiles(Mapping[str, bytes]):

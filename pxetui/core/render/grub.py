@@ -5,9 +5,14 @@ generic dispatcher deriving the per-MAC name from ``$net_default_mac``. ``[ -e (
 is always false in GRUB, so ``configfile`` is never guarded: a missing file is an error
 GRUB prints and steps over, then the next line runs.
 
-Kernels and initrds under our roots come over TFTP (our address literally): measured under
-OVMF, GRUB 2.06's own HTTP is about half as fast as its TFTP (README "Secure Boot"). A
-kernel given as an ``http://`` URL is fetched with GRUB's ``http`` module
+Kernels and initrds under our roots come over GRUB's HTTP (profile ``grub.files: http``,
+the default), falling back to TFTP (our address literally) in the same menu entry when the
+HTTP load fails; ``grub.files: tftp`` and shim hosts use TFTP only. GRUB's TFTP waits a
+round trip per 1 KB block, its TCP keeps 8 KB in flight: the round trip rules on real
+hardware (the issue: 58 MB in 9.5 s over TFTP, 0.6 s over HTTP); under QEMU TCG the emulated
+cost per frame does, and HTTP's 536-byte segments (GRUB's SYN has no MSS option) make twice
+the frames (README "Secure Boot"). A kernel given as an ``http://`` URL is fetched with
+GRUB's ``http`` module
 (``(http,<host>:<port>)/path``) — loaded from ``grub/x86_64-efi/http.mod``, which pxetui
 installs from grub-efi-amd64-bin, since Debian's signed grubnetx64.efi has none built in —
 and, when that fails (Secure Boot forbids loading modules), through iPXE; entries GRUB
@@ -68,16 +73,17 @@ def _load(kernel: str | None, initrds: list[str | None], cmdline: str) -> list[s
 
 
 def _kernel_lines(boot: KernelBoot, ctx: RenderContext, secure: bool) -> list[str]:
-    """Over TFTP from our root; an http:// URL over HTTP when GRUB has (or can load) its
-    http module, else through iPXE (never for a shim host: Secure Boot refuses ipxe.efi).
-
-    Files under our roots stay on TFTP: measured under OVMF, GRUB 2.06 moved a 40 MB initrd
-    over its TFTP in 10-13 s and over its HTTP in 19-22 s (``bench/grub_initrd.py``).
-    """
+    """Files under our roots over HTTP, else TFTP (``grub.files: tftp`` and shim hosts: TFTP
+    only); an http:// URL over HTTP when GRUB has (or can load) its http module, else
+    through iPXE (never for a shim host: Secure Boot refuses ipxe.efi)."""
     paths = (boot.kernel, *boot.initrds)
     tftp = _load(grub_tftp(ctx, boot.kernel), [grub_tftp(ctx, i) for i in paths[1:]], boot.cmdline)
-    if tftp is not None:
+    if tftp is not None and (secure or ctx.grub_files == "tftp"):
         return tftp
+    http = _load(grub_http(ctx, boot.kernel), [grub_http(ctx, i) for i in paths[1:]], boot.cmdline)
+    if tftp is not None:
+        # grub.files: http. A GRUB without the http module (or a https base URL) gets TFTP.
+        return tftp if http is None else _either(http, tftp)
     if secure:
         # Secure Boot: never hand over to the unsigned ipxe.efi (the firmware refuses it).
         fallback = [f"echo {_quote(SECURE_NO_HTTP)}", "sleep 10"]
@@ -86,12 +92,16 @@ def _kernel_lines(boot: KernelBoot, ctx: RenderContext, secure: bool) -> list[st
             "# needs iPXE: chainload it; it boots this entry's iPXE script",
             f"chainloader {_tftp(ctx, IPXE_EFI)}",
         ]
-    http = _load(grub_http(ctx, boot.kernel), [grub_http(ctx, i) for i in paths[1:]], boot.cmdline)
-    if http is None:
-        return fallback
-    # Not `if insmod http`: under Secure Boot Debian's GRUB refuses the module ("prohibited
-    # by secure boot policy") and insmod still returns success. A kernel that does not load
-    # over HTTP is the test that holds everywhere.
+    return fallback if http is None else _either(http, fallback)
+
+
+def _either(http: list[str], fallback: list[str]) -> list[str]:
+    """The HTTP load, else *fallback*.
+
+    Not `if insmod http`: under Secure Boot Debian's GRUB refuses the module ("prohibited
+    by secure boot policy") and insmod still returns success. A kernel that does not load
+    over HTTP is the test that holds everywhere.
+    """
     return [
         f"if {http[0]}; then",
         *(f"  {line}" for line in http[1:]),
