@@ -121,3 +121,20 @@ def test_a_tick_on_the_wire_is_event_lines_then_the_counts() -> None:
     assert [line["event"]["kind"] for line in lines[:2]] == ["client", "file_not_found"]
     assert lines[2] == {"tick": {"coalesced": 7, "skipped": 2}}
     assert tick_bytes(Tick(events=[miss(1)])).count(b"\n") == 1  # no counts: no line
+
+
+async def test_a_tick_takes_at_most_its_share_and_the_rest_keeps_coalescing() -> None:
+    """Rows beyond a tick's share wait in order for the next one, and still get newer."""
+    queue = SubscriberQueue(depth=20)
+    macs = [MacAddress.parse(f"52:54:00:00:00:{i:02x}") for i in range(5)]
+    for mac in macs:
+        queue.put(client_row(mac, "offered"))
+    first = queue.take(3)
+    assert [e.mac for e in first.events if isinstance(e, ClientUpdated)] == macs[:3]
+    queue.put(client_row(macs[4], "loader"))  # still waiting: replaced in place
+    rest = queue.take(3)
+    assert [(e.mac, e.state["phase"]) for e in rest.events if isinstance(e, ClientUpdated)] == [
+        (macs[3], "offered"),
+        (macs[4], "loader"),
+    ]
+    assert rest.coalesced == 1 and len(queue) == 0

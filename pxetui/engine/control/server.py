@@ -22,7 +22,7 @@ from typing import Any, Protocol
 from pxetui.core.events import EngineMessage, event_to_dict
 from pxetui.engine.bus import EventBus
 from pxetui.engine.control.access import apply_access, describe_change, peer_name, peer_of
-from pxetui.engine.control.fanout import DEFAULT_DEPTH, SubscriberQueue, Tick
+from pxetui.engine.control.fanout import DEFAULT_DEPTH, EVENTS_PER_TICK, SubscriberQueue, Tick
 from pxetui.engine.control.protocol import (
     MAX_LINE,
     TOO_SLOW,
@@ -232,7 +232,7 @@ class ControlServer:
                 ticked = time.monotonic()
                 # One write per tick: the newest row of each changed client, the log lines
                 # (bounded), and what was coalesced or skipped since the last tick.
-                writer.write(tick_bytes(queue.take()))
+                writer.write(tick_bytes(queue.take(EVENTS_PER_TICK)))
                 unsent = writer.transport.get_write_buffer_size()
                 if unsent > self._write_buffer_max:
                     return await self._drop(writer, f"{unsent >> 10} KiB unsent")
