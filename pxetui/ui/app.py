@@ -100,7 +100,7 @@ class PxeConsole(ShowsWorkerFailures, App[QuitChoice]):
         gc.collect()
         # Only with no dialog open: a frozen dialog would outlive its closing until the
         # next thaw.
-        if len(self.screen_stack) == 1:
+        if self.screen is self.main_screen:  # (the stack starts with Textual's default)
             gc.freeze()
         self._closed_screens = 0
         self._last_collect = time.monotonic()
