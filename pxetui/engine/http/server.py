@@ -25,6 +25,7 @@ import asyncio
 import contextlib
 import os
 import re
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import formatdate
@@ -314,6 +315,8 @@ class HttpFileServer:
             if transport is None or transport.is_closing():
                 raise ConnectionResetError("client went away")
             loop = asyncio.get_running_loop()
+            sock = transport.get_extra_info("socket")
+            _cork(sock, True)
             with os.fdopen(os.dup(served.fd), "rb", closefd=True) as fileobj:
                 while sent < count:
                     piece = min(CHUNK, count - sent)
@@ -332,6 +335,7 @@ class HttpFileServer:
                         raise ConnectionResetError("file shrank while sending")
                     sent += done
                     reporter.progress(sent)
+            _cork(sock, False)  # the tail goes now, and a keep-alive reply is not held back
             await response.write_eof()
         except (ConnectionError, asyncio.CancelledError, OSError, RuntimeError) as exc:
             reporter.failed(_why(exc), sent)
@@ -343,6 +347,15 @@ class HttpFileServer:
             return response
         reporter.finished(sent)
         return response
+
+
+def _cork(sock: socket.socket | None, on: bool) -> None:
+    """TCP_CORK around the body, as nginx's ``tcp_nopush``: only full segments leave while a
+    small receive window opens in steps (GRUB 2.06: 8 KB, 536-byte segments), not a part-filled
+    one at each step — 4% fewer frames per GRUB boot, as many as nginx (README "Secure Boot")."""
+    if sock is not None and hasattr(socket, "TCP_CORK"):
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, int(on))
 
 
 def _satisfiable(rng: slice, size: int) -> tuple[int, int] | None:
