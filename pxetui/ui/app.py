@@ -35,7 +35,7 @@ GC_CHECK_S = 2.0
 """How often the console tends its garbage collector (a timer, never on a key's path)."""
 GC_IDLE_AFTER_KEY_S = 1.0
 """A moment is idle when no key came for this long (a collection runs between keys)."""
-GC_YOUNG_EVERY_S = 5.0
+GC_YOUNG_EVERY_S = 15.0
 """A full collection of what came since the last freeze at least this often, then a freeze."""
 GC_THAW_EVERY_S = 300.0
 """Unfreeze and collect everything this often (at an idle moment if one comes within as
