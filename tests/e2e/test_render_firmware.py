@@ -13,6 +13,7 @@ import http.server
 import os
 import re
 import shutil
+import socket
 import subprocess
 import threading
 import time
@@ -90,7 +91,14 @@ def _netdev(root: Path, bootfile: str, port: int) -> str:
     return f"user,id=n0,restrict=on,tftp={root},bootfile={bootfile},{fwd}"
 
 
-def _boot(cmd: list[str], until: str) -> str:
+def _closed_port() -> int:
+    """A loopback port nothing listens on: the guest's HTTP connections get closed at once."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _boot(cmd: list[str], until: str, failures: tuple[str, ...] = FAILURES) -> str:
     """Run QEMU until *until* or a failure string appears on the serial line (bounded)."""
     proc = subprocess.Popen(
         cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
@@ -103,7 +111,7 @@ def _boot(cmd: list[str], until: str) -> str:
         while time.monotonic() < deadline and proc.poll() is None:
             raw += proc.stdout.read() or b""
             text = ANSI.sub("", raw.decode("latin-1"))
-            if until in text or any(f in text for f in FAILURES):
+            if until in text or any(f in text for f in failures):
                 break
             time.sleep(0.2)
     finally:
@@ -172,10 +180,13 @@ def test_pxelinux_default_menu_times_out_to_its_default_with_bootif(
     )
 
 
+@pytest.mark.parametrize("http_up", [True, False], ids=["http", "http-down"])
 def test_grub_dispatcher_falls_back_to_default_with_the_mac_exported(
-    served_root: tuple[Path, int], amd64_files: dict[str, Path], tmp_path: Path
+    served_root: tuple[Path, int], amd64_files: dict[str, Path], tmp_path: Path, http_up: bool
 ) -> None:
-    """UEFI GRUB: grub.cfg derives grub.cfg-01-<mac>, misses, runs grub.cfg-default."""
+    """UEFI GRUB: grub.cfg derives grub.cfg-01-<mac>, misses, runs grub.cfg-default, which
+    loads the kernel over GRUB's HTTP (grub.files: http, the default) — or, when nothing
+    answers on the HTTP port, over TFTP from the same menu entry."""
     if not Path("/usr/lib/grub/x86_64-efi").is_dir() or shutil.which("grub-mknetdir") is None:
         pytest.fail("grub-efi-amd64-bin / grub-common missing: run `sudo bash .ci/setup`")
     root, port = served_root
@@ -192,7 +203,7 @@ def test_grub_dispatcher_falls_back_to_default_with_the_mac_exported(
     shutil.copyfile("/usr/share/OVMF/OVMF_VARS_4M.fd", variables)
     cmd = _x86(
         "q35",
-        _netdev(root, "grub/x86_64-efi/core.efi", port),
+        _netdev(root, "grub/x86_64-efi/core.efi", port if http_up else _closed_port()),
         "52:54:00:99:99:02",
         ",bootindex=1,romfile=",
         "-drive",
@@ -200,12 +211,13 @@ def test_grub_dispatcher_falls_back_to_default_with_the_mac_exported(
         "-drive",
         f"if=pflash,format=raw,file={variables}",
     )
-    serial = _boot(cmd, "PXETUI-CMDLINE")
+    # With HTTP down GRUB prints its error for the HTTP load, then takes the else branch.
+    failures = FAILURES if http_up else tuple(f for f in FAILURES if f != "error: file")
+    serial = _boot(cmd, "PXETUI-CMDLINE", failures)
     assert "loads (tftp,10.0.2.2)/grub/grub.cfg-01-52-54-00-99-99-02" in serial
-    # grub.files: http (the default): GRUB's own HTTP fetched the kernel (grub-mknetdir
-    # installed http.mod), not the TFTP fallback.
+    device = f"(http,{HTTP_IP})" if http_up else "(tftp,10.0.2.2)"
     assert _cmdline(serial) == (
-        f"BOOT_IMAGE=(http,{HTTP_IP})/vmlinuz console=ttyS0 quiet pxetui.entry=plain "
+        f"BOOT_IMAGE={device}/vmlinuz console=ttyS0 quiet pxetui.entry=plain "
         "pxetui.host= pxetui.mac=52-54-00-99-99-02"
     )
 
