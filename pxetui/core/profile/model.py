@@ -173,7 +173,7 @@ class ShimSettings(_Model):
 
 GrubFiles = Literal["http", "tftp"]
 """How GRUB (``loader: grub``, not shim) fetches kernels and initrds under our roots."""
-GRUB_FILES_DEFAULT: GrubFiles = "http"  # README "Secure Boot": GRUB: HTTP or TFTP (measured)
+GRUB_FILES_DEFAULT: GrubFiles = "http"  # README "Secure Boot", "GRUB: HTTP, then TFTP"
 
 
 class GrubSettings(_Model):
