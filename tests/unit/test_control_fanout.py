@@ -5,7 +5,14 @@ from __future__ import annotations
 
 import json
 
-from pxetui.core.events import ClientUpdated, EngineMessage, FileNotFound, TransferProgress
+from pxetui.core.events import (
+    ClientUpdated,
+    EngineMessage,
+    FileNotFound,
+    RequestRefused,
+    TransferFailed,
+    TransferProgress,
+)
 from pxetui.core.mac import MacAddress
 from pxetui.engine.control.fanout import SubscriberQueue, Tick
 from pxetui.engine.control.server import tick_bytes
@@ -102,6 +109,24 @@ async def test_log_lines_over_the_tick_budget_are_counted_not_queued() -> None:
     assert [e.filename for e in queue.take().events if isinstance(e, FileNotFound)] == [
         "pxelinux.cfg/6000"
     ]
+
+
+async def test_a_flood_of_routine_lines_never_hides_a_failure() -> None:
+    """Misses over the budget are counted; a refusal and a failed transfer after them still
+    go out (their own budget), in order."""
+    queue = SubscriberQueue(depth=20, log_lines=5)
+    for i in range(1000):
+        queue.put(miss(i))
+    queue.put(RequestRefused(proto="tftp", client_ip="10.0.0.9", filename="../x", reason="escape"))
+    queue.put(
+        TransferFailed(
+            transfer_id="t1", proto="tftp", client_ip="10.0.0.9", filename="k", reason="timeout"
+        )
+    )
+    tick = queue.take()
+    kinds = [e.kind for e in tick.events]
+    assert kinds == ["file_not_found"] * 5 + ["request_refused", "transfer_failed"], kinds
+    assert tick.skipped == 995
 
 
 async def test_kept_events_past_the_depth_still_drop_the_subscriber() -> None:

@@ -9,9 +9,11 @@ is bounded by what a console can show, not by the event rate. Three classes of e
   still waiting for the same client or transfer is replaced in place. Bounded by the
   clients and transfers the engine tracks; a slow subscriber gets fewer, bigger ticks with
   the latest rows, never a growing queue.
-* **Log lines** — DHCP, transfer starts/ends, misses, refusals, raw log lines: at most
+* **Log lines** — DHCP, transfer starts/ends, misses, raw log lines: at most
   :data:`LOG_LINES_PER_TICK` wait; more are counted as *skipped* and the count goes out
   with the tick (the console says "… N more events"). The engine's own log has them all.
+  Failures (a transfer failed, a request refused) have a budget of their own of the same
+  size, so a flood of routine lines never hides one.
 * **Everything else** (services, assignments, engine messages, boot files) is kept in
   order, up to the queue's depth; past it the subscriber is marked overflowed and its
   writer drops it with ``{"error": "too slow"}`` — the last resort, with its log line.
@@ -32,6 +34,7 @@ from pxetui.core.events import (
     RawLogEvent,
     RequestRefused,
     TransferEvent,
+    TransferFailed,
     TransferProgress,
 )
 
@@ -44,6 +47,7 @@ EVENTS_PER_TICK = 300
 changed rows at once were a 9 MiB write; the rest wait for the next tick, coalescing."""
 
 _LOG_KINDS = (TransferEvent, FileNotFound, RequestRefused, DhcpEvent, RawLogEvent)
+_FAILURE_KINDS = (TransferFailed, RequestRefused)
 
 
 def coalesce_key(event: Event) -> Hashable | None:
@@ -58,6 +62,11 @@ def coalesce_key(event: Event) -> Hashable | None:
 def is_log_line(event: Event) -> bool:
     """Events a console only shows as lines, which may be skipped under a flood."""
     return isinstance(event, _LOG_KINDS)
+
+
+def is_failure(event: Event) -> bool:
+    """Log lines that say something went wrong: budgeted apart from routine ones."""
+    return isinstance(event, _FAILURE_KINDS)
 
 
 @dataclass
@@ -81,7 +90,8 @@ class SubscriberQueue:
         self._order: deque[Event | _Key] = deque()
         self._latest: dict[Hashable, Event] = {}
         self._kept = 0  # kept events in _order (bounded by depth)
-        self._logs = 0  # log lines in _order (bounded by log_lines)
+        self._logs = 0  # routine log lines in _order (bounded by log_lines)
+        self._failures = 0  # failure lines in _order (bounded by log_lines too)
         self._coalesced = 0
         self._skipped = 0
         self._ready = asyncio.Event()
@@ -102,6 +112,12 @@ class SubscriberQueue:
                 return
             self._latest[key] = event
             self._order.append(_Key(key))
+        elif is_failure(event):
+            if self._failures >= self._log_lines:
+                self._skipped += 1
+                return
+            self._failures += 1
+            self._order.append(event)
         elif is_log_line(event):
             if self._logs >= self._log_lines:
                 self._skipped += 1
@@ -129,7 +145,7 @@ class SubscriberQueue:
         if most is None or most >= len(self._order):
             order, self._order = self._order, deque()
             latest, self._latest = self._latest, {}
-            self._kept = self._logs = 0
+            self._kept = self._logs = self._failures = 0
             tick.events = [latest[item.key] if isinstance(item, _Key) else item for item in order]
             self._ready.clear()
             return tick
@@ -147,7 +163,9 @@ class SubscriberQueue:
         item = self._order.popleft()
         if isinstance(item, _Key):
             return self._latest.pop(item.key)
-        if is_log_line(item):
+        if is_failure(item):
+            self._failures -= 1
+        elif is_log_line(item):
             self._logs -= 1
         else:
             self._kept -= 1
