@@ -85,3 +85,17 @@ def test_serve_refuses_a_shared_profile_without_engine(tmp_path: Path) -> None:
     )
     assert proc.returncode == 2, proc.stderr
     assert "is shared by engines rack-a, rack-b: say which with --engine NAME" in proc.stderr
+
+
+def test_a_shared_store_without_psycopg_is_refused_in_a_sentence(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """psycopg is optional: a postgresql:// store where it is missing is a `check` problem
+    naming the line and what to install, so the engine refuses it instead of a traceback."""
+    text = "store: postgresql:///pxetui?host=/run/postgresql\n" + SHARED
+    _, problems = _load(tmp_path, text)
+    assert not any("psycopg" in p for p in problems), problems
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # as if not installed
+    _, problems = _load(tmp_path, text)
+    assert "lab.yaml:1: store: a postgresql:// store needs psycopg 3" in "\n".join(problems)
+    assert any("pxetui[serve]" in p for p in problems), problems

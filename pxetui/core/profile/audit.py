@@ -8,6 +8,7 @@ check`` runs these before an operator finds out from a machine that does not boo
 
 from __future__ import annotations
 
+import importlib.util
 import stat
 from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
@@ -305,7 +306,20 @@ def audit_profile(profile: Profile, ctx: RenderContext) -> list[str]:
         )
     for path, message in shim_audit(profile).problems:
         audit.add(path, message)
+    if profile.store is not None and not psycopg_installed():
+        audit.add(("store",), STORE_NEEDS_PSYCOPG)
     return audit.problems
+
+
+STORE_NEEDS_PSYCOPG = (
+    "a postgresql:// store needs psycopg 3, which is not installed: install pxetui with its "
+    "'serve' extra (pip install 'pxetui[serve]') or Debian's python3-psycopg"
+)
+
+
+def psycopg_installed() -> bool:
+    """Whether a shared store could be opened here (psycopg is an optional dependency)."""
+    return importlib.util.find_spec("psycopg") is not None
 
 
 def profile_warnings(profile: Profile) -> list[str]:
