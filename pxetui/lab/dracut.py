@@ -333,7 +333,7 @@ def build_live_root(
 
 IsoKind = Literal["azure-linux", "fedora-liveos", "debian-live"]
 ISO_KINDS: tuple[IsoKind, ...] = ("azure-linux", "fedora-liveos", "debian-live")
-IMPORT_ARGS = "console=ttyS0,115200 panic=-1 rd.shell=0"
+IMPORT_ARGS = "console=ttyS0,115200 no_timer_check panic=-1 rd.shell=0"
 """The kernel arguments the ISOs' own boot configs carry (``pxetui import`` keeps them)."""
 
 

@@ -64,7 +64,7 @@ DRACUT_FAILURES = (
 """dracut's ways of giving up; with ``rd.shell=0`` it never sits in an emergency shell."""
 BOOT_TIMEOUT = 240.0
 """TCG on two shared cores: kernel + dracut take 35-70 s here; a hang ends at this bound."""
-ARGS = "console=ttyS0,115200 panic=-1 rd.shell=0 pxetui.entry={entry}"
+ARGS = "console=ttyS0,115200 no_timer_check panic=-1 rd.shell=0 pxetui.entry={entry}"
 IMAGES: dict[str, str] = {
     "squashfs-tree": "squashfs.img",
     "squashfs-rootfs": "rootfs.sqfs",
