@@ -19,10 +19,11 @@ from textual.app import App, SystemCommand
 from textual.await_complete import AwaitComplete
 from textual.binding import Binding
 from textual.driver import Driver
+from textual.drivers.web_driver import WebDriver
 from textual.screen import Screen
 
 from pxetui.ui.connection import EngineError, EngineLink
-from pxetui.ui.driver import ConsoleDriver
+from pxetui.ui.driver import ConsoleDriver, ConsoleWebDriver
 from pxetui.ui.event_text import EVENT_KINDS
 from pxetui.ui.screens.help import HelpScreen
 from pxetui.ui.screens.main import MainScreen
@@ -110,11 +111,14 @@ class PxeConsole(ShowsWorkerFailures, App[QuitChoice]):
         return MainScreen(self.link)
 
     def get_driver_class(self) -> type[Driver]:
-        """Our terminal driver (Esc as fast as any key), except where Textual is told
-        another (``TEXTUAL_DRIVER``: textual-serve's web driver) or is not on Linux."""
+        """Our terminal driver (Esc as fast as any key); under textual-serve
+        (``TEXTUAL_DRIVER``) its web driver, made to exit with textual-serve; Textual's own
+        elsewhere (not Linux, another driver asked for)."""
         default = super().get_driver_class()
         if constants.DRIVER is None and issubclass(ConsoleDriver, default):
             return ConsoleDriver
+        if default is WebDriver:  # textual-serve's: ours exits when textual-serve is gone
+            return ConsoleWebDriver
         return default
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:

@@ -17,11 +17,12 @@ import selectors
 from codecs import getincrementaldecoder
 from typing import Any
 
-from textual import constants
+from textual import constants, messages
 from textual._parser import ParseError
 from textual._time import get_time
 from textual._xterm_parser import XTermParser
 from textual.drivers.linux_driver import LinuxDriver
+from textual.drivers.web_driver import WebDriver
 
 ESCAPE_DELAY = 0.010
 """Seconds an ESC waits for the rest of an escape sequence before it is the Esc key.
@@ -90,3 +91,15 @@ class ConsoleDriver(LinuxDriver):
                     pass
             except (EOFError, ParseError):
                 pass
+
+
+class ConsoleWebDriver(WebDriver):
+    """Textual's web driver (``pxetui web``: textual-serve runs one console per browser
+    session); when textual-serve goes away — killed, restarted — the console's stdin ends,
+    and Textual's driver only stops reading: the console lived on, attached to the engine,
+    with no one to see it. Here it exits."""
+
+    def run_input_thread(self) -> None:
+        super().run_input_thread()
+        if not self.exit_event.is_set():  # stdin at its end, not an exit of our own
+            self._app.post_message(messages.ExitApp())
