@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import pty
 import select
 import sys
 import tempfile
@@ -25,22 +24,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.ui_bench import _ANSI, start_engine, summary, with_timeout_kill  # noqa: E402
+from bench.ui_bench import (  # noqa: E402
+    _ANSI,
+    console_in_pty,
+    start_engine,
+    summary,
+    with_timeout_kill,
+)
 
 
 def run(socket_path: Path, rounds: int) -> tuple[list[float], list[float]]:
-    pid, fd = pty.fork()
-    if pid == 0:  # child: the console, attached, in a 120x40 terminal
-        os.environ["TERM"] = "xterm-256color"
-        os.environ["COLUMNS"], os.environ["LINES"] = "120", "40"
-        os.execv(
-            sys.executable, [sys.executable, "-m", "pxetui", "attach", "--socket", str(socket_path)]
-        )
-    import fcntl
-    import struct
-    import termios
-
-    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+    pid, fd = console_in_pty(socket_path)
 
     def wait_for(seconds: float, until: bytes | None = None) -> float | None:
         data = b""

@@ -332,7 +332,8 @@ async def in_process(
 # --- measurement 2: a real terminal (pty) ---------------------------------------------------
 
 
-def pty_session(socket_path: Path, args: argparse.Namespace) -> None:
+def console_in_pty(socket_path: Path) -> tuple[int, int]:
+    """``pxetui attach`` in a 120x40 pseudo-terminal: its pid and the terminal's fd."""
     pid, fd = pty.fork()
     if pid == 0:  # child: the console, attached, in a 120x40 terminal
         os.environ["TERM"] = "xterm-256color"
@@ -345,6 +346,11 @@ def pty_session(socket_path: Path, args: argparse.Namespace) -> None:
     import termios
 
     fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+    return pid, fd
+
+
+def pty_session(socket_path: Path, args: argparse.Namespace) -> None:
+    pid, fd = console_in_pty(socket_path)
     child = psutil.Process(pid)
 
     def read_for(seconds: float, until: bytes | None = None) -> tuple[bytes, float | None]:
