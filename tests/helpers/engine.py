@@ -10,9 +10,12 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.helpers.profiles import loopback_profile, write_loopback_profile
 from tests.helpers.wait import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
@@ -77,3 +80,16 @@ def start_serve(
         engine.stop()
         raise
     return engine
+
+
+@contextmanager
+def serving_on_loopback(tmp_path: Path, name: str) -> Iterator[Path]:
+    """A real engine on a loopback-only profile named *name* in *tmp_path*: its socket."""
+    profile = write_loopback_profile(
+        tmp_path, loopback_profile(name, interface="lo"), filename=f"{name}.yaml"
+    )
+    engine = start_serve(profile, socket_path=tmp_path / "control.sock")
+    try:
+        yield engine.socket_path
+    finally:
+        engine.stop()

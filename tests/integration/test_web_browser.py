@@ -25,9 +25,8 @@ from selenium import webdriver  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 
-from tests.helpers.engine import start_serve  # noqa: E402
+from tests.helpers.engine import serving_on_loopback  # noqa: E402
 from tests.helpers.ports import free_port  # noqa: E402
-from tests.helpers.profiles import loopback_profile, write_loopback_profile  # noqa: E402
 from tests.helpers.wait import wait_for  # noqa: E402
 
 PXETUI = [sys.executable, "-m", "pxetui"]
@@ -40,14 +39,8 @@ _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[()][0-9A-Za-z]|\x1b[=>]")
 @pytest.fixture
 def engine_socket(tmp_path: Path) -> Iterator[Path]:
     """A real engine on a loopback-only profile."""
-    profile = write_loopback_profile(
-        tmp_path, loopback_profile("webtest", interface="lo"), filename="web.yaml"
-    )
-    engine = start_serve(profile, socket_path=tmp_path / "control.sock")
-    try:
-        yield engine.socket_path
-    finally:
-        engine.stop()
+    with serving_on_loopback(tmp_path, "webtest") as socket_path:
+        yield socket_path
 
 
 @pytest.fixture
@@ -58,8 +51,18 @@ def web_url(engine_socket: Path, tmp_path: Path) -> Iterator[str]:
     password.chmod(0o600)
     port = free_port()
     web = subprocess.Popen(
-        [*PXETUI, "web", "--socket", str(engine_socket), "--host", "127.0.0.1",
-         "--port", str(port), "--password-file", str(password)],
+        [
+            *PXETUI,
+            "web",
+            "--socket",
+            str(engine_socket),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--password-file",
+            str(password),
+        ],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -153,6 +156,7 @@ def test_login_then_the_console_renders_with_the_engines_state(
 
     wait_for(attached, 60, "the console to attach to the engine")
     assert "webtest" in seen and "DHCP off" in seen
+
     def body_class() -> str:
         return browser.find_element(By.TAG_NAME, "body").get_attribute("class") or ""
 

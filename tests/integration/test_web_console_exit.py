@@ -17,22 +17,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers.engine import start_serve
-from tests.helpers.profiles import loopback_profile, write_loopback_profile
+from tests.helpers.engine import serving_on_loopback
 
 WEB_DRIVER = "textual.drivers.web_driver:WebDriver"  # what textual-serve sets
 
 
 @pytest.fixture
 def engine_socket(tmp_path: Path) -> Iterator[Path]:
-    profile = write_loopback_profile(
-        tmp_path, loopback_profile("webexit", interface="lo"), filename="web.yaml"
-    )
-    engine = start_serve(profile, socket_path=tmp_path / "control.sock")
-    try:
-        yield engine.socket_path
-    finally:
-        engine.stop()
+    """A real engine on a loopback-only profile."""
+    with serving_on_loopback(tmp_path, "webexit") as socket_path:
+        yield socket_path
 
 
 def test_a_web_console_exits_when_its_stdin_ends(engine_socket: Path) -> None:
