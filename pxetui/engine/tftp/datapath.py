@@ -21,6 +21,10 @@ Concurrency contract (why a :class:`Transfer` needs no locks of its own):
   stdout) therefore still run on the loop — and they run in batches, because every time the
   loop thread runs Python it holds the GIL the data path needs (measured: one hand-off per
   event cost the data thread ~6 % of its samples in the self-pipe write alone).
+
+With the C extension (:mod:`.fastpath`) the wait is ``pump()`` instead of ``epoll.poll``: it
+also serves lock-step ACKs in C while it waits, and returns, besides the ready descriptors,
+whatever it hands back to Python. It runs with the lock released, like the poll.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ import time
 from collections.abc import Callable
 
 from pxetui.core.events import Event
+from pxetui.engine.tftp import fastpath
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +84,8 @@ class DataPath:
         self._flush_scheduled = False
         self._running = True
         self._closed = False
+        #: the C fast path (None: pure Python); sockets and transfers register with it
+        self.lane = fastpath.lane()
         self._thread = threading.Thread(target=self._run, name="tftp-data", daemon=True)
         self._thread.start()
         self._thread_id = self._thread.ident
@@ -191,6 +198,9 @@ class DataPath:
     def _run(self) -> None:
         # The hot loop: locals only, one monotonic() per wake-up (for the timers).
         poll = self._epoll.poll
+        lane = self.lane
+        pump = lane.pump.pump if lane is not None else None
+        epfd = self._epoll.fileno()
         readers = self._readers
         writers = self._writers
         timers = self._timers
@@ -217,11 +227,24 @@ class DataPath:
                     timeout = 0.0
                 elif timeout > _MAX_SLEEP:
                     timeout = _MAX_SLEEP
-                lock.release()
-                try:
-                    ready = poll(timeout, _MAX_EVENTS)
-                finally:
-                    lock.acquire()
+                if lane is None or pump is None:
+                    lock.release()
+                    try:
+                        ready = poll(timeout, _MAX_EVENTS)
+                    finally:
+                        lock.acquire()
+                else:
+                    lane.give_offered()
+                    lock.release()
+                    try:
+                        ready, handups, unsent = pump(epfd, timeout)
+                    finally:
+                        lock.acquire()
+                    if handups or unsent:
+                        try:
+                            lane.dispatch(handups, unsent)
+                        except Exception:
+                            log.exception("TFTP transfer handler failed")
                 for fd, mask in ready:
                     if mask & readable:
                         handler = readers.get(fd)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import socket
 import time
 from collections.abc import Callable
@@ -78,6 +79,9 @@ class SharedSocket:
         self.sendto = self.sock.sendto
         self._recvfrom = self.sock.recvfrom
         datapath.add(self.fd, self._on_readable)
+        self._lane = datapath.lane
+        if self._lane is not None:
+            self._lane.add_socket(self)
 
     @property
     def port(self) -> int:
@@ -104,6 +108,8 @@ class SharedSocket:
             tombs[key] = time.monotonic() + TOMBSTONE_SECONDS
 
     def close(self) -> None:
+        if self._lane is not None:
+            self._lane.remove_socket(self)
         self._datapath.remove(self.fd)
         self.sock.close()
 
@@ -143,6 +149,28 @@ class SharedSocket:
                     transfer.on_ack((buf[off + 2] << 8) | buf[off + 3])
                 else:
                     transfer.on_datagram(bytes(buf[off : off + length]))
+        self.send_queued()
+
+    def deliver(self, key: int, data: bytes, addr: tuple[str, int]) -> None:
+        """One datagram the C fast path handed back (see :mod:`.fastpath`), as if read here;
+        :meth:`send_queued` after the last one."""
+        self.now = time.monotonic()
+        transfer = self._transfers.get(key)
+        if transfer is None:
+            self._stranger(key, data, addr)
+        elif len(data) >= 4 and data[0] == 0 and data[1] == 4:
+            transfer.on_ack((data[2] << 8) | data[3])
+        else:
+            transfer.on_datagram(data)
+
+    def unsent_by_c(self, key: int, err: int) -> None:
+        """The C fast path could not send a transfer's block (*err* 0: EAGAIN)."""
+        transfer = self._transfers.get(key)
+        if transfer is not None:
+            transfer.unsent(OSError(err, os.strerror(err)) if err else None)
+
+    def send_queued(self) -> None:
+        """Send the packets transfers queued while handling this wake-up's datagrams."""
         queued = self._queued
         if queued:
             if len(queued) == 1:  # the common lock-step case, inline: one sendto

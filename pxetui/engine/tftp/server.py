@@ -378,6 +378,7 @@ class TftpServer:
             base_timeout=self.timeout,
             max_retries=self.max_retries,
             gso=self.gso,
+            file_fd=None if request.mode == "netascii" else served.fd,
         )
         with self._sockets.lock:
             self._transfers[addr] = transfer

@@ -20,6 +20,10 @@ Rules that keep a LAN safe:
   (RFC 7440): the window restarts right after that block.
 * Block numbers are 16 bits on the wire and roll over 65535 → 0; internally they are counted
   without limit and the wire number is mapped back relative to the window.
+
+With the C extension, a lock-step transfer of a file in its steady state is moved forward by
+C between the events Python handles (see :mod:`.fastpath`): ``_in_c`` says C holds its
+state, and every entry point here takes it back first (:meth:`Transfer._reclaim`).
 """
 
 from __future__ import annotations
@@ -56,12 +60,15 @@ class Transfer:
         "_blksize",
         "_buf",
         "_closed",
+        "_file_fd",
         "_fill",
         "_give_up_after",
         "_gso_batch",
         "_gso_cmsg",
         "_highest_sent",
+        "_in_c",
         "_iov_len",
+        "_lane",
         "_last_block",
         "_last_progress",
         "_next_send",
@@ -78,6 +85,7 @@ class Transfer:
         "_sendto",
         "_sent_at",
         "_shared",
+        "_slot",
         "_sockets",
         "_stalled_since",
         "_timer",
@@ -113,6 +121,7 @@ class Transfer:
         min_rto: float = MIN_RTO,
         max_retries: int = 5,
         gso: bool = True,
+        file_fd: int | None = None,
     ) -> None:
         self._sockets = sockets
         self._shared = shared
@@ -159,6 +168,12 @@ class Transfer:
         self._fill = readinto(self.packet.buf[4:])
         self._gso_batch = gso_send.batch_size(self._blksize, self._window, gso)
         self._gso_cmsg = gso_send.control(self._blksize)
+        # The C fast path (lock-step transfers of a file only): see .fastpath.
+        self._file_fd = file_fd
+        lane = sockets.lane
+        self._lane = lane if file_fd is not None and self._window == 1 else None
+        self._slot = -1  # our slot in the C table, once registered
+        self._in_c = False  # C holds our state: take it back before touching it
 
     # --- lifecycle --------------------------------------------------------------------
 
@@ -176,6 +191,8 @@ class Transfer:
         """Stop for good; with *reason*, report the transfer as failed (if nothing else was)."""
         if self._closed:
             return
+        if self._in_c:
+            self._reclaim()
         self._closed = True
         if reason is not None:
             self.reporter.failed(reason, self._bytes_acked())
@@ -183,6 +200,9 @@ class Transfer:
             self._timer.cancel()
             self._timer = None
         self._shared.remove(self)
+        if self._lane is not None and self._slot >= 0:
+            self._lane.pump.unregister(self._slot)  # before the file is closed
+            self._slot = -1
         self._release()
         self._on_close(self)
 
@@ -203,6 +223,8 @@ class Transfer:
     def on_datagram(self, data: bytes) -> None:
         """Anything from our client that is not an ACK: an ERROR ends the transfer; DATA,
         a repeated RRQ or junk is ignored."""
+        if self._in_c:
+            self._reclaim()
         if self._closed:
             return
         if len(data) >= 2 and data[0] == 0 and data[1] == _ERROR:
@@ -211,6 +233,8 @@ class Transfer:
     def on_ack(self, block: int) -> None:
         # The hot path: runs once per block (per window with windowsize), so it is written
         # flat, with no helper calls in the common case.
+        if self._in_c:
+            self._reclaim()
         if self._closed:
             return
         if self._oack_pending:
@@ -264,6 +288,8 @@ class Transfer:
                 self._highest_sent = following
             else:
                 self.retransmits += 1
+            if self._lane is not None:
+                self._lane.offer(self)
             return
         # The end of the window slides the next one out; a mid-window ACK (RFC 7440) means
         # the client lost what followed, so the window restarts right after it either way.
@@ -274,6 +300,8 @@ class Transfer:
 
     def unsent(self, error: OSError | None) -> None:
         """The shared socket could not send our queued block: wait for room, or give up."""
+        if self._in_c:
+            self._reclaim()
         if self._closed:
             return
         if error is not None:
@@ -354,6 +382,8 @@ class Transfer:
             self._shared.want_writable(self)
 
     def on_writable(self) -> None:
+        if self._in_c:
+            self._reclaim()
         self._writer_armed = False
         if not self._closed:
             self._pump()
@@ -375,6 +405,8 @@ class Transfer:
 
     def _on_timer(self) -> None:
         self._timer = None
+        if self._in_c:
+            self._reclaim()
         if self._closed:
             return
         due = self._last_progress + self.timeout.current()
@@ -400,3 +432,68 @@ class Transfer:
             self._open_window(self._acked + 1)
         if not self._closed:
             self._arm(now + self.timeout.current())
+
+    # --- the C fast path (see .fastpath) ------------------------------------------------
+
+    def give_to_c(self) -> None:
+        """Hand our state to C if we are in lock-step's steady state: only the next block is
+        out, its RTT is being sampled, no retransmission or blocked send is pending."""
+        lane = self._lane
+        acked = self._acked
+        if (
+            lane is None
+            or self._in_c
+            or self._closed
+            or self._oack_pending
+            or self._writer_armed
+            or not self._sample_ok
+            or self.timeout.tries
+            or self.timeout.srtt < 0
+            or self._highest_sent != acked + 1
+            or self._window_end != acked + 1
+            or self._next_send != acked + 2
+            or acked >= self._last_block
+        ):
+            return
+        pump = lane.pump
+        if self._slot < 0:
+            assert self._file_fd is not None
+            self._slot = pump.register(
+                self._shared.fd,
+                mmsg.sockaddr(self.client),
+                self._file_fd,
+                self._blksize,
+                self._last_block,
+            )
+            if self._slot < 0:
+                return  # the C table is full (or has our client already): stay in Python
+        timeout = self.timeout
+        pump.give(
+            self._slot,
+            acked,
+            self._highest_sent,
+            self._last_progress,
+            self._sent_at,
+            timeout.srtt,
+            timeout.rttvar,
+            self._progress_due,
+        )
+        self._in_c = True
+
+    def _reclaim(self) -> None:
+        """Take our state back from C (it moved us forward in lock-step meanwhile)."""
+        assert self._lane is not None
+        acked, highest, last_progress, sent_at, srtt, rttvar, retransmits = self._lane.pump.take(
+            self._slot
+        )
+        self._in_c = False
+        self._acked = acked
+        self._highest_sent = highest
+        self._window_end = acked + 1
+        self._next_send = acked + 2
+        self._last_progress = last_progress
+        self._sent_at = sent_at
+        self.timeout.srtt = srtt
+        self.timeout.rttvar = rttvar
+        self.retransmits += retransmits
+        self._lane.offer(self)  # back to C after this, if still in the steady state
