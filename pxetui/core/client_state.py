@@ -11,15 +11,17 @@ the latest boot's.
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pxetui.core.arch import arch_name
 from pxetui.core.boot import Boot, Phase
 from pxetui.core.mac import MacAddress
-from pxetui.core.wire import ClientRow
+from pxetui.core.wire import BootRow, ClientRow
 
 BOOTS_KEPT = 8
+SUMMARY_TRANSFERS = 4
+"""Running transfers a stream row carries (a client fetches one or two files at once)."""
 
 
 def arch_label(arch: int | None) -> str:
@@ -76,7 +78,9 @@ class ClientState:
         transfers; without it only the latest boot carries them (per-change updates)."""
         boot = self.boot
         boots = tuple(b.row(full=full or b is boot) for b in self.boots)
-        latest = boots[-1] if boots else None
+        return self._row(boots[-1] if boots else None, boots)
+
+    def _row(self, latest: BootRow | None, boots: tuple[BootRow, ...]) -> ClientRow:
         return ClientRow(
             mac=self.mac.colon,
             macs=tuple(m.colon for m in self.macs) or (self.mac.colon,),
@@ -105,3 +109,17 @@ class ClientState:
     def to_dict(self, full: bool = False) -> dict[str, Any]:
         """:meth:`row` as JSON-ready data (what crosses the control socket)."""
         return self.row(full).to_dict()
+
+    def summary_dict(self) -> dict[str, Any]:
+        """The stream's row (``ClientUpdated``): :meth:`row` without the boot history, and of
+        the latest boot's transfers only the running ones (at most
+        :data:`SUMMARY_TRANSFERS`) or else the last — a tenth of the whole row's bytes for a
+        client with a few boots, and what the client table shows."""
+        boot = self.boot
+        if boot is None:
+            return replace(self._row(None, ()), summary=True).to_dict()
+        running = [t for t in boot.transfers if t.state == "running"]
+        views = running[-SUMMARY_TRANSFERS:] if running else list(boot.transfers)[-1:]
+        latest = boot.row(full=False)
+        row = self._row(latest, ())
+        return replace(row, transfers=tuple(t.row() for t in views), summary=True).to_dict()

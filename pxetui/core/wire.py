@@ -284,6 +284,9 @@ class ClientRow:
     boots: tuple[BootRow, ...]
     engine: str | None = None
     """With a shared store: the engine whose segment the client is on (absent otherwise)."""
+    summary: bool = False
+    """A stream row: no boot history, only the latest boot's running (or last) transfers —
+    what the client table shows; the whole row comes from the ``client`` op."""
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ClientRow:
@@ -315,10 +318,13 @@ class ClientRow:
             transfers=tuple(TransferRow.from_dict(t) for t in _dicts(data, "transfers")),
             boots=tuple(BootRow.from_dict(b) for b in _dicts(data, "boots")),
             engine=_os(data, "engine", 64),
+            summary=_b(data, "summary"),
         )
 
     def to_dict(self) -> dict[str, Any]:
-        engine = {} if self.engine is None else {"engine": self.engine}
+        extra: dict[str, Any] = {} if self.engine is None else {"engine": self.engine}
+        if self.summary:
+            extra["summary"] = True
         return {
             "v": WIRE_VERSION,
             "mac": self.mac,
@@ -343,5 +349,5 @@ class ClientRow:
             "hints": [h.to_dict() for h in self.hints],
             "transfers": [t.to_dict() for t in self.transfers],
             "boots": [b.to_dict() for b in self.boots],
-            **engine,
+            **extra,
         }

@@ -5,7 +5,8 @@
   loop; rows are written together at most ``HISTORY_FLUSH_S`` later (or every
   ``HISTORY_BATCH`` rows), in one transaction.
 * :class:`ClientUpdateCoalescer` — a client's state can change dozens of times a second
-  during a transfer; UIs get one ``ClientUpdated`` per client per ``CLIENT_UPDATE_INTERVAL_S``.
+  during a transfer; UIs get one ``ClientUpdated`` per client per ``CLIENT_UPDATE_INTERVAL_S``,
+  carrying the client's summary row (no boot history: the ``client`` op has the whole row).
 """
 
 from __future__ import annotations
@@ -102,7 +103,7 @@ class ClientUpdateCoalescer:
         for mac in sorted(dirty):
             client = self._tracker.get(mac)
             if client is not None:
-                self._publish(ClientUpdated(mac=mac, state=client.to_dict()))
+                self._publish(ClientUpdated(mac=mac, state=client.summary_dict()))
 
     def cancel(self) -> None:
         if self._timer is not None:

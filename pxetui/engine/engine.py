@@ -312,7 +312,9 @@ class Engine(AssignmentActions):
             return
         if isinstance(event, ClientUpdated):
             if self.fleet is not None and "engine" not in event.state:  # ours, not relayed
-                self.fleet.client_changed(event.mac, event.state)
+                client = self.tracker.get(event.mac)  # the store keeps whole rows
+                if client is not None:
+                    self.fleet.client_changed(event.mac, client.to_dict())
             return
         changed = self.tracker.apply(event)
         if changed:

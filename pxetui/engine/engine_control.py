@@ -32,7 +32,7 @@ class EngineControl:
     async def stop(self) -> None:
         await self._server.stop()
 
-    def snapshot(self) -> dict[str, Any]:
+    def snapshot(self, summary: bool = False) -> dict[str, Any]:
         engine = self._engine
         fleet = engine.fleet_snapshot()
         profile = engine.profile
@@ -51,7 +51,7 @@ class EngineControl:
                 "interface": profile.network.interface,
             },
             "services": {name: event_to_dict(ev) for name, ev in sorted(engine.services.items())},
-            "clients": self._clients(fleet),
+            "clients": self._clients(fleet, summary),
             "fleet": {k: v for k, v in fleet.items() if k != "clients"} if fleet else None,
             "entries": entries,
             "assignments": assignment_table(profile, engine.db.assignments()),
@@ -59,12 +59,25 @@ class EngineControl:
             "recent_events": engine.recent.dicts(),
         }
 
-    def _clients(self, fleet: dict[str, Any] | None) -> list[dict[str, Any]]:
+    def _clients(self, fleet: dict[str, Any] | None, summary: bool) -> list[dict[str, Any]]:
         """Our clients; with a shared store, tagged with our name, then the other engines'."""
-        own = [client.to_dict(full=True) for client in self._engine.tracker.clients()]
+        clients = self._engine.tracker.clients()
+        own = [c.summary_dict() if summary else c.to_dict(full=True) for c in clients]
         if fleet is None:
             return own
         return [{**row, "engine": fleet["engine"]} for row in own] + list(fleet["clients"])
+
+    def _client(self, mac: MacAddress) -> dict[str, Any]:
+        """One client's whole row (every boot, its DHCP steps and transfers): what the
+        detail screen shows; the stream only carries summaries."""
+        client = self._engine.tracker.get(mac)
+        if client is not None:
+            return client.to_dict(full=True)
+        fleet = self._engine.fleet_snapshot()
+        for row in fleet["clients"] if fleet else ():
+            if row.get("mac") == mac.colon:
+                return dict(row)
+        raise ControlError(f"no client {mac.colon} is known to this engine")
 
     async def dispatch(self, op: str, args: dict[str, Any], who: str = "") -> Any:
         engine = self._engine
@@ -90,6 +103,8 @@ class EngineControl:
             }
         if op == "explain":
             return _explain(engine, args)
+        if op == "client":
+            return self._client(_mac(args))
         if op == "history":
             limit = _count(args, "limit", 100, HISTORY_MAX)
             engine.history.flush()  # rows still waiting for their batch

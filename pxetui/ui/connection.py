@@ -26,6 +26,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from contextvars import Context
 from pathlib import Path
 from typing import Any
 
@@ -70,7 +71,17 @@ class EngineLink:
     # --- requests (UI loop) ---------------------------------------------------------------
 
     async def request(self, op: str, timeout: float = REQUEST_TIMEOUT, **params: Any) -> Any:
-        """Send one request and return its ``result``; raise :class:`EngineError` otherwise."""
+        """Send one request and return its ``result``; raise :class:`EngineError` otherwise.
+
+        Runs in a task of its own with an empty context: asyncio keeps a finished request's
+        timeout handle (and the context it was scheduled in) until the timeout's time, and
+        the caller's context names its worker and so its screen — a screen that polls (the
+        detail, twice a second) would live on for a request timeout after it closed, long
+        enough for the console's collector to freeze it."""
+        task = asyncio.create_task(self._request(op, timeout, params), context=Context())
+        return await task
+
+    async def _request(self, op: str, timeout: float, params: dict[str, Any]) -> Any:
         request_id = next(self._ids)
         payload = {"id": request_id, "op": op, **params}
         if self.via:

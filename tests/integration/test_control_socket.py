@@ -30,7 +30,7 @@ class RecordingHandler:
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.entries = {"centos": {"kind": "linux"}}
 
-    def snapshot(self) -> dict[str, Any]:
+    def snapshot(self, summary: bool = False) -> dict[str, Any]:
         return {"entries": self.entries, "calls": len(self.calls)}
 
     async def dispatch(self, op: str, args: dict[str, Any], who: str = "") -> Any:

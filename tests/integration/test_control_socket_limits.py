@@ -30,7 +30,7 @@ class BigHandler:
     def __init__(self, size: int = 100) -> None:
         self.size = size
 
-    def snapshot(self) -> dict[str, Any]:
+    def snapshot(self, summary: bool = False) -> dict[str, Any]:
         return {"blob": "x" * self.size}
 
     async def dispatch(self, op: str, args: dict[str, Any], who: str = "") -> Any:

@@ -18,7 +18,13 @@ import pytest
 import tftpy
 
 from pxetui.core.boot import TRANSFERS_PER_BOOT
-from pxetui.core.events import AssignmentChanged, EngineMessage, Event, TransferFinished
+from pxetui.core.events import (
+    AssignmentChanged,
+    ClientUpdated,
+    EngineMessage,
+    Event,
+    TransferFinished,
+)
 from pxetui.core.mac import MacAddress
 from pxetui.core.profile.loader import load_profile
 from pxetui.engine.control.client import ControlClient
@@ -124,6 +130,38 @@ async def test_one_shot_turns_into_local_boot_after_kernel_and_initrd(
     history = await client.request("history", mac=MAC.colon, limit=50)
     kinds = [h["kind"] for h in history]
     assert "transfer_finished" in kinds and "assignment" in kinds
+    await client.close()
+
+
+async def test_the_stream_carries_summary_rows_and_the_client_op_the_whole_row(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """Two boots of one client: the stream's rows (snapshot and updates) carry no boot
+    history and only the latest transfers; ``client`` answers with every boot in full."""
+    client = ControlClient(engine.socket_path)
+    await client.request("assign", mac=MAC.colon, entry="centos", once=True)
+    await http_get(engine, "ipxe/52-54-00-fe-01-01.ipxe")
+    await tftp_get(engine, "images/vmlinuz", tmp_path / "k")
+    await http_get(engine, "images/initrd.img")  # the one-shot is done: a second boot follows
+    await http_get(engine, "ipxe/52-54-00-fe-01-01.ipxe")
+    snapshot, events = await client.subscribe()
+    row = next(c for c in snapshot["clients"] if c["mac"] == MAC.colon)
+    assert row["summary"] is True and row["boots"] == []
+    assert [t["filename"] for t in row["transfers"]] == ["ipxe/52-54-00-fe-01-01.ipxe"]
+    assert row["phases"] and row["entry"] == "local"
+    await tftp_get(engine, "images/vmlinuz", tmp_path / "k2")
+    update = await next_matching(
+        events, lambda e: isinstance(e, ClientUpdated) and e.mac == MAC, timeout=15
+    )
+    assert isinstance(update, ClientUpdated)
+    assert update.state["summary"] is True and update.state["boots"] == []
+    assert len(update.state["transfers"]) == 1  # the latest, not the boot's whole list
+    whole = await client.request("client", mac=MAC.colon)
+    assert "summary" not in whole and len(whole["boots"]) == 2
+    assert whole["boots"][0]["outcome"] == "handed_over" and whole["boots"][0]["transfers"]
+    assert [t["filename"] for t in whole["transfers"]][-1] == "images/vmlinuz"
+    with pytest.raises(ControlError, match="no client 52:54:00:fe:09:09 is known"):
+        await client.request("client", mac="52:54:00:fe:09:09")
     await client.close()
 
 
@@ -258,8 +296,10 @@ async def test_client_updates_are_coalesced_to_about_ten_per_second(engine: Engi
                 updates.append(event)
     assert 1 <= len(updates) <= elapsed * 10 + 3, (len(updates), elapsed)
     last = updates[-1].state
-    assert last["mac"] == MAC.colon and len(last["transfers"]) == TRANSFERS_PER_BOOT  # a ring
-    assert all(t["state"] == "done" for t in last["transfers"])
+    assert last["mac"] == MAC.colon and len(last["transfers"]) == 1  # a summary: the last one
+    whole = await client.request("client", mac=MAC.colon)
+    assert len(whole["transfers"]) == TRANSFERS_PER_BOOT  # a ring
+    assert all(t["state"] == "done" for t in whole["transfers"])
     await client.close()
 
 

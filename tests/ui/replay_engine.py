@@ -206,6 +206,10 @@ class ReplayEngine:
         self._ready = threading.Event()
         self._server: asyncio.AbstractServer | None = None
         self.on_request: Callable[[dict[str, Any]], Any] | None = None
+        #: each client's newest row (the snapshot's, then what was published): the ``client`` op
+        self.rows: dict[str, dict[str, Any]] = {
+            c["mac"]: c for c in self.snap.get("clients", []) if isinstance(c, dict)
+        }
 
     def start(self) -> ReplayEngine:
         self._thread.start()
@@ -233,6 +237,8 @@ class ReplayEngine:
 
     def publish(self, event: Event) -> None:
         """Send *event* to every subscriber (thread-safe)."""
+        if isinstance(event, ClientUpdated):
+            self.rows[event.mac.colon] = event.state
         self.publish_lines([self.encode(event)])
 
     @staticmethod
@@ -286,6 +292,8 @@ class ReplayEngine:
             ]
         if op == "history":
             return []
+        if op == "client":
+            return self.rows.get(str(request.get("mac")), {"mac": request.get("mac")})
         return {}
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

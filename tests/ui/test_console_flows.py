@@ -220,6 +220,37 @@ async def test_detail_shows_timeline_explainer_and_hints(replay: ReplayEngine) -
         assert not isinstance(app.screen, ClientDetailScreen)
 
 
+async def test_detail_shows_the_whole_row_while_the_stream_sends_summaries(
+    tmp_path: Path,
+) -> None:
+    """The stream's rows carry no boots (as the engine sends them); the detail asks for the
+    whole row (``client`` op) and shows every boot, and keeps asking while open."""
+    snap = snapshot()
+    whole = {c["mac"]: c for c in snap["clients"]}
+    snap["clients"] = [{**c, "boots": [], "summary": True} for c in snap["clients"]]
+    replay = ReplayEngine(tmp_path / "control.sock", snap).start()
+    replay.rows = whole
+    try:
+        app = _app(replay)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await wait_for(pilot, lambda: app.screen.query_one(ClientTable).row_count == 6)
+            assert app.link.state.client(MAC0) is not None
+            assert app.link.state.client(MAC0).boots == ()  # type: ignore[union-attr]
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: isinstance(app.screen, ClientDetailScreen))
+            boots = app.screen.query_one("#detail-boots", Static)
+            await wait_for(pilot, lambda: "#1 " in _shown(boots), what="the first boot shown")
+            asked = [r for r in replay.requests if r["op"] == "client"]
+            assert asked and asked[0]["mac"] == MAC0.colon
+            await wait_for(
+                pilot,
+                lambda: sum(r["op"] == "client" for r in replay.requests) > len(asked),
+                what="the detail asking again",
+            )
+    finally:
+        replay.stop()
+
+
 async def test_entries_edit_validate_and_save_with_backup(
     replay: ReplayEngine, tmp_path: Path
 ) -> None:

@@ -52,6 +52,29 @@ def test_what_the_engine_sends_reads_back_the_same() -> None:
         assert ClientRow.from_dict(sent) == state.row(full)
 
 
+def test_the_stream_row_is_a_summary_of_the_whole_row() -> None:
+    """No boot history; the latest boot's running transfers (at most 4) or else its last;
+    everything a table row shows is the whole row's; ``summary`` survives the wire."""
+    tracker = _client()
+    state = tracker.get(MAC)
+    assert state is not None
+    whole = state.row(full=True)
+    summary = json.loads(json.dumps(state.summary_dict()))
+    row = ClientRow.from_dict(summary)
+    assert row.summary and not whole.summary and row.boots == () and len(whole.boots) == 3
+    assert [t.filename for t in row.transfers] == ["x.c32"]  # nothing runs: the last one
+    assert len(whole.transfers) == 1 and len(whole.boots[0].transfers) == 3
+    same = ("mac", "phase", "phases", "entry", "once", "ip", "arch", "hints", "outcome")
+    assert all(getattr(row, name) == getattr(whole, name) for name in same)
+    assert ClientRow.from_dict(summary).to_dict() == summary
+    for n in range(6):  # six transfers running at once: the newest four
+        common = {"transfer_id": f"r{n}", "proto": "tftp", "client_ip": "10.0.0.9"}
+        tracker.apply(TransferStarted(ts=70.0 + n, size=5, filename=f"r{n}", **common))
+    row = ClientRow.from_dict(state.summary_dict())
+    assert [t.filename for t in row.transfers] == ["r2", "r3", "r4", "r5"]
+    assert all(t.state == "running" for t in row.transfers)
+
+
 _values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=30),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner),

@@ -30,6 +30,7 @@ OPS = frozenset(
         "set_default",
         "preview",
         "explain",
+        "client",
         "history",
         "reload",
         "stop",

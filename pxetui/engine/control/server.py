@@ -53,8 +53,9 @@ LINGER_S = 2.0  # after refusing an oversize line, how long its rest is read and
 class ControlHandler(Protocol):
     """What the server needs from the engine."""
 
-    def snapshot(self) -> dict[str, Any]:
-        """The ``state`` result: profile, services, clients, entries, assignments."""
+    def snapshot(self, summary: bool = False) -> dict[str, Any]:
+        """The ``state`` result: profile, services, clients, entries, assignments;
+        *summary*: client rows as the stream sends them (``subscribe``'s first reply)."""
         ...
 
     async def dispatch(self, op: str, args: dict[str, Any], who: str = "") -> Any:
@@ -211,7 +212,7 @@ class ControlServer:
     ) -> None:
         queue = SubscriberQueue(self._depth)
         # Snapshot and subscription in the same loop step: no event is missed or doubled.
-        snapshot = self._handler.snapshot()
+        snapshot = self._handler.snapshot(summary=True)
         unsubscribe = self._bus.subscribe(queue.put)
         # The client hanging up ends the stream; whatever it sends meanwhile is read and
         # thrown away in small chunks (reader.read() would buffer it all).

@@ -6,7 +6,8 @@ status`` words them. The timeline comes from the latest boot's ``phases`` (phase
 time seen), the lookup
 explainer from the engine's ``explain`` op (the core explainer: every file this firmware will
 request, in order, and which one wins), hints from the tracker, history from the engine's
-store. The screen re-reads the client's state twice a second while open.
+store. The screen asks the engine for the client's whole row (``client`` op) twice a second
+while open: the event stream only carries summary rows.
 """
 
 from __future__ import annotations
@@ -192,6 +193,7 @@ class ClientDetailScreen(ShowsWorkerFailures, Screen[None]):
         self.link = link
         self.mac = mac
         self._last_state: tuple[ClientRow, dict[str, Any] | None] | None = None
+        self._whole: ClientRow | None = None  # the client op's row (the stream sends summaries)
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="detail-body"):
@@ -216,12 +218,29 @@ class ClientDetailScreen(ShowsWorkerFailures, Screen[None]):
         table = self.query_one("#detail-timeline", DataTable)
         table.add_columns("Phase", "At", "Since start", "Took")
         self._refresh_state()
-        self.set_interval(0.5, self._refresh_state)
+        self.fetch_row()
+        self.set_interval(0.5, self.fetch_row)
         self.action_refresh_lookup()
         self.load_history()
 
+    @work(exclusive=True, group="row", exit_on_error=False)
+    async def fetch_row(self) -> None:
+        """The client's whole row (its boots, their DHCP steps and transfers) from the
+        engine; while the engine cannot say, the stream's summary row stands in."""
+        try:
+            data = await self.link.request("client", mac=self.mac.colon)
+        except EngineError:
+            self._whole = None
+        else:
+            self._whole = ClientRow.from_dict(data if isinstance(data, dict) else {})
+        self._refresh_state()
+
     def _refresh_state(self) -> None:
-        state = self.link.state.client(self.mac) or ClientRow.from_dict({"mac": self.mac.colon})
+        state = (
+            self._whole
+            or self.link.state.client(self.mac)
+            or ClientRow.from_dict({"mac": self.mac.colon})
+        )
         assignment = self.link.state.assignments.get(self.mac.colon)
         if (state, assignment) == self._last_state:
             return
