@@ -433,22 +433,29 @@ def with_timeout_kill(pid: int) -> None:
 
 EVENTS_PER_ROUND = 4
 """Measured: a round (miss, transfer started, finished, the row updated) is 4.0 events."""
+EVENTS_PER_STREAM = 11
+"""Measured: one slow stream makes ~11 events/s (its progress and its client's row)."""
+STREAM_SHARE = 0.8
+"""Of the events asked for, the share streams make (the rest: rounds, the log lines)."""
 
 
 class Pace:
-    """The load's rounds/s: every client's first round quickly (the rows), then the rate.
+    """The load: every client's first round quickly (the rows), then the rate asked for as
+    streams (progress and rows) plus rounds (log lines).
 
     Not steered by what the console receives: a console that falls behind is dropped by
     the engine and reconnects, and steering on that would flood the engine instead."""
 
     def __init__(self, load: subprocess.Popen[str], clients: int, target: int) -> None:
-        self.load, self.rounds, self.warm = load, target / EVENTS_PER_ROUND, True
-        ui_engine.set_rate(load, min(clients / 2, self.rounds))
+        self.load, self.warm = load, True
+        self.streams = min(clients // 2, round(target * STREAM_SHARE / EVENTS_PER_STREAM))
+        self.rounds = target * (1 - STREAM_SHARE) / EVENTS_PER_ROUND
+        ui_engine.set_rate(load, min(clients / 2, target / EVENTS_PER_ROUND))
 
     def __call__(self, received: float) -> None:
         if received > 0 and self.warm:
             self.warm = False
-            ui_engine.set_rate(self.load, self.rounds)
+            ui_engine.set_rate(self.load, self.rounds, self.streams)
 
 
 def subscriber_drops(log: str) -> int:
@@ -507,10 +514,10 @@ def main() -> int:
             lines = (Path(tmp) / "load.log").read_text().splitlines()
             if lines:
                 last = json.loads(lines[-1])
-                rate = last["rounds"] * EVENTS_PER_ROUND / max(last["t"], 1.0)
                 print(
-                    f"load: {last['rounds']} rounds in {last['t']:.0f} s (engine events "
-                    f"~{rate:.0f}/s), {last['lost']} lost (no answer in 2 s)"
+                    f"load: {last['rounds']} rounds and {last['blocks']} streamed blocks in "
+                    f"{last['t']:.0f} s, {last['streams']} streams at the end, {last['lost']} "
+                    "lost (no answer in 2 s)"
                 )
             drops = subscriber_drops(engine.log.read_text())
             print(f"engine: dropped a subscriber as too slow {drops} times")

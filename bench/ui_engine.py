@@ -2,17 +2,26 @@
 
 No replay: the console attaches to the engine's control socket and sees what the engine's
 own TFTP server, tracker and event bus make of real traffic. Each of N clients sends from its
-own loopback address (Linux answers all of 127.0.0.0/8 on ``lo``) and has its own MAC; one
-round of a client is what a PXE client's loader does after DHCP — ask for its per-MAC config
-(``pxelinux.cfg/01-<mac>``, missing: a miss that names the MAC, so the tracker knows the
-client) and fetch a file (``images/small``, one TFTP block: request, transfer started,
-finished, the client's row updated). The load runs in its own process (``--load``), paced
-to a rate of rounds/s it reads from stdin, so the bench can steer it to the engine event
-rate it wants (events/s are counted where they arrive: in the console).
+own loopback address (Linux answers all of 127.0.0.0/8 on ``lo``) and has its own MAC. Two
+kinds of traffic, in the mix a boot storm makes:
+
+* **rounds** — what a PXE client's loader does after DHCP: ask for its per-MAC config
+  (``pxelinux.cfg/01-<mac>``, missing: a miss that names the MAC, so the tracker knows the
+  client) and fetch a file (``images/small``, one TFTP block: request, transfer started,
+  finished, the client's row updated) — the log lines;
+* **streams** — clients pulling a big initrd (``images/big``) slowly, one block every
+  :data:`STREAM_ACK_DELAY` (a slow or busy client, as in a storm): the engine sends each
+  transfer's progress and the client's row ~10 times a second, so a few hundred streams are
+  thousands of events a second for little TFTP work.
+
+The load runs in its own process (``--load``), paced by ``rounds streams`` lines it reads
+from stdin, so the bench can steer it to the engine event rate it wants (events/s are
+counted where they arrive: in the console, the engine's coalesced and skipped ones included).
 """
 
 from __future__ import annotations
 
+import collections
 import json
 import os
 import selectors
@@ -35,6 +44,11 @@ from tests.helpers.profiles import (  # noqa: E402
 )
 
 SMALL = "images/small"
+BIG = "images/big"
+BIG_SIZE = 16 << 20
+"""Long enough that a stream never ends in a bench (512-byte blocks at ~12 a second)."""
+STREAM_ACK_DELAY = 0.08
+"""Seconds a streaming client waits before it ACKs a block (well inside the server's RTO)."""
 ROUND_TIMEOUT = 2.0
 """Seconds a client waits for the engine's answer before the round counts as lost."""
 
@@ -55,14 +69,15 @@ def start_engine(root: Path) -> tuple[ServedEngine, int]:
     text = loopback_profile(
         "ui-bench", tftp_port=tftp_port, interface="lo", subnet="127.0.0.0/8", entries=CENTOS_ENTRY
     )
-    files = {"images/vmlinuz": 4096, "images/initrd.img": 4096, SMALL: 300}
+    files = {"images/vmlinuz": 4096, "images/initrd.img": 4096, SMALL: 300, BIG: BIG_SIZE}
     profile = write_loopback_profile(root, text, files, filename="bench.yaml")
     return start_serve(profile), tftp_port
 
 
 def start_load(tftp_port: int, clients: int, log: Path) -> subprocess.Popen[str]:
-    """The load process; write a rate (rounds/s) as a line to its stdin to change it. It
-    writes a JSON line a second (rounds done, rounds lost) to *log*."""
+    """The load process; write ``rounds streams`` (rounds/s, streaming clients) as a line to
+    its stdin to change it. It writes a JSON line a second (rounds done, rounds lost,
+    streams running, blocks streamed) to *log*."""
     with log.open("w") as out:
         return subprocess.Popen(
             [sys.executable, __file__, "--load", str(tftp_port), str(clients)],
@@ -72,9 +87,9 @@ def start_load(tftp_port: int, clients: int, log: Path) -> subprocess.Popen[str]
         )
 
 
-def set_rate(load: subprocess.Popen[str], rounds_per_s: float) -> None:
+def set_rate(load: subprocess.Popen[str], rounds_per_s: float, streams: int = 0) -> None:
     assert load.stdin is not None
-    load.stdin.write(f"{rounds_per_s:.1f}\n")
+    load.stdin.write(f"{rounds_per_s:.1f} {streams}\n")
     load.stdin.flush()
 
 
@@ -82,8 +97,14 @@ def _rrq(name: str) -> bytes:
     return struct.pack("!H", 1) + name.encode() + b"\0octet\0"
 
 
+IDLE, MISS, DATA, STREAM = 0, 1, 2, 3
+"""A client's stage: idle, waiting for its config's miss, for the small file's block, or
+streaming the big file."""
+
+
 def run_load(tftp_port: int, n: int) -> None:
-    """Rounds from N clients at the rate read from stdin (0 until told); bounded per round."""
+    """Rounds and streams from N clients as read from stdin (none until told); every wait
+    bounded (a round or a stream block without an answer in 2 s is lost, the client idle)."""
     sel = selectors.DefaultSelector()
     socks: list[socket.socket] = []
     for i in range(n):
@@ -93,10 +114,12 @@ def run_load(tftp_port: int, n: int) -> None:
         sel.register(sock, selectors.EVENT_READ, i)
         socks.append(sock)
     sel.register(sys.stdin, selectors.EVENT_READ, -1)
-    stage = [0] * n  # 0 idle, 1 waiting for the miss, 2 waiting for the data
+    stage = [IDLE] * n
     since = [0.0] * n
-    rate = 0.0
-    done = lost = 0
+    block = [0] * n  # a stream's next expected block
+    acks: collections.deque[tuple[float, int, int, tuple[str, int]]] = collections.deque()
+    rate, streams_wanted = 0.0, 0
+    done = lost = blocks = 0
     started = time.monotonic()
     next_client = 0
     credit = 0.0
@@ -105,6 +128,19 @@ def run_load(tftp_port: int, n: int) -> None:
     server = ("127.0.0.1", tftp_port)
     while True:
         now = time.monotonic()
+        # Streams first: clients n-1, n-2, … stream (after their first round made their row).
+        streaming = sum(1 for s in stage if s == STREAM)
+        i = n - 1
+        while streaming < streams_wanted and i >= 0:
+            if stage[i] == IDLE:
+                socks[i].sendto(_rrq(BIG), server)
+                stage[i], since[i], block[i] = STREAM, now, 1
+                streaming += 1
+            i -= 1
+        while acks and acks[0][0] <= now:  # a stream's delayed ACK is due
+            _, i, number, peer = acks.popleft()
+            if stage[i] == STREAM:
+                socks[i].sendto(struct.pack("!HH", 4, number & 0xFFFF), peer)
         # At most 10 ms worth at once: bursts would overflow the server's socket buffer.
         credit = min(credit + (now - last) * rate, max(rate / 100, 1.0))
         last = now
@@ -112,20 +148,26 @@ def run_load(tftp_port: int, n: int) -> None:
         while credit >= 1.0 and tried < n:
             i, next_client = next_client, (next_client + 1) % n
             tried += 1
-            if stage[i] and now - since[i] < ROUND_TIMEOUT:
+            if stage[i] == STREAM or (stage[i] and now - since[i] < ROUND_TIMEOUT):
                 continue
             if stage[i]:
                 lost += 1
             socks[i].sendto(_rrq(f"pxelinux.cfg/01-{client_mac(i)}"), server)
-            stage[i], since[i] = 1, now
+            stage[i], since[i] = MISS, now
             credit -= 1.0
+        for i in range(n):  # a stream that got no block for 2 s is lost; the client idles
+            if stage[i] == STREAM and now - since[i] > ROUND_TIMEOUT:
+                stage[i] = IDLE
+                lost += 1
         for key, _ in sel.select(0.005):
             i = key.data
             if i == -1:
                 line = sys.stdin.readline()
                 if not line:
                     return
-                rate = float(line)
+                words = line.split()
+                rate = float(words[0])
+                streams_wanted = min(int(words[1]) if len(words) > 1 else 0, n)
                 continue
             sock = socks[i]
             try:
@@ -133,20 +175,31 @@ def run_load(tftp_port: int, n: int) -> None:
             except OSError:
                 continue
             opcode = struct.unpack("!H", packet[:2])[0]
-            if stage[i] == 1:  # the miss: now fetch the file
+            if stage[i] == STREAM:
+                if opcode == 3 and struct.unpack("!H", packet[2:4])[0] == block[i] & 0xFFFF:
+                    since[i] = now
+                    blocks += 1
+                    acks.append((now + STREAM_ACK_DELAY, i, block[i], peer))
+                    block[i] += 1
+                    if len(packet) < 516:  # the last block: the stream starts over
+                        stage[i] = IDLE
+                elif opcode != 3:
+                    stage[i] = IDLE
+                    lost += 1
+            elif stage[i] == MISS:  # the miss: now fetch the file
                 sock.sendto(_rrq(SMALL), server)
-                stage[i] = 2
-            elif stage[i] == 2 and opcode == 3:  # DATA block 1 of a one-block file
+                stage[i] = DATA
+            elif stage[i] == DATA and opcode == 3:  # DATA block 1 of a one-block file
                 sock.sendto(struct.pack("!HH", 4, 1), peer)
-                stage[i] = 0
+                stage[i] = IDLE
                 done += 1
-            elif stage[i] == 2:
-                stage[i] = 0
+            elif stage[i] == DATA:
+                stage[i] = IDLE
                 lost += 1
         if now - last_report >= 1.0:
             last_report = now
-            print(json.dumps({"t": round(now - started, 1), "rounds": done, "lost": lost}))
-            sys.stdout.flush()
+            report = {"t": round(now - started, 1), "rounds": done, "lost": lost}
+            print(json.dumps({**report, "streams": streaming, "blocks": blocks}), flush=True)
 
 
 if __name__ == "__main__":
