@@ -45,6 +45,16 @@ def _pxetui(root: Path, workdir: Path) -> list[str]:
     ]  # fmt: skip
 
 
+def _pxetui_pure(root: Path, workdir: Path) -> list[str]:
+    # The same server on its pure-Python data path (README "TFTP server": the C fast path),
+    # on ports of its own: every server of a run listens at once.
+    return [
+        "env", "PXETUI_TFTP_FASTPATH=0",
+        sys.executable, "-m", "pxetui", "serve", "--root", str(root), "--bind", SERVICE_IP,
+        "--tftp-port", "6905", "--http-port", "8005", "--dhcp", "off",
+    ]  # fmt: skip
+
+
 def _tftpd_hpa(root: Path, workdir: Path) -> list[str]:
     # --secure chroots into the root, as Debian's default config does.
     return ["in.tftpd", "--foreground", "--listen", "--address", f"{SERVICE_IP}:6902",
@@ -105,12 +115,13 @@ http {{
 
 
 PXETUI = ServerSpec("pxetui", _pxetui, tftp_port=6901, http_port=8001)
+PXETUI_PURE = ServerSpec("pxetui-pure", _pxetui_pure, tftp_port=6905)
 TFTPD_HPA = ServerSpec("tftpd-hpa", _tftpd_hpa, tftp_port=6902)
 DNSMASQ = ServerSpec("dnsmasq", _dnsmasq, tftp_port=69)
 ATFTPD = ServerSpec("atftpd", _atftpd, tftp_port=6903)
 TFTPY = ServerSpec("tftpy", _tftpy, tftp_port=6904)
 NGINX = ServerSpec("nginx", _nginx, http_port=8002)
-ALL = (PXETUI, TFTPD_HPA, DNSMASQ, ATFTPD, TFTPY, NGINX)
+ALL = (PXETUI, PXETUI_PURE, TFTPD_HPA, DNSMASQ, ATFTPD, TFTPY, NGINX)
 BY_NAME = {s.name: s for s in ALL}
 
 
