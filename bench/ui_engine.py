@@ -124,19 +124,26 @@ def run_load(tftp_port: int, n: int) -> None:
     next_client = 0
     credit = 0.0
     last = time.monotonic()
-    last_report = last
+    last_report = next_scan = last
+    streaming = 0
     server = ("127.0.0.1", tftp_port)
     while True:
         now = time.monotonic()
-        # Streams first: clients n-1, n-2, … stream (after their first round made their row).
-        streaming = sum(1 for s in stage if s == STREAM)
-        i = n - 1
-        while streaming < streams_wanted and i >= 0:
-            if stage[i] == IDLE:
-                socks[i].sendto(_rrq(BIG), server)
-                stage[i], since[i], block[i] = STREAM, now, 1
-                streaming += 1
-            i -= 1
+        if now >= next_scan:  # the scans over every client, 20 times a second (not per wake)
+            next_scan = now + 0.05
+            # Streams: clients n-1, n-2, … stream (after their first round made their row).
+            streaming = sum(1 for s in stage if s == STREAM)
+            i = n - 1
+            while streaming < streams_wanted and i >= 0:
+                if stage[i] == IDLE:
+                    socks[i].sendto(_rrq(BIG), server)
+                    stage[i], since[i], block[i] = STREAM, now, 1
+                    streaming += 1
+                i -= 1
+            for i in range(n):  # a stream that got no block for 2 s is lost; the client idles
+                if stage[i] == STREAM and now - since[i] > ROUND_TIMEOUT:
+                    stage[i] = IDLE
+                    lost += 1
         while acks and acks[0][0] <= now:  # a stream's delayed ACK is due
             _, i, number, peer = acks.popleft()
             if stage[i] == STREAM:
@@ -155,10 +162,6 @@ def run_load(tftp_port: int, n: int) -> None:
             socks[i].sendto(_rrq(f"pxelinux.cfg/01-{client_mac(i)}"), server)
             stage[i], since[i] = MISS, now
             credit -= 1.0
-        for i in range(n):  # a stream that got no block for 2 s is lost; the client idles
-            if stage[i] == STREAM and now - since[i] > ROUND_TIMEOUT:
-                stage[i] = IDLE
-                lost += 1
         for key, _ in sel.select(0.005):
             i = key.data
             if i == -1:

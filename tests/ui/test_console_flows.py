@@ -220,6 +220,38 @@ async def test_detail_shows_timeline_explainer_and_hints(replay: ReplayEngine) -
         assert not isinstance(app.screen, ClientDetailScreen)
 
 
+async def test_the_reused_detail_screen_shows_the_client_it_was_opened_for(
+    replay: ReplayEngine,
+) -> None:
+    """One detail screen serves every client: reopened on another row it shows that row's
+    client (title, identity, the whole row asked for), never the previous one's."""
+    app = _app(replay)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.screen.query_one(ClientTable).row_count == 6)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, ClientDetailScreen))
+        first = app.screen
+        await pilot.press("escape")
+        await pilot.press("down")
+        second_mac = app.screen.query_one(ClientTable).selected_mac
+        assert second_mac is not None and second_mac != MAC0
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, ClientDetailScreen))
+        assert app.screen is first
+        hints = app.screen.query_one("#detail-hints", Static)
+        assert hints.border_title == f"{second_mac.colon}: hints that hold now"
+        identity = app.screen.query_one("#detail-identity", Static)
+        await wait_for(pilot, lambda: second_mac.colon in _shown(identity, 100))
+        assert MAC0.colon not in _shown(identity, 100)
+        await wait_for(
+            pilot,
+            lambda: any(
+                r["op"] == "client" and r["mac"] == second_mac.colon for r in replay.requests
+            ),
+            what="the second client's whole row asked for",
+        )
+
+
 async def test_detail_shows_the_whole_row_while_the_stream_sends_summaries(
     tmp_path: Path,
 ) -> None:

@@ -1,10 +1,11 @@
 """Closed screens do not pile up: the console collects their (cyclic) garbage at idle
 moments, though it runs with few full collections (a full one on a key press was a pause).
 
-A closed screen can outlive its closing by up to a request timeout: asyncio keeps a
+A closed screen used to outlive its closing by up to a request timeout: asyncio keeps a
 cancelled ``wait_for`` timer in its heap until the timer's time, and the timer's context
-refers to the screen's worker (found with objgraph's back-reference chain). That is bounded;
-a screen alive after that is garbage nobody collects."""
+referred to the screen's worker (found with objgraph's back-reference chain); requests now
+run in a context of their own. The detail screen is installed once and reused: opening it
+again and again makes no new screen."""
 
 from __future__ import annotations
 
@@ -23,19 +24,27 @@ from tests.ui.replay_engine import ReplayEngine
 OPENINGS = 8
 
 
-async def test_closed_detail_and_assign_screens_are_collected(replay: ReplayEngine) -> None:
+async def test_closed_assign_screens_are_collected_and_the_detail_is_reused(
+    replay: ReplayEngine,
+) -> None:
     app = PxeConsole(EngineLink(replay.socket_path))
     closed: list[weakref.ref[Screen[object]]] = []
+    details: set[int] = set()
     async with app.run_test(size=(120, 40)) as pilot:
         table = app.screen.query_one(ClientTable)
         await wait_for(pilot, lambda: table.row_count == 6)
-        for _ in range(OPENINGS):
+        for n in range(OPENINGS):
             for key, kind in (("enter", ClientDetailScreen), ("a", AssignScreen)):
                 await pilot.press(key)
                 await wait_for(pilot, lambda kind=kind: isinstance(app.screen, kind))
-                closed.append(weakref.ref(app.screen))
+                if kind is ClientDetailScreen:
+                    details.add(id(app.screen))
+                else:
+                    closed.append(weakref.ref(app.screen))
                 await pilot.press("escape")
                 await wait_for(pilot, lambda kind=kind: not isinstance(app.screen, kind))
+            await pilot.press("down" if n % 2 == 0 else "up")  # another client, the same screen
+        assert len(details) == 1
         await wait_for(
             pilot,
             lambda: all(ref() is None for ref in closed),

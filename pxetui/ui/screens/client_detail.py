@@ -24,6 +24,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import DataTable, Static
 
 from pxetui.core.boot_text import boot_line, hint_lines, phase_cell
@@ -194,6 +195,7 @@ class ClientDetailScreen(ShowsWorkerFailures, Screen[None]):
         self.mac = mac
         self._last_state: tuple[ClientRow, dict[str, Any] | None] | None = None
         self._whole: ClientRow | None = None  # the client op's row (the stream sends summaries)
+        self._poll: Timer | None = None
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="detail-body"):
@@ -213,15 +215,37 @@ class ClientDetailScreen(ShowsWorkerFailures, Screen[None]):
         self.query_one("#detail-timeline").border_title = "latest boot: phase timeline"
         self.query_one("#detail-boots").border_title = "boots (newest first)"
         self.query_one("#detail-explain").border_title = "lookup explainer"
-        self.query_one("#detail-hints").border_title = f"{self.mac.colon}: hints that hold now"
         self.query_one("#detail-history").border_title = "history"
         table = self.query_one("#detail-timeline", DataTable)
         table.add_columns("Phase", "At", "Since start", "Took")
+        self._poll = self.set_interval(0.5, self.fetch_row, pause=True)
+
+    def show(self, mac: MacAddress) -> None:
+        """Make the screen about *mac* (the console installs one detail screen and reuses it:
+        composing a new one cost more than any other key; measured in README)."""
+        if mac == self.mac and self.is_mounted:
+            return
+        self.mac = mac
+        self._whole = None
+        self._last_state = None
+        if self.is_mounted:
+            self.query_one("#detail-explain", Static).update("asking the engine…")
+            self.query_one("#detail-history", Static).update("loading…")
+            self.query_one(VerticalScroll).scroll_home(animate=False)
+
+    def on_screen_resume(self) -> None:
+        self.query_one("#detail-hints").border_title = f"{self.mac.colon}: hints that hold now"
         self._refresh_state()
         self.fetch_row()
-        self.set_interval(0.5, self.fetch_row)
         self.action_refresh_lookup()
         self.load_history()
+        if self._poll is not None:
+            self._poll.resume()
+
+    def on_screen_suspend(self) -> None:
+        if self._poll is not None:
+            self._poll.pause()
+        self.workers.cancel_node(self)
 
     @work(exclusive=True, group="row", exit_on_error=False)
     async def fetch_row(self) -> None:

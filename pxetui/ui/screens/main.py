@@ -37,6 +37,8 @@ from pxetui.ui.widgets.log_panes import LogPanes
 from pxetui.ui.widgets.service_bar import ServiceBar
 from pxetui.ui.worker_errors import ShowsWorkerFailures, describe_failure
 
+DETAIL_SCREEN = "detail"
+"""The installed (reused) client detail screen's name."""
 HISTORY_LINES = 100
 """Past lines fetched from the engine when a client with a short live log is selected."""
 HISTORY_DEBOUNCE = 0.3
@@ -372,7 +374,13 @@ class MainScreen(ShowsWorkerFailures, Screen[None]):
         if mac is None:
             self.notify("no client selected", severity="warning")
             return
-        self.app.push_screen(ClientDetailScreen(self.link, mac))
+        # One detail screen, installed on first use and reused (README "Keys, measured").
+        if not self.app.is_screen_installed(DETAIL_SCREEN):
+            self.app.install_screen(ClientDetailScreen(self.link, mac), name=DETAIL_SCREEN)
+        detail = self.app.get_screen(DETAIL_SCREEN)
+        assert isinstance(detail, ClientDetailScreen)
+        detail.show(mac)
+        self.app.push_screen(DETAIL_SCREEN)
 
     def action_entries(self) -> None:
         from pxetui.ui.screens.entries import EntriesScreen
