@@ -10,7 +10,7 @@ import io
 from pathlib import Path
 
 from rich.console import Console
-from textual.widgets import Checkbox, Input, Static
+from textual.widgets import Checkbox, Input, OptionList, Static
 
 from pxetui.core.events import (
     ClientUpdated,
@@ -132,6 +132,50 @@ async def test_assign_previews_files_and_sends_the_typed_result(replay: ReplayEn
             "entry": "diskless",
             "once": False,
         }
+
+
+async def test_the_reused_assign_dialog_is_about_the_client_it_was_opened_for(
+    tmp_path: Path,
+) -> None:
+    """One assign dialog serves every client: reopened on another row it shows that MAC,
+    that client's current entry and once flag, and the entries as they are now."""
+    snap = snapshot()
+    second = snap["clients"][1]["mac"]
+    snap["assignments"][MAC0.colon] = {"entry": "centos8", "once": False, "source": "operator"}
+    snap["assignments"][second] = {"entry": "local", "once": True, "source": "operator"}
+    replay = ReplayEngine(tmp_path / "control.sock", snap).start()
+    try:
+        app = _app(replay)
+        async with app.run_test(size=(120, 40)) as pilot:
+            table = app.screen.query_one(ClientTable)
+            await wait_for(pilot, lambda: table.row_count == 6)
+            await pilot.press("a")
+            await wait_for(pilot, lambda: isinstance(app.screen, AssignScreen))
+            first = app.screen
+            await pilot.press("down", "o", "escape")  # change the form, then cancel
+            await wait_for(pilot, lambda: not isinstance(app.screen, AssignScreen))
+            for _ in range(table.row_count):  # to the second client's row, wherever it sorts
+                if table.selected_mac == MacAddress.parse(second):
+                    break
+                await pilot.press("down")
+            assert table.selected_mac == MacAddress.parse(second)
+            await pilot.press("a")
+            await wait_for(pilot, lambda: isinstance(app.screen, AssignScreen))
+            assert app.screen is first
+            assert app.screen.query_one("#assign-mac", Input).value == second
+            assert app.screen.query_one("#assign-once", Checkbox).value is True
+            entries = app.screen.query_one("#assign-entries", OptionList)
+            assert entries.highlighted is not None
+            assert entries.get_option_at_index(entries.highlighted).id == "local"
+            preview = app.screen.query_one("#assign-preview")
+            name = "pxelinux.cfg/01-" + second.replace(":", "-")
+            await wait_for(pilot, lambda: name in str(preview.render()))
+            await pilot.press("ctrl+s")
+            await wait_for(pilot, lambda: any(r["op"] == "assign" for r in replay.requests))
+            sent = next(r for r in replay.requests if r["op"] == "assign")
+            assert (sent["mac"], sent["entry"], sent["once"]) == (second, "local", True)
+    finally:
+        replay.stop()
 
 
 async def test_assign_rejects_a_typed_non_mac(replay: ReplayEngine) -> None:

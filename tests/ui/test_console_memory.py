@@ -17,6 +17,7 @@ from pxetui.ui.app import GC_CHECK_S, GC_IDLE_AFTER_KEY_S, PxeConsole
 from pxetui.ui.connection import REQUEST_TIMEOUT, EngineLink
 from pxetui.ui.screens.assign import AssignScreen
 from pxetui.ui.screens.client_detail import ClientDetailScreen
+from pxetui.ui.screens.confirm import ConfirmScreen
 from pxetui.ui.widgets.client_table import ClientTable
 from tests.ui.conftest import wait_for
 from tests.ui.replay_engine import ReplayEngine
@@ -24,27 +25,28 @@ from tests.ui.replay_engine import ReplayEngine
 OPENINGS = 8
 
 
-async def test_closed_assign_screens_are_collected_and_the_detail_is_reused(
+async def test_closed_dialogs_are_collected_and_the_detail_and_assign_are_reused(
     replay: ReplayEngine,
 ) -> None:
     app = PxeConsole(EngineLink(replay.socket_path))
     closed: list[weakref.ref[Screen[object]]] = []
-    details: set[int] = set()
+    reused: dict[type[Screen[object]], set[int]] = {ClientDetailScreen: set(), AssignScreen: set()}
     async with app.run_test(size=(120, 40)) as pilot:
         table = app.screen.query_one(ClientTable)
         await wait_for(pilot, lambda: table.row_count == 6)
         for n in range(OPENINGS):
-            for key, kind in (("enter", ClientDetailScreen), ("a", AssignScreen)):
+            keys = (("enter", ClientDetailScreen), ("a", AssignScreen), ("u", ConfirmScreen))
+            for key, kind in keys:
                 await pilot.press(key)
                 await wait_for(pilot, lambda kind=kind: isinstance(app.screen, kind))
-                if kind is ClientDetailScreen:
-                    details.add(id(app.screen))
+                if kind in reused:
+                    reused[kind].add(id(app.screen))
                 else:
                     closed.append(weakref.ref(app.screen))
                 await pilot.press("escape")
                 await wait_for(pilot, lambda kind=kind: not isinstance(app.screen, kind))
             await pilot.press("down" if n % 2 == 0 else "up")  # another client, the same screen
-        assert len(details) == 1
+        assert [len(ids) for ids in reused.values()] == [1, 1]
         await wait_for(
             pilot,
             lambda: all(ref() is None for ref in closed),

@@ -32,7 +32,7 @@ from pxetui.lab.qemu import BootResult, Firmware
 from pxetui.lab.session import LabOptions, LabSession
 from pxetui.ui.app import PxeConsole
 from pxetui.ui.connection import EngineChanged, EngineLink
-from pxetui.ui.screens.assign import AssignScreen
+from pxetui.ui.screens.assign import assign_screen
 from pxetui.ui.screens.main import MainScreen
 from pxetui.ui.textual_leaks import ConsoleFooter
 from pxetui.ui.widgets.serial_pane import SerialPane
@@ -291,7 +291,7 @@ class LabApp(PxeConsole):
         if not self._lab_ready():
             return
         mac = self.options.mac
-        choice = await self.push_screen_wait(AssignScreen(self.link, mac))
+        choice = await self.push_screen_wait(assign_screen(self, self.link, mac))
         screen = self.lab_screen
         if choice is None or screen is None or not await screen.apply_assignment(choice):
             return

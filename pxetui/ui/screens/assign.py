@@ -15,7 +15,7 @@ from typing import Any
 
 from rich.text import Text
 from textual import on, work
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
@@ -140,11 +140,30 @@ class AssignScreen(ShowsWorkerFailures, ModalScreen[Assignment | None]):
                 yield Button("Apply", variant="primary", id="assign-apply")
                 yield Button("Cancel", id="assign-cancel")
 
+    def prepare(self, mac: MacAddress | None, entry: str | None, once: bool | None) -> None:
+        """Make the dialog about *mac* again (the console installs one and reuses it:
+        composing a new dialog per key cost more than the key's frame; README)."""
+        self.mac, self.entry, self.once = mac, entry, once
+        if self.is_mounted:
+            self.query_one("#assign-preview", Static).update("")
+            self._fill()
+
     def on_mount(self) -> None:
+        self._fill()
+
+    def _fill(self) -> None:
+        """The form from the client's current assignment (or the command line's choice)."""
+        state = self.link.state
+        current = state.assignments.get(self.mac.colon, {}) if self.mac is not None else {}
+        self.query_one("#assign-mac", Input).value = self.mac.colon if self.mac else ""
+        once = self.once if self.once is not None else bool(current.get("once"))
+        self.query_one("#assign-once", Checkbox).value = once
         entries = self.query_one("#assign-entries", OptionList)
-        current = (
-            self.link.state.assignments.get(self.mac.colon, {}) if self.mac is not None else {}
-        )
+        options = entry_options(state.entries)
+        shown = [entries.get_option_at_index(i) for i in range(entries.option_count)]
+        if [(o.id, str(o.prompt)) for o in shown] != [(o.id, str(o.prompt)) for o in options]:
+            entries.clear_options()
+            entries.add_options(options)
         wanted = self.entry or str(current.get("entry") or "")
         index = None
         for i in range(entries.option_count):
@@ -235,6 +254,26 @@ class AssignScreen(ShowsWorkerFailures, ModalScreen[Assignment | None]):
     def _entry_chosen(self) -> None:
         """Enter on an entry applies, like the Apply button."""
         self.action_apply()
+
+
+ASSIGN_SCREEN = "assign"
+"""The installed (reused) assign dialog's name."""
+
+
+def assign_screen(
+    app: App[Any],
+    link: EngineLink,
+    mac: MacAddress | None,
+    entry: str | None = None,
+    once: bool | None = None,
+) -> AssignScreen:
+    """The console's one assign dialog, made about *mac* (installed on first use)."""
+    if not app.is_screen_installed(ASSIGN_SCREEN):
+        app.install_screen(AssignScreen(link, mac, entry, once), name=ASSIGN_SCREEN)
+    screen = app.get_screen(ASSIGN_SCREEN)
+    assert isinstance(screen, AssignScreen)
+    screen.prepare(mac, entry, once)
+    return screen
 
 
 class UnknownEntryScreen(ShowsWorkerFailures, ModalScreen[str | None]):

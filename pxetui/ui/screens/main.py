@@ -26,7 +26,7 @@ from pxetui.core.sanitize import clean
 from pxetui.ui.commands import Command, CommandError, Known, parse
 from pxetui.ui.connection import EngineChanged, EngineError, EngineLink
 from pxetui.ui.event_text import EVENT_KINDS
-from pxetui.ui.screens.assign import Assignment, AssignScreen, UnknownEntryScreen
+from pxetui.ui.screens.assign import Assignment, UnknownEntryScreen, assign_screen
 from pxetui.ui.screens.confirm import ConfirmScreen
 from pxetui.ui.textual_leaks import ConsoleFooter, drop_styles_caches
 from pxetui.ui.widgets.client_log import ClientLog
@@ -309,7 +309,9 @@ class MainScreen(ShowsWorkerFailures, Screen[None]):
         self, mac: MacAddress | None, entry: str | None = None, once: bool | None = None
     ) -> None:
         """Choose an entry (and see the files) for the client or a typed MAC."""
-        result = await self.app.push_screen_wait(AssignScreen(self.link, mac, entry, once))
+        result = await self.app.push_screen_wait(
+            assign_screen(self.app, self.link, mac, entry, once)
+        )
         if result is not None:
             await self.apply_assignment(result)
 
