@@ -49,9 +49,16 @@ def _under_callgrind(
     )
 
     def argv(root: Path, workdir: Path) -> list[str]:
+        command = spec.argv(root, workdir)
+        # `env K=V prog …` (pxetui-pure): valgrind runs prog, with K=V set before it
+        settings = ["env"] if command[0] == "env" and not env else []
+        if command[0] == "env":
+            command = command[1:]
+            while "=" in command[0]:
+                settings.append(command.pop(0))
         return [
-            *env, "valgrind", "--tool=callgrind", "--trace-children=no",
-            f"--callgrind-out-file={out_dir / spec.name}.%p.out", *spec.argv(root, workdir),
+            *env, *settings, "valgrind", "--tool=callgrind", "--trace-children=no",
+            f"--callgrind-out-file={out_dir / spec.name}.%p.out", *command,
         ]  # fmt: skip
 
     return dataclasses.replace(spec, argv=argv)

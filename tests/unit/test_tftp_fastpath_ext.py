@@ -43,8 +43,10 @@ needs_c = pytest.mark.skipif(not fastpath.built(), reason="the C extension is no
 
 
 def _pump() -> fastpath.Pump:
+    """A pump serving socket 3 (never used as a socket here: nothing is sent)."""
     assert fastpath._fastpath is not None
     pump: fastpath.Pump = fastpath._fastpath.Pump()
+    assert pump.add_socket(3)
     return pump
 
 
@@ -82,6 +84,9 @@ def test_the_table_is_bounded_and_slots_are_reused() -> None:
     assert again == slots[7]
     # one client per socket: a second registration of the same client is refused
     assert pump.register(3, mmsg.sockaddr(("10.9.9.9", 9)), 4, 512, 9) == -1
+    pump.unregister(again)
+    # and a socket C does not serve gets none (its ACKs would never reach C)
+    assert pump.register(5, mmsg.sockaddr(("10.9.9.9", 9)), 4, 512, 9) == -1
 
 
 @needs_c

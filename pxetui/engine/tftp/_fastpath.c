@@ -413,7 +413,8 @@ static PyObject *Pump_remove_socket(Pump *p, PyObject *args) {
     Py_RETURN_NONE;
 }
 
-/* register(sock_fd, sockaddr16, file_fd, blksize, last_block) -> slot, or -1 (stay in Python) */
+/* register(sock_fd, sockaddr16, file_fd, blksize, last_block) -> slot, or -1 (stay in Python):
+ * the table is full, the socket was not added, or the client has a slot on it already */
 static PyObject *Pump_register(Pump *p, PyObject *args) {
     int sock_fd, file_fd;
     Py_buffer name;
@@ -436,7 +437,8 @@ static PyObject *Pump_register(Pump *p, PyObject *args) {
     memcpy(&key, name.buf, 8);
     lock_pump(p);
     int slot = -1;
-    if (p->n_free > 0 && lookup(p, sock_fd, key) < 0) {
+    /* -1 also for a socket C does not serve: its ACKs would never reach the slot */
+    if (p->n_free > 0 && is_socket(p, sock_fd) && lookup(p, sock_fd, key) < 0) {
         slot = p->free_slots[--p->n_free];
         Slot *s = &p->slots[slot];
         memset(s, 0, sizeof *s);
