@@ -31,7 +31,7 @@ from tftp_testkit import (
     running_server,
 )
 
-from pxetui.core.events import TransferFinished, TransferProgress
+from pxetui.core.events import EngineMessage, TransferFinished, TransferProgress
 from pxetui.engine.tftp import TftpServer, fastpath
 
 pytestmark = pytest.mark.timeout(60)
@@ -114,6 +114,18 @@ async def wait_for_c(server: TftpServer, step: Stepper, path: str, at_least: int
         if path == "python" or c_blocks(server) >= at_least:
             return
     raise AssertionError(f"C never took the transfer over ({c_blocks(server)} blocks)")
+
+
+async def test_the_server_says_once_which_data_path_runs(tmp_path: Path, path: str) -> None:
+    (tmp_path / "root").mkdir()
+    async with running_server(tmp_path / "root") as (_server, events):
+        pass
+    said = [e.text for e in events if isinstance(e, EngineMessage)]
+    assert said == [
+        "TFTP data path: C fast path for lock-step transfers (_fastpath)"
+        if path == "c"
+        else "TFTP data path: pure Python (PXETUI_TFTP_FASTPATH=0)"
+    ]
 
 
 async def test_lock_step_download_is_exact_and_served_by_c(tmp_path: Path, path: str) -> None:

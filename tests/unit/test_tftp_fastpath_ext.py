@@ -37,6 +37,7 @@ def test_the_environment_forces_the_pure_path(
         assert fastpath.lane() is None
     said = [r.getMessage() for r in caplog.records]
     assert said == [f"TFTP data path: pure Python ({fastpath.ENV}=0)"]  # once
+    assert fastpath.describe(None) == said[0]
 
 
 needs_c = pytest.mark.skipif(not fastpath.built(), reason="the C extension is not built")

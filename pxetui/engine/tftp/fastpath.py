@@ -106,22 +106,24 @@ def wanted() -> bool:
     return os.environ.get(ENV, "1").strip() != "0"
 
 
-def _say(path: str) -> None:
-    if path not in _said:
-        _said.append(path)
-        log.info("TFTP data path: %s", path)
+def describe(lane: FastLane | None) -> str:
+    """The sentence that says which path a data thread with *lane* runs (and why)."""
+    if lane is not None:
+        return "TFTP data path: C fast path for lock-step transfers (_fastpath)"
+    if not wanted():
+        return f"TFTP data path: pure Python ({ENV}=0)"
+    return "TFTP data path: pure Python (the C extension _fastpath was not built)"
 
 
 def lane() -> FastLane | None:
-    """A lane for a new data thread, or None for the pure-Python path (logged once)."""
-    if not wanted():
-        _say(f"pure Python ({ENV}=0)")
-        return None
-    if _fastpath is None:
-        _say("pure Python (the C extension _fastpath was not built)")
-        return None
-    _say("C fast path for lock-step transfers (_fastpath)")
-    return FastLane(_fastpath.Pump())
+    """A lane for a new data thread, or None for the pure-Python path (logged once; the
+    server also tells the operator, see ``TftpServer.start``)."""
+    made = FastLane(_fastpath.Pump()) if wanted() and _fastpath is not None else None
+    sentence = describe(made)
+    if sentence not in _said:
+        _said.append(sentence)
+        log.info("%s", sentence)
+    return made
 
 
 class FastLane:

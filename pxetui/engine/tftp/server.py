@@ -24,10 +24,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from pxetui.core.events import Event, FileNotFound, RequestRefused
+from pxetui.core.events import EngineMessage, Event, FileNotFound, RequestRefused
 from pxetui.core.sanitize import clean
 from pxetui.engine.progress import TransferReporter
-from pxetui.engine.tftp import packets
+from pxetui.engine.tftp import fastpath, packets
 from pxetui.engine.tftp.datapath import DataPath
 from pxetui.engine.tftp.mux import SharedSocket
 from pxetui.engine.tftp.netascii import NetasciiTooLarge, to_netascii
@@ -120,6 +120,8 @@ class TftpServer:
             self._sock = listening_socket(self.host, self._requested_port, self._wildcard)
             self._loop.add_reader(self._sock.fileno(), self._on_readable)
         self._sockets = DataPath(self._loop, self._publish)
+        if self._listen:  # once per server (not per worker): which TFTP data path runs
+            self._publish(EngineMessage(text=fastpath.describe(self._sockets.lane)))
         if self.workers > 1:
             self._pool = WorkerProcesses(self.workers - 1, self._worker_config(), self._publish)
             try:
