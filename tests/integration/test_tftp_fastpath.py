@@ -14,6 +14,7 @@ import asyncio
 import hashlib
 import itertools
 import os
+import random
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -294,3 +295,50 @@ async def test_rollover_and_progress_on_the_c_path(tmp_path: Path, path: str) ->
     assert len(stamps) >= done[0].seconds / 0.1 * 0.5, (len(stamps), done[0].seconds)
     assert all(b >= a for a, b in itertools.pairwise(stamps))
     assert all(e.bytes_sent <= size for e in events if isinstance(e, TransferProgress))
+
+
+async def test_junk_from_the_client_itself_changes_nothing(tmp_path: Path, path: str) -> None:
+    """300 random datagrams from the client's own port while C holds its transfer — ACKs
+    for blocks long past or not sent yet, truncated ACKs, DATA, requests, OACKs,
+    garbage (no ERROR: that would end it) — bring no DATA and leave the transfer exact."""
+    rng = random.Random(14)
+    data = make_file(tmp_path / "root" / "f.img", 400 * BLK + 77)
+    async with running_server(tmp_path / "root") as (server, _events):
+        step = Stepper(server.port, "f.img")
+        try:
+            await step.start()
+            await wait_for_c(server, step, path)
+            nxt = await step.data()  # the block after the last ACKed one: hold our ACK
+            number = block_of(nxt)
+            for _ in range(300):
+                kind = rng.randrange(6)
+                if kind == 0:  # an ACK for a block sent long ago, or never sent yet
+                    far = rng.choice(
+                        [rng.randrange(1, number - 1), number + rng.randrange(2, 60000)]
+                    )
+                    junk = ack(far)
+                elif kind == 1:  # truncated or padded ACK
+                    junk = ack(number)[: rng.randrange(0, 4)] or b"\x00"
+                elif kind == 2:
+                    junk = b"\x00\x03" + bytes(rng.randrange(0, 600))  # DATA to the server
+                elif kind == 3:
+                    junk = rrq("f.img")
+                elif kind == 4:
+                    junk = b"\x00\x06blksize\x00512\x00"
+                else:
+                    junk = bytes(rng.randrange(256) for _ in range(rng.randrange(0, 3000)))
+                if junk[:2] == b"\x00\x05":
+                    continue
+                step.client.sock.sendto(junk, step.tid)
+            # Nothing answered the junk; the block we hold may come again from the timer.
+            while True:
+                try:
+                    reply, _ = await step.client.recv(0.3)
+                except TimeoutError:
+                    break
+                assert block_of(reply) == number, "junk made the server send another block"
+            step.got.append(nxt[4:])
+            step.client.sock.sendto(ack(number), step.tid)
+            assert await step.finish() == data
+        finally:
+            step.close()
