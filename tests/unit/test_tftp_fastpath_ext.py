@@ -9,6 +9,8 @@ import logging
 import os
 import select
 import socket
+import threading
+import time
 
 import pytest
 
@@ -124,3 +126,31 @@ def test_pump_hands_back_what_is_not_a_held_transfers_ack() -> None:
         epoll.close()
         server.close()
         client.close()
+
+
+@needs_c
+def test_pump_takes_odd_timeouts_and_one_thread_at_a_time() -> None:
+    pump = _pump()
+    epoll = select.epoll()
+    try:
+        for timeout in (-1.0, float("nan"), 0.0):
+            started = time.monotonic()
+            assert pump.pump(epoll.fileno(), timeout) == ([], [], [])
+            assert time.monotonic() - started < 0.5
+        busy = threading.Thread(target=pump.pump, args=(epoll.fileno(), 2.0))
+        busy.start()
+        refused = None
+        try:
+            for _ in range(150):  # until the thread is inside pump(): at most 1.5 s
+                try:
+                    pump.pump(epoll.fileno(), 0.0)
+                except RuntimeError as exc:
+                    refused = exc
+                    break
+                time.sleep(0.01)
+        finally:
+            busy.join(5)
+        assert not busy.is_alive()
+        assert refused is not None and "already running" in str(refused)
+    finally:
+        epoll.close()

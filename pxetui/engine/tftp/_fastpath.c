@@ -105,6 +105,7 @@ typedef struct {
     Unsent *unsent;
     int n_unsent;
     long long blocks; /* DATA sent by C, for tests and the bench */
+    int pumping;      /* a pump() is running: one thread at a time uses the buffers above */
 } Pump;
 
 static double now_monotonic(void) {
@@ -303,8 +304,15 @@ static PyObject *Pump_pump(Pump *p, PyObject *args) {
     double timeout;
     if (!PyArg_ParseTuple(args, "id", &epfd, &timeout))
         return NULL;
-    if (timeout < 0)
+    if (!(timeout >= 0)) /* negative or NaN */
         timeout = 0;
+    if (timeout > 60)
+        timeout = 60;
+    if (p->pumping) {
+        PyErr_SetString(PyExc_RuntimeError, "pump() is already running in another thread");
+        return NULL;
+    }
+    p->pumping = 1; /* set and cleared holding the GIL */
     int failed = 0;
     p->n_ready = p->n_handups = p->n_unsent = 0;
     Py_BEGIN_ALLOW_THREADS
@@ -345,6 +353,7 @@ static PyObject *Pump_pump(Pump *p, PyObject *args) {
             break;
     }
     Py_END_ALLOW_THREADS
+    p->pumping = 0;
     if (failed) {
         errno = failed;
         return PyErr_SetFromErrno(PyExc_OSError);
