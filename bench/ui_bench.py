@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import pty
@@ -240,6 +241,19 @@ async def in_process(
 
     app.link.state.load_snapshot = counted  # type: ignore[method-assign]
     me = psutil.Process()
+    pauses: list[float] = []  # the full (generation 2) collections: they stop the UI thread
+    gc_started = 0.0
+
+    def gc_timer(phase: str, info: dict[str, int]) -> None:
+        nonlocal gc_started
+        if info.get("generation") != 2:
+            return
+        if phase == "start":
+            gc_started = time.perf_counter()
+        else:
+            pauses.append(time.perf_counter() - gc_started)
+
+    gc.callbacks.append(gc_timer)
     async with app.run_test(size=(120, 40)) as pilot:
         table = app.screen.query_one(ClientTable)
         t_attach = time.perf_counter()
@@ -319,8 +333,11 @@ async def in_process(
         f"in-process: events folded {received} in {elapsed:.1f} s = {received / elapsed:.0f}/s; "
         f"snapshots loaded {snapshots} (1 = never re-attached)"
     )
+    gc.callbacks.remove(gc_timer)
     for name, samples in latencies.items():
         print("in-process " + summary(f"key->frame {name:22}", samples))
+    if pauses:
+        print("in-process " + summary(f"full collections ({len(pauses)})  ", pauses))
     every = ", ".join(f"{m:.0f}" for _, m in rss)
     half = [s for s in rss if s[0] >= elapsed / 2]
     print(
@@ -433,9 +450,9 @@ def with_timeout_kill(pid: int) -> None:
 
 EVENTS_PER_ROUND = 4
 """Measured: a round (miss, transfer started, finished, the row updated) is 4.0 events."""
-EVENTS_PER_STREAM = 11
-"""Measured: one slow stream makes ~11 events/s (its progress and its client's row)."""
-STREAM_SHARE = 0.8
+EVENTS_PER_STREAM = 15
+"""Measured: one stream makes ~15 events/s (its progress and its client's row)."""
+STREAM_SHARE = 0.7
 """Of the events asked for, the share streams make (the rest: rounds, the log lines)."""
 
 
@@ -448,7 +465,8 @@ class Pace:
 
     def __init__(self, load: subprocess.Popen[str], clients: int, target: int) -> None:
         self.load, self.warm = load, True
-        self.streams = min(clients // 2, round(target * STREAM_SHARE / EVENTS_PER_STREAM))
+        wanted = round(target * STREAM_SHARE / EVENTS_PER_STREAM)
+        self.streams = min(clients // 2, ui_engine.STREAMS_MAX, wanted)
         self.rounds = target * (1 - STREAM_SHARE) / EVENTS_PER_ROUND
         ui_engine.set_rate(load, min(clients / 2, target / EVENTS_PER_ROUND))
 

@@ -22,6 +22,7 @@ counted where they arrive: in the console, the engine's coalesced and skipped on
 from __future__ import annotations
 
 import collections
+import inspect
 import json
 import os
 import selectors
@@ -35,6 +36,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # tests.helpers, also when run as the load process
 
+from pxetui.engine.tftp.server import TftpServer  # noqa: E402
 from tests.helpers.engine import ServedEngine, start_serve  # noqa: E402
 from tests.helpers.ports import free_port  # noqa: E402
 from tests.helpers.profiles import (  # noqa: E402
@@ -47,8 +49,11 @@ SMALL = "images/small"
 BIG = "images/big"
 BIG_SIZE = 16 << 20
 """Long enough that a stream never ends in a bench (512-byte blocks at ~12 a second)."""
-STREAM_ACK_DELAY = 0.08
-"""Seconds a streaming client waits before it ACKs a block (well inside the server's RTO)."""
+STREAM_ACK_DELAY = 0.04
+"""Seconds a streaming client waits before it ACKs a block (well inside the server's RTO):
+~20 blocks a second, more than the engine's 10 progress events a second per transfer."""
+STREAMS_MAX = inspect.signature(TftpServer).parameters["max_sessions"].default - 16
+"""Streams at most: the engine's TFTP session cap, less room for the rounds' transfers."""
 ROUND_TIMEOUT = 2.0
 """Seconds a client waits for the engine's answer before the round counts as lost."""
 

@@ -43,3 +43,29 @@ async def test_closed_dialogs_leave_nothing_in_the_footer_or_the_styles_cache(
         # drawn since, not the 300-odd of ten closed dialogs.
         cached = StylesCache.get_inner_outer.cache_info().currsize
         assert cached < 40, cached
+
+
+async def test_the_footer_is_rebuilt_only_when_its_keys_change(replay: ReplayEngine) -> None:
+    """Back on the main screen from a dialog the footer keeps its key widgets (the same
+    keys: nothing to rebuild); a focus change that changes the keys rebuilds it."""
+    app = PxeConsole(EngineLink(replay.socket_path))
+    async with app.run_test(size=(120, 40)) as pilot:
+        table = app.screen.query_one(ClientTable)
+        await wait_for(pilot, lambda: table.row_count == 6)
+        footer = app.screen.query_one(ConsoleFooter)
+        await pilot.pause(0.2)
+        before = {id(key) for key in footer.query(FooterKey)}
+        assert before
+        for _ in range(3):
+            await pilot.press("question_mark")
+            await wait_for(pilot, lambda: app.screen is not app.main_screen)
+            await pilot.press("escape")
+            await wait_for(pilot, lambda: app.screen is app.main_screen)
+        await pilot.pause(0.2)
+        assert {id(key) for key in footer.query(FooterKey)} == before
+        await pilot.press("slash")  # the filter box takes the focus: other keys
+        await wait_for(
+            pilot,
+            lambda: {id(key) for key in footer.query(FooterKey)} != before,
+            what="the footer rebuilt for the filter box's keys",
+        )
