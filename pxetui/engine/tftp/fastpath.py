@@ -17,7 +17,7 @@ The split (one owner at a time, so no rule has two homes):
   block the kernel would not take. Duplicate and stale ACKs it drops, as Python does.
   Datagrams from strangers come back too (ERROR 5, tombstones stay in :mod:`.mux`).
 * Before Python touches a transfer for any reason (a datagram, its timer, a stop) it *takes*
-  its state back (:meth:`.Transfer._reclaim`), and offers it again afterwards.
+  its state back (:meth:`.handover.CHandOver._reclaim`), and offers it again afterwards.
 
 ``PXETUI_TFTP_FASTPATH=0`` forces the pure-Python path (the same code as without the
 extension). The engine logs once which path it uses.

@@ -22,8 +22,8 @@ Rules that keep a LAN safe:
   without limit and the wire number is mapped back relative to the window.
 
 With the C extension, a lock-step transfer of a file in its steady state is moved forward by
-C between the events Python handles (see :mod:`.fastpath`): ``_in_c`` says C holds its
-state, and every entry point here takes it back first (:meth:`Transfer._reclaim`).
+C between the events Python handles: the hand-over is :mod:`.handover`'s (``_in_c`` says C
+holds the state; every entry point here takes it back first).
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from pxetui.engine.progress import TransferReporter
 from pxetui.engine.tftp import gso as gso_send
 from pxetui.engine.tftp import mmsg, packets
 from pxetui.engine.tftp.datapath import DataPath, Timer
+from pxetui.engine.tftp.handover import CHandOver
 from pxetui.engine.tftp.mux import SharedSocket
 from pxetui.engine.tftp.options import Negotiated
 from pxetui.engine.tftp.rto import MIN_RTO, RetransmitTimeout
@@ -47,31 +48,25 @@ _PROGRESS_EVERY = 0.1  # seconds between progress events
 _monotonic = time.monotonic
 
 
-class Transfer:
+class Transfer(CHandOver):
     """A read transfer in progress. Created and started by the server, closed exactly once.
 
     Runs on the data thread (:mod:`.datapath`); any other thread calls it only while holding
     ``DataPath.lock``, so no method here needs a lock of its own.
     """
 
-    # Slots: the ACK path reads and writes a dozen of these per block.
+    # Slots: the ACK path reads and writes a dozen of these per block (the ones C moves
+    # forward are CHandOver's).
     __slots__ = (
-        "_acked",
         "_blksize",
         "_buf",
         "_closed",
-        "_file_fd",
         "_fill",
         "_give_up_after",
         "_gso_batch",
         "_gso_cmsg",
-        "_highest_sent",
-        "_in_c",
         "_iov_len",
-        "_lane",
         "_last_block",
-        "_last_progress",
-        "_next_send",
         "_oack",
         "_oack_pending",
         "_on_close",
@@ -83,14 +78,11 @@ class Transfer:
         "_release",
         "_sample_ok",
         "_sendto",
-        "_sent_at",
         "_shared",
-        "_slot",
         "_sockets",
         "_stalled_since",
         "_timer",
         "_window",
-        "_window_end",
         "_writer_armed",
         "client",
         "created",
@@ -99,7 +91,6 @@ class Transfer:
         "negotiated",
         "packet",
         "reporter",
-        "retransmits",
         "size",
         "timeout",
     )
@@ -168,12 +159,7 @@ class Transfer:
         self._fill = readinto(self.packet.buf[4:])
         self._gso_batch = gso_send.batch_size(self._blksize, self._window, gso)
         self._gso_cmsg = gso_send.control(self._blksize)
-        # The C fast path (lock-step transfers of a file only): see .fastpath.
-        self._file_fd = file_fd
-        lane = sockets.lane
-        self._lane = lane if file_fd is not None and self._window == 1 else None
-        self._slot = -1  # our slot in the C table, once registered
-        self._in_c = False  # C holds our state: take it back before touching it
+        self._init_c(sockets, file_fd, self._window)  # the C fast path: see .handover
 
     # --- lifecycle --------------------------------------------------------------------
 
@@ -200,9 +186,7 @@ class Transfer:
             self._timer.cancel()
             self._timer = None
         self._shared.remove(self)
-        if self._lane is not None and self._slot >= 0:
-            self._lane.pump.unregister(self._slot)  # before the file is closed
-            self._slot = -1
+        self._leave_c()  # before the file is closed
         self._release()
         self._on_close(self)
 
@@ -432,68 +416,3 @@ class Transfer:
             self._open_window(self._acked + 1)
         if not self._closed:
             self._arm(now + self.timeout.current())
-
-    # --- the C fast path (see .fastpath) ------------------------------------------------
-
-    def give_to_c(self) -> None:
-        """Hand our state to C if we are in lock-step's steady state: only the next block is
-        out, its RTT is being sampled, no retransmission or blocked send is pending."""
-        lane = self._lane
-        acked = self._acked
-        if (
-            lane is None
-            or self._in_c
-            or self._closed
-            or self._oack_pending
-            or self._writer_armed
-            or not self._sample_ok
-            or self.timeout.tries
-            or self.timeout.srtt < 0
-            or self._highest_sent != acked + 1
-            or self._window_end != acked + 1
-            or self._next_send != acked + 2
-            or acked >= self._last_block
-        ):
-            return
-        pump = lane.pump
-        if self._slot < 0:
-            assert self._file_fd is not None
-            self._slot = pump.register(
-                self._shared.fd,
-                mmsg.sockaddr(self.client),
-                self._file_fd,
-                self._blksize,
-                self._last_block,
-            )
-            if self._slot < 0:
-                return  # the C table is full (or has our client already): stay in Python
-        timeout = self.timeout
-        pump.give(
-            self._slot,
-            acked,
-            self._highest_sent,
-            self._last_progress,
-            self._sent_at,
-            timeout.srtt,
-            timeout.rttvar,
-            self._progress_due,
-        )
-        self._in_c = True
-
-    def _reclaim(self) -> None:
-        """Take our state back from C (it moved us forward in lock-step meanwhile)."""
-        assert self._lane is not None
-        acked, highest, last_progress, sent_at, srtt, rttvar, retransmits = self._lane.pump.take(
-            self._slot
-        )
-        self._in_c = False
-        self._acked = acked
-        self._highest_sent = highest
-        self._window_end = acked + 1
-        self._next_send = acked + 2
-        self._last_progress = last_progress
-        self._sent_at = sent_at
-        self.timeout.srtt = srtt
-        self.timeout.rttvar = rttvar
-        self.retransmits += retransmits
-        self._lane.offer(self)  # back to C after this, if still in the steady state
