@@ -167,6 +167,38 @@ def start_engine(socket_path: Path, args: argparse.Namespace) -> subprocess.Pope
 # --- measurement 1: in-process, headless ----------------------------------------------------
 
 
+def object_census(last: dict[str, int]) -> str:
+    """The ten object types that grew most since *last* (updated in place), over every object
+    the collector tracks (frozen ones too: unfrozen for the count, frozen again after)."""
+    gc.unfreeze()
+    gc.collect()  # live objects only
+    counts: dict[str, int] = {}
+    objects = gc.get_objects()
+    for obj in objects:
+        name = type(obj).__qualname__
+        counts[name] = counts.get(name, 0) + 1
+    grown = sorted(((n - last.get(t, 0), t) for t, n in counts.items()), reverse=True)[:10]
+    holders: dict[str, int] = {}
+    if last and grown and grown[0][0] > 0:  # who holds the type that grew most
+        top = grown[0][1]
+        sample = [o for o in objects if type(o).__qualname__ == top][-200:]
+        for obj in sample:
+            for holder in gc.get_referrers(obj):
+                if holder is objects or holder is sample:
+                    continue
+                name = type(holder).__qualname__
+                owner = getattr(holder, "__self__", None)
+                name += f" of {type(owner).__qualname__}" if owner is not None else ""
+                holders[name] = holders.get(name, 0) + 1
+    del objects
+    gc.freeze()
+    last.clear()
+    last.update(counts)
+    held = ", ".join(f"{n} x{c}" for n, c in sorted(holders.items(), key=lambda i: -i[1])[:6])
+    text = ", ".join(f"{t} +{d}" for d, t in grown if d > 0) or "nothing"
+    return text + (f"; the last 200 of the first held by: {held}" if held else "")
+
+
 def summary(name: str, samples: list[float]) -> str:
     ms = sorted(s * 1000 for s in samples)
     p95 = ms[min(len(ms) - 1, int(len(ms) * 0.95))]
@@ -254,6 +286,7 @@ async def in_process(
             pauses.append(time.perf_counter() - gc_started)
 
     gc.callbacks.append(gc_timer)
+    census: dict[str, int] = {}
     async with app.run_test(size=(120, 40)) as pilot:
         table = app.screen.query_one(ClientTable)
         t_attach = time.perf_counter()
@@ -317,6 +350,9 @@ async def in_process(
                     f"log lines kept {state.log_lines_kept()}, snapshots loaded {snapshots}",
                     flush=True,
                 )
+                if args.objects:
+                    grown = object_census(census)
+                    print("in-process objects grown since the last census: " + grown, flush=True)
             del frames[: max(0, len(frames) - 2000)]
         elapsed = time.perf_counter() - t0
         received = state.events_total - total0
@@ -503,6 +539,9 @@ def main() -> int:
         "--keys", choices=["all", "table"], default="all", help="table: Down/Up only"
     )
     parser.add_argument("--screenshot", type=Path, help="save the main screen (SVG) at the end")
+    parser.add_argument(
+        "--objects", action="store_true", help="with each RSS line, the object types that grew"
+    )
     args = parser.parse_args()
     if args.serve is not None:
         serve(args.serve, args.clients, args.rate, args.seconds)
