@@ -44,9 +44,13 @@ async def fetch_state(path: Any) -> dict[str, Any]:
 
 
 async def follow(path: Any, as_json: bool) -> int:
-    """The state, then the engine's event stream, until it closes or we are interrupted."""
+    """The state, then the engine's event stream, until it closes or we are interrupted.
+
+    The subscription's own snapshot has summary rows (no boot history); the state printed is
+    asked for after subscribing, so no event is missed (one may show in both)."""
     client = ControlClient(path)
-    state, events = await client.subscribe()
+    _, events = await client.subscribe()
+    state = await client.request("state")
     print(json.dumps(state) if as_json else render_state(state), flush=True)
     log = EventLog("json" if as_json else "text", sys.stdout)
     try:

@@ -396,7 +396,12 @@ async def test_a_restarted_engine_rebuilds_its_client_table_from_history(
 
 
 async def test_status_follow_streams_events_after_the_state(engine: Engine) -> None:
-    """`pxetui status --follow --json` prints the state, then each event as a JSON line."""
+    """`pxetui status --follow --json` prints the state (whole rows, not the stream's
+    summaries), then each event as a JSON line."""
+    other = MacAddress.parse("52:54:00:fe:01:02")
+    async with ControlClient(engine.socket_path) as client:
+        await client.request("assign", mac=other.colon, entry="centos")
+    await http_get(engine, "ipxe/52-54-00-fe-01-02.ipxe")  # a client with a boot
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -412,6 +417,8 @@ async def test_status_follow_streams_events_after_the_state(engine: Engine) -> N
     try:
         first = json.loads(await asyncio.wait_for(proc.stdout.readline(), 60))
         assert first["profile"]["name"] == "loopback"
+        row = next(c for c in first["clients"] if c["mac"] == other.colon)
+        assert "summary" not in row and len(row["boots"]) == 1
         async with ControlClient(engine.socket_path) as client:
             await client.request("assign", mac=MAC.colon, entry="centos", once=True)
         event: dict[str, Any] = {}
