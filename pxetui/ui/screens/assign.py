@@ -142,7 +142,8 @@ class AssignScreen(ShowsWorkerFailures, ModalScreen[Assignment | None]):
 
     def prepare(self, mac: MacAddress | None, entry: str | None, once: bool | None) -> None:
         """Make the dialog about *mac* again (the console installs one and reuses it:
-        composing a new dialog per key cost more than the key's frame; README)."""
+        composing a new dialog per key cost more than the key's frame; README "The console
+        (TUI)")."""
         self.mac, self.entry, self.once = mac, entry, once
         if self.is_mounted:
             self.query_one("#assign-preview", Static).update("")

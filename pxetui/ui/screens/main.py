@@ -376,7 +376,7 @@ class MainScreen(ShowsWorkerFailures, Screen[None]):
         if mac is None:
             self.notify("no client selected", severity="warning")
             return
-        # One detail screen, installed on first use and reused (README "Keys, measured").
+        # One detail screen, installed on first use and reused (README "The console (TUI)").
         if not self.app.is_screen_installed(DETAIL_SCREEN):
             self.app.install_screen(ClientDetailScreen(self.link, mac), name=DETAIL_SCREEN)
         detail = self.app.get_screen(DETAIL_SCREEN)
