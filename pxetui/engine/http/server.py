@@ -9,8 +9,8 @@ and has no progress hook, so one handler serves every GET/HEAD:
 * one byte range (``Range: bytes=a-b``, ``a-``, ``-n``) → 206 with ``Content-Range``;
   unsatisfiable (past the end, or ``bytes=-0``) → 416; malformed → the whole file
   (RFC 9110 lets a server ignore Range);
-* the body goes out with ``loop.sendfile`` (kernel ``sendfile(2)``) in chunks, and the
-  chunk boundaries are where progress is reported: cheap, and at most ~10 events/s;
+* the body goes out with kernel ``sendfile(2)`` in chunks (:mod:`.body`), and the chunk
+  boundaries are where progress is reported: cheap, and at most ~10 events/s;
 * everything that is not GET or HEAD → 405 (read-only);
 * bounded: a connection that sends no complete request head within ``idle_timeout`` of its
   connect (or its last response) is closed, and at most ``max_connections`` are open at once
@@ -35,6 +35,7 @@ from aiohttp import web
 
 from pxetui.core.events import Event, FileNotFound, RequestRefused
 from pxetui.core.sanitize import clean
+from pxetui.engine.http.body import BodySender
 from pxetui.engine.limits import LimitNotice, fd_soft_limit
 from pxetui.engine.progress import TransferReporter
 from pxetui.engine.tftp.paths import PathError, ServedFile, open_served_file
@@ -317,15 +318,19 @@ class HttpFileServer:
             loop = asyncio.get_running_loop()
             sock = transport.get_extra_info("socket")
             _cork(sock, True)
-            with os.fdopen(os.dup(served.fd), "rb", closefd=True) as fileobj:
+            reading = transport.is_reading()
+            transport.pause_reading()  # as loop.sendfile does: no request read mid-body
+            sender = BodySender(transport)
+            try:
                 while sent < count:
                     piece = min(CHUNK, count - sent)
                     # A client that stops reading would hold its socket and file forever.
                     budget = max(self.limits.idle_timeout, piece / self.limits.min_rate)
+                    deadline = loop.time() + budget
                     try:
-                        done = await asyncio.wait_for(
-                            loop.sendfile(transport, fileobj, start + sent, piece), budget
-                        )
+                        if not sent:
+                            await sender.flushed(deadline)
+                        done = await sender.send(served.fd, start + sent, piece, deadline)
                     except TimeoutError:
                         self._stalled.hit()
                         raise TimeoutError(
@@ -335,6 +340,10 @@ class HttpFileServer:
                         raise ConnectionResetError("file shrank while sending")
                     sent += done
                     reporter.progress(sent)
+            finally:
+                sender.close()
+                if reading and not transport.is_closing():
+                    transport.resume_reading()
             _cork(sock, False)  # the tail goes now, and a keep-alive reply is not held back
             await response.write_eof()
         except (ConnectionError, asyncio.CancelledError, OSError, RuntimeError) as exc:
