@@ -59,11 +59,12 @@ async def test_serves_tftp_and_http_and_logs_json_lines(tmp_path: Path) -> None:
     proc = await _start(tmp_path / "root", "--log-format", "json", "--tftp-workers", "2")
     try:
         ports = {}
-        for _ in range(3):
-            event = await _json_line(proc)
-            assert event["kind"] == "service"
-            if event["state"] == "running":
+        first = [await _json_line(proc) for _ in range(4)]  # three services, one data path
+        for event in first:
+            if event["kind"] == "service" and event["state"] == "running":
                 ports[event["service"]] = int(event["address"].rsplit(":", 1)[1])
+        assert sorted(e["kind"] for e in first) == ["message", "service", "service", "service"]
+        assert any("TFTP data path:" in e.get("text", "") for e in first)
         rc, _, err = await run_tool(
             "curl",
             "-sS",
@@ -96,8 +97,9 @@ async def test_human_format_prints_one_readable_line_per_event(tmp_path: Path) -
     proc = await _start(tmp_path / "root", "--tftp-workers", "1")
     try:
         assert proc.stdout is not None
-        first = (await asyncio.wait_for(proc.stdout.readline(), 15)).decode()
-        assert "tftp running 127.0.0.1:" in first
+        lines = [(await asyncio.wait_for(proc.stdout.readline(), 15)).decode() for _ in range(2)]
+        first = next(line for line in lines if "tftp running 127.0.0.1:" in line)  # and the path
+        assert any("info: TFTP data path:" in line for line in lines), lines
         port = int(first.strip().rsplit(":", 1)[1])
         rc, _, _ = await run_tool(
             "curl", "-sS", "-o", "/dev/null", f"tftp://127.0.0.1:{port}/pxelinux.0"
