@@ -12,6 +12,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import psutil
@@ -26,7 +27,7 @@ from pxetui.ui.screens.client_detail import ClientDetailScreen
 from pxetui.ui.widgets.client_table import ClientTable
 from pxetui.ui.widgets.serial_pane import SerialPane
 from tests.helpers.screen import shown_text
-from tests.helpers.wait import pilot_wait_for, wait_for
+from tests.helpers.wait import WaitTimeout, pilot_wait_for, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -74,21 +75,30 @@ async def test_lab_console_boots_reboots_assigns_and_switches_firmware(
         )
         assert app.results[1].outcome == "expected", serial()
 
-        def boots() -> int:
-            row = app.link.state.client(mac)
-            return len(row.boots) if row is not None else 0
+        async def boots(at_least: int, what: str) -> None:
+            """Until the engine's whole row (the ``client`` op: the stream's rows are
+            summaries without the boot history) has *at_least* boots; bounded."""
+            deadline = time.monotonic() + 20
+            seen = 0
+            while seen < at_least:
+                row = await app.link.request("client", mac=mac.colon)
+                seen = len(row.get("boots") or [])
+                if seen < at_least and time.monotonic() >= deadline:
+                    raise WaitTimeout(f"timed out after 20 s waiting for {what}: {seen} boots")
+                await pilot.pause(0.2)
 
-        await pilot_wait_for(
-            pilot,
-            lambda: boots() >= 2 and row_phase() == "handed_over",
-            20,
-            "a second handed-over boot",
-            detail=boots,
-        )
+        await boots(2, "a second boot")
+        await pilot_wait_for(pilot, lambda: row_phase() == "handed_over", 20, "handed_over")
         await pilot.press("enter")
         await pilot_wait_for(pilot, lambda: isinstance(app.screen, ClientDetailScreen), 5, "detail")
-        detail = shown_text(app.screen.query_one("#detail-boots", Static))
-        assert detail.count("tiny") >= 2, detail
+        box = app.screen.query_one("#detail-boots", Static)
+        await pilot_wait_for(
+            pilot,
+            lambda: shown_text(box).count("tiny") >= 2,
+            10,
+            "two boots of 'tiny' in the detail",
+            detail=lambda: shown_text(box),
+        )
         await pilot.press("escape")
         await pilot_wait_for(pilot, lambda: app.screen is app.lab_screen, 5, "back to the lab")
 
@@ -123,7 +133,7 @@ async def test_lab_console_boots_reboots_assigns_and_switches_firmware(
         assert "Start PXE over IPv4" in uefi.text
         assert "pxetui.entry=centos-serial" in uefi.text
         assert pane.border_title == f"VM {mac} serial console (uefi)"
-        await pilot_wait_for(pilot, lambda: boots() >= 4, 20, "a fourth boot", detail=boots)
+        await boots(4, "a fourth boot")
         row = app.link.state.client(mac)
         assert row is not None and "uefi" in row.arch.lower(), row
         namespaces = app.session.net.namespaces if app.session.net else ()
