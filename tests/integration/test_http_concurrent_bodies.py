@@ -4,32 +4,19 @@ still gets exactly its bytes, and every sender is closed again, also for a clien
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import aiohttp
 import pytest
 from tftp_testkit import make_file
 
-from pxetui.core.events import Event, TransferFailed, TransferFinished
-from pxetui.engine.http import HttpFileServer
+from pxetui.core.events import TransferFailed, TransferFinished
 from pxetui.engine.http.body import TURN, BodySender
+from tests.helpers.http import running_http
 
 pytestmark = pytest.mark.timeout(60)
 
 SIZE = 12 * TURN + 12345  # many turns, and a last one that is short
-
-
-@asynccontextmanager
-async def running_http(root: Path) -> AsyncIterator[tuple[str, list[Event]]]:
-    events: list[Event] = []
-    server = HttpFileServer(root, host="127.0.0.1", port=0, publish=events.append)
-    await server.start()
-    try:
-        yield f"http://127.0.0.1:{server.port}", events
-    finally:
-        await server.stop()
 
 
 async def test_side_by_side_bodies_are_exact_and_every_sender_is_closed(tmp_path: Path) -> None:

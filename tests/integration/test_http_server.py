@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import aiohttp
@@ -13,7 +11,6 @@ import pytest
 from tftp_testkit import make_file, run_tool
 
 from pxetui.core.events import (
-    Event,
     FileNotFound,
     RequestRefused,
     TransferFailed,
@@ -21,20 +18,9 @@ from pxetui.core.events import (
     TransferProgress,
     TransferStarted,
 )
-from pxetui.engine.http import HttpFileServer
+from tests.helpers.http import running_http
 
 pytestmark = pytest.mark.timeout(60)
-
-
-@asynccontextmanager
-async def running_http(root: Path) -> AsyncIterator[tuple[str, list[Event]]]:
-    events: list[Event] = []
-    server = HttpFileServer(root, host="127.0.0.1", port=0, publish=events.append)
-    await server.start()
-    try:
-        yield f"http://127.0.0.1:{server.port}", events
-    finally:
-        await server.stop()
 
 
 @pytest.fixture
