@@ -469,24 +469,24 @@ static PyObject *Pump_register(Pump *p, PyObject *args) {
     return PyLong_FromLong(slot);
 }
 
-static int slot_arg(Pump *p, int slot) {
+/* The pump locked and its slot *slot*, or NULL (unlocked, ValueError set) if there is none. */
+static Slot *locked_slot(Pump *p, int slot) {
+    lock_pump(p);
     if (slot < 0 || slot >= MAX_SLOTS || !p->slots[slot].used) {
+        pthread_mutex_unlock(&p->mutex);
         PyErr_SetString(PyExc_ValueError, "no such slot");
-        return -1;
+        return NULL;
     }
-    return 0;
+    return &p->slots[slot];
 }
 
 static PyObject *Pump_unregister(Pump *p, PyObject *args) {
     int slot;
     if (!PyArg_ParseTuple(args, "i", &slot))
         return NULL;
-    lock_pump(p);
-    if (slot_arg(p, slot) < 0) {
-        pthread_mutex_unlock(&p->mutex);
+    Slot *s = locked_slot(p, slot);
+    if (s == NULL)
         return NULL;
-    }
-    Slot *s = &p->slots[slot];
     index_remove(p, slot);
     unsigned char *buf = s->buf;
     memset(s, 0, sizeof *s);
@@ -504,12 +504,9 @@ static PyObject *Pump_give(Pump *p, PyObject *args) {
     if (!PyArg_ParseTuple(args, "iLLddddd", &slot, &acked, &highest, &last_progress, &sent_at,
                           &srtt, &rttvar, &progress_due))
         return NULL;
-    lock_pump(p);
-    if (slot_arg(p, slot) < 0) {
-        pthread_mutex_unlock(&p->mutex);
+    Slot *s = locked_slot(p, slot);
+    if (s == NULL)
         return NULL;
-    }
-    Slot *s = &p->slots[slot];
     if (acked < 0 || highest < acked || highest > s->last_block || srtt < 0) {
         pthread_mutex_unlock(&p->mutex);
         PyErr_SetString(PyExc_ValueError, "bad transfer state");
@@ -533,12 +530,9 @@ static PyObject *Pump_take(Pump *p, PyObject *args) {
     int slot;
     if (!PyArg_ParseTuple(args, "i", &slot))
         return NULL;
-    lock_pump(p);
-    if (slot_arg(p, slot) < 0) {
-        pthread_mutex_unlock(&p->mutex);
+    Slot *s = locked_slot(p, slot);
+    if (s == NULL)
         return NULL;
-    }
-    Slot *s = &p->slots[slot];
     s->active = 0;
     long long acked = s->acked, highest = s->highest_sent, retrans = s->retransmits;
     double lp = s->last_progress, sa = s->sent_at, srtt = s->srtt, rttvar = s->rttvar;
