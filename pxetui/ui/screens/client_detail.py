@@ -20,7 +20,7 @@ from rich.style import Style
 from rich.table import Table
 from rich.text import Text
 from textual import work
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
@@ -319,3 +319,17 @@ class ClientDetailScreen(ShowsWorkerFailures, Screen[None]):
                     pass
             text.append(clean(str(item), 200) + "\n")
         box.update(text if text.plain else Text("(no history)"))
+
+
+DETAIL_SCREEN = "detail"
+"""The installed (reused) client detail screen's name."""
+
+
+def detail_screen(app: App[Any], link: EngineLink, mac: MacAddress) -> ClientDetailScreen:
+    """The console's one detail screen, made about *mac* (installed on first use)."""
+    if not app.is_screen_installed(DETAIL_SCREEN):
+        app.install_screen(ClientDetailScreen(link, mac), name=DETAIL_SCREEN)
+    screen = app.get_screen(DETAIL_SCREEN)
+    assert isinstance(screen, ClientDetailScreen)
+    screen.show(mac)
+    return screen

@@ -37,8 +37,6 @@ from pxetui.ui.widgets.log_panes import LogPanes
 from pxetui.ui.widgets.service_bar import ServiceBar
 from pxetui.ui.worker_errors import ShowsWorkerFailures, describe_failure
 
-DETAIL_SCREEN = "detail"
-"""The installed (reused) client detail screen's name."""
 HISTORY_LINES = 100
 """Past lines fetched from the engine when a client with a short live log is selected."""
 HISTORY_DEBOUNCE = 0.3
@@ -371,18 +369,12 @@ class MainScreen(ShowsWorkerFailures, Screen[None]):
         self.open_detail(self.selected_mac)
 
     def open_detail(self, mac: MacAddress | None) -> None:
-        from pxetui.ui.screens.client_detail import ClientDetailScreen
+        from pxetui.ui.screens.client_detail import detail_screen
 
         if mac is None:
             self.notify("no client selected", severity="warning")
             return
-        # One detail screen, installed on first use and reused (README "The console (TUI)").
-        if not self.app.is_screen_installed(DETAIL_SCREEN):
-            self.app.install_screen(ClientDetailScreen(self.link, mac), name=DETAIL_SCREEN)
-        detail = self.app.get_screen(DETAIL_SCREEN)
-        assert isinstance(detail, ClientDetailScreen)
-        detail.show(mac)
-        self.app.push_screen(DETAIL_SCREEN)
+        self.app.push_screen(detail_screen(self.app, self.link, mac))
 
     def action_entries(self) -> None:
         from pxetui.ui.screens.entries import EntriesScreen
