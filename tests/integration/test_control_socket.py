@@ -148,6 +148,50 @@ async def test_a_dead_engines_leftover_socket_is_replaced(sock_dir: Path) -> Non
     assert not path.exists()
 
 
+# Stats one path nonstop until a stop file appears (or 20 s pass); prints every mode it saw.
+WATCHER = r"""
+import os, stat, sys, time
+path, stop, seen = sys.argv[1], sys.argv[2], set()
+deadline = time.monotonic() + 20
+print("ready", flush=True)
+while time.monotonic() < deadline and not os.path.exists(stop):
+    for _ in range(256):
+        try:
+            seen.add(stat.S_IMODE(os.stat(path).st_mode))
+        except FileNotFoundError:
+            pass
+print(" ".join(oct(m) for m in sorted(seen)))
+"""
+
+
+async def test_the_socket_path_never_exists_with_another_mode(sock_dir: Path) -> None:
+    """Whoever waits for the socket to appear finds it with its final mode: 50 starts, watched
+    by another process stat-ing the path nonstop, show 0600 and nothing else."""
+    path, stop = sock_dir / "control.sock", sock_dir.parent / f"{sock_dir.name}.stop"
+    watcher = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        WATCHER,
+        str(path),
+        str(stop),
+        stdout=asyncio.subprocess.PIPE,
+    )
+    assert watcher.stdout is not None
+    assert await asyncio.wait_for(watcher.stdout.readline(), 10) == b"ready\n"
+    bus = EventBus()
+    for _ in range(50):
+        server = ControlServer(path, RecordingHandler(bus), bus)
+        await server.start()
+        await server.stop()
+    stop.touch()
+    try:
+        out, _ = await asyncio.wait_for(watcher.communicate(), 30)
+    finally:
+        stop.unlink()
+    assert out.decode().split() == ["0o600"]
+    assert list(sock_dir.iterdir()) == []  # no staging name left behind
+
+
 async def test_the_socket_is_private_to_its_owner(served: Any) -> None:
     """Mode 0600, and user nobody cannot connect even though the directory is open."""
     server, _, _ = served

@@ -33,6 +33,7 @@ from pxetui.engine.control.recent import RECENT_EVENTS
 from pxetui.engine.engine import Engine, EngineError
 from tests.helpers.ports import free_port
 from tests.helpers.profiles import CENTOS_ENTRY, loopback_profile
+from tests.helpers.wait import wait_for_async
 
 MAC = MacAddress.parse("52:54:00:fe:01:01")
 
@@ -143,6 +144,8 @@ async def test_the_stream_carries_summary_rows_and_the_client_op_the_whole_row(
     await http_get(engine, "ipxe/52-54-00-fe-01-01.ipxe")
     await tftp_get(engine, "images/vmlinuz", tmp_path / "k")
     await http_get(engine, "images/initrd.img")  # the one-shot is done: a second boot follows
+    # The flip to local follows the initrd's end on the engine's loop: wait for it.
+    await wait_for_async(lambda: engine.db.once_done(MAC), 10, "the one-shot to flip to local")
     await http_get(engine, "ipxe/52-54-00-fe-01-01.ipxe")
     snapshot, events = await client.subscribe()
     row = next(c for c in snapshot["clients"] if c["mac"] == MAC.colon)

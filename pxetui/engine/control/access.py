@@ -61,8 +61,12 @@ def socket_group() -> tuple[str, int] | None:
         return None
 
 
-def apply_access(path: Path, mode: int) -> tuple[Literal["info", "warning"], str]:
-    """Give the freshly bound socket its group and mode; who may connect, as a log sentence."""
+def apply_access(
+    path: Path, mode: int, shown: Path | None = None
+) -> tuple[Literal["info", "warning"], str]:
+    """Give the freshly bound socket at ``path`` its group and mode; who may connect, as a log
+    sentence naming ``shown`` (where the socket will be found), or ``path``."""
+    shown = shown or path
     wanted = os.environ.get(GROUP_ENV) or DEFAULT_GROUP
     group = socket_group()
     problem = f"no group {wanted}"
@@ -74,13 +78,13 @@ def apply_access(path: Path, mode: int) -> tuple[Literal["info", "warning"], str
             problem = f"cannot give it group {name} ({exc.strerror})"
         else:
             os.chmod(path, mode | 0o060)
-            return "info", f"control socket {path}: mode 0660, group {name} may use it"
+            return "info", f"control socket {shown}: mode 0660, group {name} may use it"
     os.chmod(path, mode)
     owner = pwd.getpwuid(os.geteuid()).pw_name
     # Asking for a group that is not there is a mistake; not having the default one is a choice.
     level: Literal["info", "warning"] = "warning" if os.environ.get(GROUP_ENV) else "info"
     return level, (
-        f"control socket {path}: mode {mode:04o}, only {owner} may use it: {problem} "
+        f"control socket {shown}: mode {mode:04o}, only {owner} may use it: {problem} "
         f"(groupadd {wanted}, add operators to it, restart the engine)"
     )
 

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import errno
 import logging
+import os
 import socket
 import time
 from pathlib import Path
@@ -106,16 +107,31 @@ class ControlServer:
                 raise SocketInUseError(f"an engine is already listening on {self.path}")
             self.path.unlink()
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        # Bound under a hidden name, given its group and mode, then linked into place: the
+        # socket's path never exists with any other mode (whoever waits for it to appear
+        # finds it ready), and nobody can connect before it listens.
+        staging = self.path.with_name(f".{os.getpid()}~")  # short: sun_path has 108 bytes
         try:
-            # chmod between bind and listen: no client can connect before the mode is set.
-            sock.bind(str(self.path))
+            with contextlib.suppress(FileNotFoundError):
+                staging.unlink()
+            sock.bind(str(staging))
             # 0660 + group when the operators' group exists, else 0600 (access.py says why).
-            level, access = apply_access(self.path, self._mode)
+            level, access = apply_access(staging, self._mode, shown=self.path)
             self._server = await asyncio.start_unix_server(
                 self._serve, sock=sock, limit=MAX_LINE + 1, backlog=BACKLOG
             )
+            try:  # a link, not a rename: never over a socket another engine put there since
+                os.link(staging, self.path)
+            except FileExistsError:
+                raise SocketInUseError(f"an engine is already listening on {self.path}") from None
+            staging.unlink()
         except BaseException:
+            if self._server is not None:
+                self._server.close()
+                self._server = None
             sock.close()
+            with contextlib.suppress(FileNotFoundError):
+                staging.unlink()
             raise
         self._bus.publish(EngineMessage(level=level, text=access))
 
