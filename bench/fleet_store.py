@@ -33,7 +33,8 @@ from pxetui.core.mac import MacAddress
 from pxetui.core.profile.model import Profile
 from pxetui.core.tracker import ClientTracker
 from pxetui.engine.batching import HISTORY_BATCH
-from pxetui.engine.store.postgres import CHANNEL, PostgresStore
+from pxetui.engine.store.pg_link import CHANNEL
+from pxetui.engine.store.postgres import PostgresStore
 from pxetui.lab.postgres import PgCluster
 
 ROUND = 200  # clients booting together in one "second" of the replay

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 
 import psycopg
 
-from pxetui.engine.store.postgres import CHANNEL, CONNECT_TIMEOUT_S
+from pxetui.engine.store.pg_link import CHANNEL, CONNECT_TIMEOUT_S
 
 PROBE_S = 1.0
 RETRY_S = 1.0

@@ -20,42 +20,24 @@ import json
 import logging
 import os
 import time
-from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 from psycopg.types.json import Jsonb
 
-from pxetui.core.events import Event, event_to_dict
 from pxetui.core.mac import MacAddress
 from pxetui.engine.persist import HISTORY_AGE_S, HISTORY_PER_MAC, HISTORY_ROWS, StoredAssignment
 from pxetui.engine.store.migrations import SchemaTooNew, migrate
+from pxetui.engine.store.pg_history import BUFFER_ROWS, HistoryRows
+from pxetui.engine.store.pg_link import CHANNEL, why
 from pxetui.engine.store.protocol import StoreError
 
 log = logging.getLogger(__name__)
 
-CHANNEL = "pxetui"
-CONNECT_TIMEOUT_S = 3
-STATEMENT_TIMEOUT_MS = 5000
-BUFFER_ROWS = 50_000  # history rows kept in memory while the database is away
-PRUNE_EVERY_S = 60.0
 
-
-def redact(url: str) -> str:
-    """*url* without its password, for messages and the service bar."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    user = f"{parts.username}@" if parts.username else ""
-    port = f":{parts.port}" if parts.port else ""
-    return urlunsplit(parts._replace(netloc=f"{user}***@{host}{port}".replace("@***@", ":***@")))
-
-
-class PostgresStore:
+class PostgresStore(HistoryRows):
     """The shared store, for the engine named *engine*."""
 
     def __init__(
@@ -71,54 +53,30 @@ class PostgresStore:
         on_limit: Callable[[str], None] | None = None,
         cache: Path | None = None,
     ) -> None:
-        self.url = url
+        super().__init__(
+            url,
+            engine,
+            history_per_mac=history_per_mac,
+            history_rows=history_rows,
+            history_age_s=history_age_s,
+            buffer_rows=buffer_rows,
+            on_prune=on_prune,
+            on_limit=on_limit,
+        )
         self.cache = cache  # the local copy of assignments and settings (JSON)
         self.started_offline = False
         self._migrated = False
         self._cached = False
-        self.engine = engine
-        self._history_limit = history_per_mac
-        self.history_rows = history_rows
-        self.history_age_s = history_age_s
-        self.on_prune = on_prune
-        self.on_limit = on_limit
-        self._conn: psycopg.Connection[Any] | None = None
         self._opened = False
-        self.lost_reason = ""
-        self.lost_since: float | None = None
         self._assignments: dict[MacAddress, StoredAssignment] = {}
         self._settings: dict[str, str] = {}
-        self._pending: deque[tuple[MacAddress, Event]] = deque(maxlen=buffer_rows)
-        self._dropped = 0
         self._pending_once: list[tuple[MacAddress, str, str, float]] = []
-        self._last_prune = 0.0
 
     # --- connection ------------------------------------------------------------------------
 
     @property
-    def path(self) -> str:
-        return redact(self.url)
-
-    @property
     def is_open(self) -> bool:
         return self._opened
-
-    @property
-    def online(self) -> bool:
-        return self._conn is not None and not self._conn.closed
-
-    @property
-    def pending_rows(self) -> int:
-        return len(self._pending)
-
-    def _connect(self) -> psycopg.Connection[Any]:
-        return psycopg.connect(
-            self.url,
-            autocommit=True,
-            connect_timeout=CONNECT_TIMEOUT_S,
-            options=f"-c statement_timeout={STATEMENT_TIMEOUT_MS}",
-            application_name=f"pxetui {self.engine}"[:63],
-        )
 
     def open(self) -> None:
         """Connect, migrate, load the assignments.
@@ -130,18 +88,18 @@ class PostgresStore:
         try:
             conn = self._connect()
         except psycopg.Error as exc:
-            why = _why(exc)
+            reason = why(exc)
             if self.cache is None or not self._load_cache():
-                raise StoreError(f"shared store {self.path} unreachable: {why}") from exc
+                raise StoreError(f"shared store {self.path} unreachable: {reason}") from exc
             self._opened = True
             self.started_offline = True
-            self.lost(f"unreachable at start: {why}")
+            self.lost(f"unreachable at start: {reason}")
             return
         try:
             migrate(conn)
         except (psycopg.Error, SchemaTooNew) as exc:
             conn.close()
-            raise StoreError(f"shared store {self.path}: {_why(exc)}") from exc
+            raise StoreError(f"shared store {self.path}: {why(exc)}") from exc
         self._migrated = True
         self._conn = conn
         self._opened = True
@@ -181,19 +139,8 @@ class PostgresStore:
         return True
 
     def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+        self._hang_up()
         self._opened = False
-
-    def lost(self, reason: str) -> None:
-        """Mark the database unreachable (the follower, or a failed call, found out)."""
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
-        if self.lost_since is None:
-            self.lost_since = time.time()
-        self.lost_reason = reason
 
     def reconnect(self) -> tuple[set[MacAddress], int]:
         """Back online: write what waited, re-read the rest. (MACs whose decision changed,
@@ -205,9 +152,7 @@ class PostgresStore:
                     migrate(self._conn)
                     self._migrated = True
             except (psycopg.Error, SchemaTooNew) as exc:
-                raise StoreError(
-                    f"shared store {self.path} still unreachable: {_why(exc)}"
-                ) from exc
+                raise StoreError(f"shared store {self.path} still unreachable: {why(exc)}") from exc
         once, self._pending_once = self._pending_once, []
         for index, (mac, entry, local, ts) in enumerate(once):
             try:
@@ -215,29 +160,10 @@ class PostgresStore:
             except StoreError:
                 self._pending_once = once[index:] + self._pending_once
                 raise
-        rows = list(self._pending)
-        self._pending.clear()
-        if rows:
-            self._insert_history(rows)
+        written = self._flush_pending()
         self.lost_since = None
         self.lost_reason = ""
-        return self.refresh(), len(rows)
-
-    def _run(self, fn: Callable[[psycopg.Connection[Any]], Any]) -> Any:
-        conn = self._conn
-        if conn is None or conn.closed:
-            since = time.strftime("%H:%M:%S", time.localtime(self.lost_since or time.time()))
-            raise StoreError(
-                f"shared store {self.path} unreachable since {since}"
-                + (f" ({self.lost_reason})" if self.lost_reason else "")
-            )
-        try:
-            return fn(conn)
-        except psycopg.OperationalError as exc:
-            self.lost(_why(exc))
-            raise StoreError(f"shared store {self.path}: {_why(exc)}") from exc
-        except psycopg.Error as exc:
-            raise StoreError(f"shared store {self.path}: {_why(exc)}") from exc
+        return self.refresh(), written
 
     # --- assignments and settings ----------------------------------------------------------
 
@@ -387,105 +313,6 @@ class PostgresStore:
             self._settings[key] = value
         self._save_cache()
 
-    # --- history ---------------------------------------------------------------------------
-
-    def record_many(self, items: list[tuple[MacAddress, Event]]) -> None:
-        """Write history rows tagged with this engine; keep them in memory while offline."""
-        if not items:
-            return
-        if not self.online:
-            self._buffer(items)
-            return
-        try:
-            self._insert_history(items)
-        except StoreError:
-            self._buffer(items)
-
-    def _buffer(self, items: Iterable[tuple[MacAddress, Event]]) -> None:
-        for item in items:
-            if len(self._pending) == self._pending.maxlen:
-                self._dropped += 1
-                if self._dropped == 1 and self.on_limit is not None:
-                    self.on_limit(
-                        f"history waiting for the shared store is over {self._pending.maxlen} "
-                        "rows: the oldest are dropped"
-                    )
-            self._pending.append(item)
-
-    def _insert_history(self, items: list[tuple[MacAddress, Event]]) -> None:
-        rows = [
-            (self.engine, mac.hex12, event.ts, event.kind, Jsonb(event_to_dict(event)))
-            for mac, event in items
-        ]
-        macs = sorted({mac.hex12 for mac, _ in items})
-
-        def tx(conn: psycopg.Connection[Any]) -> None:
-            with conn.transaction(), conn.cursor() as cur:
-                # COPY: about half the time of a pipelined INSERT per 200-row batch (measured)
-                with cur.copy("COPY history (engine, mac, ts, kind, data) FROM STDIN") as copy:
-                    for row in rows:
-                        copy.write_row(row)
-                cur.execute(
-                    "DELETE FROM history h USING (SELECT id FROM (SELECT id, row_number() "
-                    "OVER (PARTITION BY mac ORDER BY id DESC) AS n FROM history "
-                    "WHERE mac = ANY(%s)) ranked WHERE n > %s) old WHERE h.id = old.id",
-                    (macs, self._history_limit),
-                )
-
-        self._run(tx)
-        if time.monotonic() - self._last_prune >= PRUNE_EVERY_S:
-            self.prune()
-
-    def prune(self, now: float | None = None) -> int:
-        """This engine's rows older than the age bound, then its oldest over the row bound."""
-        self._last_prune = time.monotonic()
-        now = time.time() if now is None else now
-
-        def tx(conn: psycopg.Connection[Any]) -> tuple[int, int]:
-            with conn.transaction():
-                aged = conn.execute(
-                    "DELETE FROM history WHERE engine = %s AND ts < %s",
-                    (self.engine, now - self.history_age_s),
-                ).rowcount
-                over = conn.execute(
-                    "DELETE FROM history WHERE id IN (SELECT id FROM history WHERE engine = %s "
-                    "ORDER BY id DESC OFFSET %s)",
-                    (self.engine, self.history_rows),
-                ).rowcount
-                return aged, over
-
-        aged, over = self._run(tx)
-        if (aged or over) and self.on_prune is not None:
-            self.on_prune(
-                f"{aged} older than {self.history_age_s / 86400:g} days, "
-                f"{over} over {self.history_rows} rows (engine {self.engine})"
-            )
-        return int(aged + over)
-
-    def history_count(self) -> int:
-        row = self._run(lambda c: c.execute("SELECT COUNT(*) FROM history").fetchone())
-        return int(row[0])
-
-    def macs_with_history(self) -> list[MacAddress]:
-        """MACs this engine has history for, most recently active first (replayed at start)."""
-        rows = self._run(
-            lambda c: c.execute(
-                "SELECT mac FROM history WHERE engine = %s GROUP BY mac ORDER BY MAX(id) DESC",
-                (self.engine,),
-            ).fetchall()
-        )
-        return [MacAddress(r[0]) for r in rows]
-
-    def history(self, mac: MacAddress, limit: int = 100) -> list[dict[str, Any]]:
-        """*mac*'s newest *limit* events from every engine, oldest first."""
-        rows = self._run(
-            lambda c: c.execute(
-                "SELECT data FROM history WHERE mac = %s ORDER BY id DESC LIMIT %s",
-                (mac.hex12, max(0, limit)),
-            ).fetchall()
-        )
-        return [r[0] if isinstance(r[0], dict) else json.loads(r[0]) for r in reversed(rows)]
-
     # --- the fleet: engines and their clients ----------------------------------------------
 
     def heartbeat(self, address: str, services: dict[str, Any]) -> None:
@@ -534,8 +361,3 @@ class PostgresStore:
             ).fetchall()
         )
         return [(str(r[0]), dict(r[1]), float(r[2])) for r in rows]
-
-
-def _why(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return text[:300] or type(exc).__name__
