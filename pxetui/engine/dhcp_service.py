@@ -9,9 +9,10 @@ configuration's warnings in words, and restarts dnsmasq only when the arguments 
 from __future__ import annotations
 
 from pxetui.core.events import EngineMessage, ServiceEvent
+from pxetui.engine.dnsmasq.child import DnsmasqStartError
 from pxetui.engine.dnsmasq.config import DnsmasqConfigError, dnsmasq_config
 from pxetui.engine.dnsmasq.preflight import PreflightError
-from pxetui.engine.dnsmasq.supervisor import DnsmasqStartError, DnsmasqSupervisor
+from pxetui.engine.dnsmasq.supervisor import DnsmasqSupervisor
 from pxetui.engine.seams import DhcpHost, EngineError
 
 

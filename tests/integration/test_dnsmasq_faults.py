@@ -17,10 +17,11 @@ from dnsmasq_lab import SERVER_IP, Lab, entered, lab
 
 from pxetui.core.events import Event, RawLogEvent, ServiceEvent
 from pxetui.core.profile.model import Profile
+from pxetui.engine.dnsmasq.child import DnsmasqStartError
 from pxetui.engine.dnsmasq.config import dnsmasq_args
 from pxetui.engine.dnsmasq.liveness import HEARTBEAT_FILE
 from pxetui.engine.dnsmasq.preflight import InterfaceLock, PreflightError
-from pxetui.engine.dnsmasq.supervisor import DnsmasqStartError, DnsmasqSupervisor
+from pxetui.engine.dnsmasq.supervisor import DnsmasqSupervisor
 from tests.helpers.wait import wait_for_async
 
 pytestmark = pytest.mark.netns

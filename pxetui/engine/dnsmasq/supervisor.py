@@ -21,17 +21,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
 import logging
 import os
-import signal
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from pxetui.core.events import Event, RawLogEvent, ServiceEvent, ServiceState
-from pxetui.core.sanitize import clean
+from pxetui.engine.dnsmasq.child import (
+    DnsmasqStartError,
+    die_with_parent,
+    drain,
+    exited,
+    run_config_test,
+    terminate,
+)
 from pxetui.engine.dnsmasq.config import PID_FILE
 from pxetui.engine.dnsmasq.exits import explain_exit
 from pxetui.engine.dnsmasq.liveness import (
@@ -46,7 +51,6 @@ from pxetui.engine.dnsmasq.preflight import (
     DEFAULT_LOCK_DIR,
     InterfaceLock,
     PortNeed,
-    PreflightError,
     check_ports,
     check_privileges,
     dhcp_ports,
@@ -58,38 +62,7 @@ log = logging.getLogger(__name__)
 BACKOFF: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 30.0)
 STABLE_AFTER = 60.0
 TAIL_LINES = 20
-_PR_SET_PDEATHSIG = 1
 _READY_MARK = "started, version"
-
-
-async def _exited(proc: asyncio.subprocess.Process) -> int:
-    """The child's exit status as soon as it exits.
-
-    Not ``proc.wait()``: on Python 3.11 that only returns once every pipe is closed, and a
-    helper process (``--dhcp-script``) may keep dnsmasq's stderr open after it died. The
-    return code is set by the child watcher the moment the process is reaped.
-    """
-    while proc.returncode is None:
-        await asyncio.sleep(0.05)
-    return proc.returncode
-
-
-class DnsmasqStartError(PreflightError):
-    """dnsmasq refused the configuration or died before it was ready."""
-
-
-# Resolved once, in the parent: the child must not dlopen() between fork and exec (another
-# thread of the engine may have held the loader lock at fork time).
-_PRCTL = ctypes.CDLL(None, use_errno=True).prctl
-_SIGTERM = int(signal.SIGTERM)
-
-
-def _die_with_parent() -> None:
-    # Runs in the child between fork and exec: ask the kernel for SIGTERM when the engine
-    # (the forking thread) dies, so a SIGKILLed engine does not leave dnsmasq serving.
-    # The kernel forgets this when dnsmasq drops to user nobody; the pid-file orphan check
-    # at the next start covers that case.
-    _PRCTL(_PR_SET_PDEATHSIG, _SIGTERM, 0, 0, 0)
 
 
 class DnsmasqSupervisor:
@@ -198,14 +171,14 @@ class DnsmasqSupervisor:
                 if proc.returncode is None and pump.done():
                     # Its log closed first: it is exiting, the status follows shortly.
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(_exited(proc), self._stop_timeout)
+                        await asyncio.wait_for(exited(proc), self._stop_timeout)
                 if proc.returncode is None:
                     await self._terminate(proc)
-                    await self._drain(proc, pump)
+                    await drain(proc, pump)
                     raise DnsmasqStartError(
                         f"dnsmasq did not start within {self._start_timeout:g} s"
                     )
-                await self._drain(proc, pump)
+                await drain(proc, pump)
                 raise DnsmasqStartError(explain_exit(proc.returncode, list(self._tail)))
         except BaseException as exc:
             await self._kill_child()
@@ -251,28 +224,7 @@ class DnsmasqSupervisor:
 
     async def check_config(self, args: Sequence[str]) -> None:
         """``dnsmasq --test``: raise :class:`DnsmasqStartError` with dnsmasq's words if bad."""
-        try:
-            proc = await asyncio.create_subprocess_exec(
-                self._dnsmasq,
-                "--test",
-                *args,
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.STDOUT,
-            )
-        except FileNotFoundError as exc:
-            raise DnsmasqStartError(
-                f"{self._dnsmasq} not found: install dnsmasq-base (Debian) or dnsmasq"
-            ) from exc
-        try:
-            out, _ = await asyncio.wait_for(proc.communicate(), timeout=20)
-        except TimeoutError as exc:
-            proc.kill()
-            await proc.wait()
-            raise DnsmasqStartError("dnsmasq --test did not finish in 20 s") from exc
-        if proc.returncode != 0:
-            text = clean(out.decode("utf-8", "backslashreplace").strip(), 400)
-            raise DnsmasqStartError(f"dnsmasq rejected the configuration: {text}")
+        await run_config_test(self._dnsmasq, args)
 
     # --- the child ------------------------------------------------------------------------
 
@@ -291,7 +243,7 @@ class DnsmasqSupervisor:
                 # Own process group: a terminal's Ctrl-C reaches the engine, which then stops
                 # dnsmasq in order, instead of killing it behind the supervisor's back.
                 start_new_session=True,
-                preexec_fn=_die_with_parent,
+                preexec_fn=die_with_parent,
             )
         except OSError as exc:
             raise DnsmasqStartError(f"cannot run {self._dnsmasq}: {exc}") from exc
@@ -304,32 +256,17 @@ class DnsmasqSupervisor:
     async def _wait_ready(self, proc: asyncio.subprocess.Process, pump: asyncio.Task[None]) -> bool:
         """True once dnsmasq said ``started``; False if it exited (or hung) first."""
         ready = asyncio.create_task(self._ready.wait())
-        exited = asyncio.create_task(_exited(proc))
+        gone = asyncio.create_task(exited(proc))
         try:
             await asyncio.wait(
-                {ready, exited, pump},
+                {ready, gone, pump},
                 timeout=self._start_timeout,
                 return_when=asyncio.FIRST_COMPLETED,
             )
         finally:
             ready.cancel()
-            exited.cancel()
+            gone.cancel()
         return self._ready.is_set() and proc.returncode is None
-
-    async def _drain(self, proc: asyncio.subprocess.Process, pump: asyncio.Task[None]) -> None:
-        # The child is gone; its last lines are in the pipe. Give the reader a moment, but
-        # never hang on a pipe some grandchild still holds open.
-        try:
-            await asyncio.wait_for(asyncio.shield(pump), 1.0)
-        except TimeoutError:
-            pump.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await pump
-            # asyncio offers no public way to drop a finished child's transport whose pipe
-            # is still open elsewhere; without this it lingers until the loop is gone.
-            transport = getattr(proc, "_transport", None)
-            if transport is not None:
-                transport.close()
 
     async def _pump(self, proc: asyncio.subprocess.Process, ready: asyncio.Event) -> None:
         """Read stderr to EOF; a quiet :data:`FLUSH_AFTER` closes the open xid block."""
@@ -361,22 +298,11 @@ class DnsmasqSupervisor:
         while True:
             started = time.monotonic()
             code, hung = await self._exit_or_hang(proc)
-            await self._drain(proc, pump)
+            await drain(proc, pump)
             if self._stopping:
                 return
             if hung:
-                delay = self._backoff[min(self._failures, len(self._backoff) - 1)]
-                self._failures += 1
-                self.restarts += 1
-                self._emit_state(
-                    "restarting", pid=proc.pid, message=f"{hung}; restarting in {delay:g} s"
-                )
-                self._wake.clear()
-                if self._stopping:
-                    return
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), delay)
-                if self._stopping:
+                if not await self._back_off(hung, proc.pid):
                     return
             elif self._reconfiguring:
                 self._reconfiguring = False
@@ -388,18 +314,7 @@ class DnsmasqSupervisor:
                 if code == 1:
                     self._emit_state("failed", message=reason)
                     return
-                delay = self._backoff[min(self._failures, len(self._backoff) - 1)]
-                self._failures += 1
-                self.restarts += 1
-                self._emit_state(
-                    "restarting", pid=proc.pid, message=f"{reason}; restarting in {delay:g} s"
-                )
-                self._wake.clear()
-                if self._stopping:  # stop() may have woken us before the clear
-                    return
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), delay)
-                if self._stopping:
+                if not await self._back_off(reason, proc.pid):
                     return
             try:
                 proc, pump = await self._spawn()
@@ -413,34 +328,38 @@ class DnsmasqSupervisor:
                 self._tail.append(f"(no 'started' line within {self._start_timeout:g} s)")
                 await self._terminate(proc)
 
+    async def _back_off(self, why: str, pid: int) -> bool:
+        """Say why and wait the next back-off delay (woken early by stop() or a new
+        configuration); False if the supervisor is stopping."""
+        delay = self._backoff[min(self._failures, len(self._backoff) - 1)]
+        self._failures += 1
+        self.restarts += 1
+        self._emit_state("restarting", pid=pid, message=f"{why}; restarting in {delay:g} s")
+        self._wake.clear()
+        if self._stopping:  # stop() may have woken us before the clear
+            return False
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), delay)
+        return not self._stopping
+
     async def _exit_or_hang(self, proc: asyncio.subprocess.Process) -> tuple[int, str]:
         """The child's exit status, and why we killed it if it hung ("" if it just died)."""
-        exited = asyncio.ensure_future(_exited(proc))
+        gone = asyncio.ensure_future(exited(proc))
         watch = asyncio.ensure_future(self._liveness.watch(proc))
         try:
-            await asyncio.wait({exited, watch}, return_when=asyncio.FIRST_COMPLETED)
-            if exited.done():
-                return exited.result(), ""
+            await asyncio.wait({gone, watch}, return_when=asyncio.FIRST_COMPLETED)
+            if gone.done():
+                return gone.result(), ""
             hung = watch.result()
             with contextlib.suppress(ProcessLookupError):
                 proc.kill()  # SIGKILL ends a stopped process too
-            return await exited, hung
+            return await gone, hung
         finally:
             watch.cancel()
-            exited.cancel()
+            gone.cancel()
 
     async def _terminate(self, proc: asyncio.subprocess.Process | None) -> None:
-        if proc is None or proc.returncode is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            proc.send_signal(signal.SIGTERM)
-            proc.send_signal(signal.SIGCONT)  # a stopped child acts on SIGTERM only once resumed
-        try:
-            await asyncio.wait_for(_exited(proc), self._stop_timeout)
-        except TimeoutError:
-            with contextlib.suppress(ProcessLookupError):
-                proc.kill()
-            await _exited(proc)
+        await terminate(proc, self._stop_timeout)
 
     async def _kill_child(self) -> None:
         await self._terminate(self._proc)
