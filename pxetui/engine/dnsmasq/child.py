@@ -61,20 +61,15 @@ async def terminate(proc: asyncio.subprocess.Process | None, timeout: float) -> 
         await exited(proc)
 
 
-async def drain(proc: asyncio.subprocess.Process, pump: asyncio.Task[None]) -> None:
+async def drain(pump: asyncio.Task[None]) -> None:
     """The child is gone; its last lines are in the pipe. Give the reader a moment, but
-    never hang on a pipe some grandchild still holds open."""
+    never hang on a pipe some grandchild still holds open (cancelled, the reader closes it)."""
     try:
         await asyncio.wait_for(asyncio.shield(pump), 1.0)
     except TimeoutError:
         pump.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await pump
-        # asyncio offers no public way to drop a finished child's transport whose pipe
-        # is still open elsewhere; without this it lingers until the loop is gone.
-        transport = getattr(proc, "_transport", None)
-        if transport is not None:
-            transport.close()
 
 
 async def run_config_test(dnsmasq: str, args: Sequence[str]) -> None:

@@ -47,6 +47,7 @@ from pxetui.engine.dnsmasq.liveness import (
     Liveness,
 )
 from pxetui.engine.dnsmasq.logparse import FLUSH_AFTER, DhcpLogFolder
+from pxetui.engine.dnsmasq.logpipe import OVERLONG, LogPipe
 from pxetui.engine.dnsmasq.preflight import (
     DEFAULT_LOCK_DIR,
     InterfaceLock,
@@ -174,11 +175,11 @@ class DnsmasqSupervisor:
                         await asyncio.wait_for(exited(proc), self._stop_timeout)
                 if proc.returncode is None:
                     await self._terminate(proc)
-                    await drain(proc, pump)
+                    await drain(pump)
                     raise DnsmasqStartError(
                         f"dnsmasq did not start within {self._start_timeout:g} s"
                     )
-                await drain(proc, pump)
+                await drain(pump)
                 raise DnsmasqStartError(explain_exit(proc.returncode, list(self._tail)))
         except BaseException as exc:
             await self._kill_child()
@@ -230,6 +231,7 @@ class DnsmasqSupervisor:
 
     async def _spawn(self) -> tuple[asyncio.subprocess.Process, asyncio.Task[None]]:
         self._tail.clear()
+        pipe = LogPipe()
         try:
             heartbeat = self._liveness.prepare()
             proc = await asyncio.create_subprocess_exec(
@@ -238,18 +240,19 @@ class DnsmasqSupervisor:
                 heartbeat,
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.DEVNULL,
-                stderr=asyncio.subprocess.PIPE,
-                limit=1 << 20,
+                stderr=pipe.write_fd,
                 # Own process group: a terminal's Ctrl-C reaches the engine, which then stops
                 # dnsmasq in order, instead of killing it behind the supervisor's back.
                 start_new_session=True,
                 preexec_fn=die_with_parent,
             )
         except OSError as exc:
+            pipe.close()
             raise DnsmasqStartError(f"cannot run {self._dnsmasq}: {exc}") from exc
+        pipe.parent_side()
         self._proc = proc
         ready = asyncio.Event()
-        pump = asyncio.create_task(self._pump(proc, ready), name="dnsmasq-log")
+        pump = asyncio.create_task(self._pump(pipe, ready), name="dnsmasq-log")
         self._ready = ready
         return proc, pump
 
@@ -268,37 +271,37 @@ class DnsmasqSupervisor:
             gone.cancel()
         return self._ready.is_set() and proc.returncode is None
 
-    async def _pump(self, proc: asyncio.subprocess.Process, ready: asyncio.Event) -> None:
-        """Read stderr to EOF; a quiet :data:`FLUSH_AFTER` closes the open xid block."""
-        assert proc.stderr is not None
+    async def _pump(self, pipe: LogPipe, ready: asyncio.Event) -> None:
+        """Read stderr to EOF, in batches (logpipe.py says why); a quiet
+        :data:`FLUSH_AFTER` closes the open xid block. Closes the pipe when done."""
         folder = DhcpLogFolder(source="dnsmasq")
-        while True:
-            try:
-                timeout = FLUSH_AFTER if folder.has_pending else None
-                raw = await asyncio.wait_for(proc.stderr.readline(), timeout)
-            except TimeoutError:
-                self._emit_all(folder.flush())
-                continue
-            except ValueError:  # a line over the 1 MiB limit: dropped by asyncio, say so
-                self._publish(RawLogEvent(source="dnsmasq", line="(overlong line dropped)"))
-                continue
-            if not raw:
-                break
-            line = raw.decode("utf-8", "backslashreplace").rstrip("\r\n")
-            self._tail.append(line)
-            if not ready.is_set() and _READY_MARK in line:
-                ready.set()
-            if self._liveness.heard(line):
-                continue
-            self._emit_all(folder.feed(line))
-        self._emit_all(folder.flush())
+        try:
+            while (
+                batch := await pipe.batch(FLUSH_AFTER if folder.has_pending else None)
+            ) is not None:
+                if not batch:
+                    self._emit_all(folder.flush())
+                for raw in batch:
+                    if raw is OVERLONG:
+                        self._publish(RawLogEvent(source="dnsmasq", line=OVERLONG.decode()))
+                        continue
+                    line = raw.decode("utf-8", "backslashreplace").rstrip("\r")
+                    self._tail.append(line)
+                    if not ready.is_set() and _READY_MARK in line:
+                        ready.set()
+                    if self._liveness.heard(line):
+                        continue
+                    self._emit_all(folder.feed(line))
+            self._emit_all(folder.flush())
+        finally:
+            pipe.close()
 
     async def _supervise(self, proc: asyncio.subprocess.Process, pump: asyncio.Task[None]) -> None:
         """Wait for the child to die; report, back off, restart — until stop()."""
         while True:
             started = time.monotonic()
             code, hung = await self._exit_or_hang(proc)
-            await drain(proc, pump)
+            await drain(pump)
             if self._stopping:
                 return
             if hung:

@@ -1,0 +1,110 @@
+"""dnsmasq's log: a wide pipe the engine reads in batches, so logging never slows DHCP.
+
+dnsmasq writes its log (``--log-dhcp``: a dozen lines per exchange) to stderr with blocking
+writes. On a default 64 KiB pipe a busy engine that reads late stalls dnsmasq's answers,
+and reading every line as it comes wakes the engine once per line (on a boot server with one
+core that is a context switch per line, each costing dnsmasq its turn). Measured with
+``bench/boot_storm.py --clients 100 --setups pxetui,dnsmasq+nginx``: the last of 100
+clients had its lease after 1.0-2.3 s where plain dnsmasq answered all in 0.1 s.
+
+So the pipe is :data:`PIPE_BYTES` wide (``F_SETPIPE_SZ``; the kernel's
+``/proc/sys/fs/pipe-max-size`` allows 1 MiB to every user by default) and
+:meth:`LogPipe.batch` is read at most every :data:`BATCH_S`: between batches the engine
+does not watch the pipe at all, and dnsmasq's writes land in the pipe without waiting.
+The live view gets DHCP lines at most :data:`BATCH_S` later.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import logging
+import os
+import time
+
+log = logging.getLogger(__name__)
+
+PIPE_BYTES = 1 << 20
+BATCH_S = 0.05
+MAX_LINE = 1 << 20  # a line longer than this is dropped (and the drop said)
+OVERLONG = b"(overlong line dropped)"
+_READ = 1 << 20
+
+
+class LogPipe:
+    """A pipe for one dnsmasq child's stderr: pass :attr:`write_fd` to the child, then
+    :meth:`parent_side`, then :meth:`batch` until it returns ``None`` (end of file)."""
+
+    def __init__(self) -> None:
+        self.read_fd, self.write_fd = os.pipe2(os.O_CLOEXEC)
+        try:
+            fcntl.fcntl(self.read_fd, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+        except OSError as exc:  # over pipe-max-size, or a user over its pipe quota
+            log.info("dnsmasq log pipe left at the kernel's default size: %s", exc)
+        os.set_blocking(self.read_fd, False)
+        self._partial = b""
+        self._next = 0.0  # monotonic time of the next batch
+
+    def parent_side(self) -> None:
+        """The child has its copy: close ours, so end of file means every writer is gone."""
+        if self.write_fd >= 0:
+            os.close(self.write_fd)
+            self.write_fd = -1
+
+    def close(self) -> None:
+        self.parent_side()
+        if self.read_fd >= 0:
+            os.close(self.read_fd)
+            self.read_fd = -1
+
+    async def batch(self, timeout: float | None) -> list[bytes] | None:
+        """The complete lines written since the last batch (waiting up to *timeout* seconds
+        for one; ``[]`` if none came), or ``None`` at end of file."""
+        delay = self._next - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            data = self._read()
+            if data == b"":
+                left = None if deadline is None else max(0.0, deadline - time.monotonic())
+                if not await self._readable(left):
+                    return []
+                continue
+            if data is None:  # end of file: the last line may lack its newline
+                rest, self._partial = self._partial, b""
+                return [rest] if rest else None
+            *lines, self._partial = (self._partial + data).split(b"\n")
+            if len(self._partial) > MAX_LINE:
+                self._partial = b""
+                lines.append(OVERLONG)
+            if lines:
+                self._next = time.monotonic() + BATCH_S
+                return lines
+
+    def _read(self) -> bytes | None:
+        """What the pipe holds (``b""`` if nothing yet), ``None`` at end of file."""
+        try:
+            data = os.read(self.read_fd, _READ)
+        except BlockingIOError:
+            return b""
+        return data or None
+
+    async def _readable(self, timeout: float | None) -> bool:
+        if timeout is not None and timeout <= 0:
+            return False
+        loop = asyncio.get_running_loop()
+        ready: asyncio.Future[None] = loop.create_future()
+
+        def wake() -> None:
+            if not ready.done():
+                ready.set_result(None)
+
+        loop.add_reader(self.read_fd, wake)
+        try:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(ready, timeout)
+        finally:
+            loop.remove_reader(self.read_fd)
+        return ready.done() and not ready.cancelled()
