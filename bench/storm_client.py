@@ -6,7 +6,8 @@ its own MAC in ``chaddr``, broadcast replies), then — from the leased address,
 interface — the loader, its per-MAC config, a kernel and an initrd, fetched in that order by
 one ``curl`` (TFTP with blksize 1468, or HTTP, as the setup's loader would use). All N
 clients start at once. Prints one JSON line: per client the lease time, the finish time and
-whether every file arrived whole.
+whether every file arrived whole. The DHCP exchanges run on a thread of their own, so
+starting one client's download never delays another's DHCP replies.
 
 Bounded: DHCP retries 4 times per step (2, 4, 8, 16 s), everything ends at ``--deadline``.
 """
@@ -16,12 +17,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import queue
 import random
 import select
 import socket
 import struct
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -80,13 +83,67 @@ def _options(data: bytes) -> dict[int, bytes]:
     return out
 
 
+def _dhcp(
+    clients: list[Client],
+    sock: socket.socket,
+    t0: float,
+    deadline: float,
+    leased: queue.Queue[Client],
+) -> None:
+    """Every client's DISCOVER → ACK, on a thread of its own: a real client's DHCP does not
+    wait while other machines start their downloads (this harness starting ``curl``s must
+    not delay the replies it reads). Leased clients go to *leased*."""
+    by_xid = {c.xid: c for c in clients}
+    for c in clients:
+        sock.sendto(_packet(c, 1), ("255.255.255.255", 67))
+        c.sent_at = time.monotonic()
+    while time.monotonic() < deadline:
+        waiting = [c for c in clients if c.state in ("discover", "request")]
+        if not waiting:
+            return
+        readable, _, _ = select.select([sock], [], [], 0.02)
+        for _ in range(256 if readable else 0):
+            try:
+                data = sock.recv(4096)
+            except BlockingIOError:
+                break
+            if len(data) < 244 or data[0] != 2 or data[236:240] != _MAGIC:
+                continue
+            found = by_xid.get(struct.unpack_from("!I", data, 4)[0])
+            if found is None:
+                continue
+            c = found
+            opts = _options(data)
+            kind = opts.get(53, b"\0")[0]
+            if kind == 2 and c.state == "discover":
+                c.offer, c.server_id = data[16:20], opts.get(54, b"\0" * 4)
+                c.state, c.tries = "request", 0
+                sock.sendto(_packet(c, 3), ("255.255.255.255", 67))
+                c.sent_at = time.monotonic()
+            elif kind == 5 and c.state == "request":
+                c.ip = socket.inet_ntoa(data[16:20])
+                c.leased_s = time.monotonic() - t0
+                c.state = "leased"
+                leased.put(c)
+            elif kind == 6 and c.state == "request":
+                c.state, c.detail = "failed", "DHCPNAK"
+        now = time.monotonic()
+        for c in waiting:
+            if c.state in ("discover", "request") and now - c.sent_at > _RETRIES[c.tries]:
+                c.tries += 1
+                if c.tries >= len(_RETRIES):
+                    c.state, c.detail = "failed", f"no DHCP answer ({c.state})"
+                    continue
+                sock.sendto(_packet(c, 1 if c.state == "discover" else 3), ("255.255.255.255", 67))
+                c.sent_at = now
+
+
 def run(args: argparse.Namespace) -> dict[str, object]:
     rng = random.Random(args.seed)
     clients = [
         Client(mac=bytes.fromhex(m.replace(":", "")), xid=rng.getrandbits(32))
         for m in args.macs.split(",")
     ]
-    by_xid = {c.xid: c for c in clients}
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
@@ -95,52 +152,22 @@ def run(args: argparse.Namespace) -> dict[str, object]:
     sock.setblocking(False)
     t0 = time.monotonic()
     deadline = t0 + args.deadline
-    for c in clients:
-        sock.sendto(_packet(c, 1), ("255.255.255.255", 67))
-        c.sent_at = time.monotonic()
+    leased: queue.Queue[Client] = queue.Queue()
+    dhcp = threading.Thread(target=_dhcp, args=(clients, sock, t0, deadline, leased), daemon=True)
+    dhcp.start()
     while time.monotonic() < deadline:
-        pending = [c for c in clients if c.state not in ("done", "failed")]
-        if not pending:
+        if all(c.state in ("done", "failed") for c in clients):
             break
-        readable, _, _ = select.select([sock], [], [], 0.02)
-        if readable:
-            for _ in range(256):
-                try:
-                    data = sock.recv(4096)
-                except BlockingIOError:
-                    break
-                if len(data) < 244 or data[0] != 2 or data[236:240] != _MAGIC:
-                    continue
-                found = by_xid.get(struct.unpack_from("!I", data, 4)[0])
-                if found is None:
-                    continue
-                c = found
-                opts = _options(data)
-                kind = opts.get(53, b"\0")[0]
-                if kind == 2 and c.state == "discover":
-                    c.offer, c.server_id = data[16:20], opts.get(54, b"\0" * 4)
-                    c.state, c.tries = "request", 0
-                    sock.sendto(_packet(c, 3), ("255.255.255.255", 67))
-                    c.sent_at = time.monotonic()
-                elif kind == 5 and c.state == "request":
-                    c.ip = socket.inet_ntoa(data[16:20])
-                    c.leased_s = time.monotonic() - t0
-                    c.state = "leased"
-                elif kind == 6 and c.state == "request":
-                    c.state, c.detail = "failed", "DHCPNAK"
-        now = time.monotonic()
-        for c in pending:
-            if c.state in ("discover", "request") and now - c.sent_at > _RETRIES[c.tries]:
-                c.tries += 1
-                if c.tries >= len(_RETRIES):
-                    c.state, c.detail = "failed", f"no DHCP answer ({c.state})"
-                    continue
-                sock.sendto(_packet(c, 1 if c.state == "discover" else 3), ("255.255.255.255", 67))
-                c.sent_at = now
-            elif c.state == "leased":
-                _start_fetch(c, args)
-            elif c.state == "fetching" and c.proc is not None and c.proc.poll() is not None:
+        try:
+            _start_fetch(leased.get(timeout=0.02), args)
+            while True:
+                _start_fetch(leased.get_nowait(), args)
+        except queue.Empty:
+            pass
+        for c in clients:
+            if c.state == "fetching" and c.proc is not None and c.proc.poll() is not None:
                 _finish_fetch(c, args, t0)
+    dhcp.join(timeout=1.0)
     for c in clients:
         if c.proc is not None and c.proc.poll() is None:
             c.proc.kill()
