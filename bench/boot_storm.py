@@ -400,7 +400,7 @@ def main(argv: list[str] | None = None) -> int:
     print(md)
     if not args.no_save:
         RESULTS.mkdir(exist_ok=True)
-        base = RESULTS / f"{now:%Y%m%dT%H%MZ}-boot-storm"
+        base = RESULTS / f"{now:%Y%m%dT%H%M%SZ}-boot-storm"  # seconds: two runs a minute apart
         base.with_suffix(".md").write_text(md)
         raw = {f"{n} {name}": runs for (n, name), runs in results.items()}
         base.with_suffix(".json").write_text(json.dumps(raw, indent=1) + "\n")
