@@ -249,6 +249,9 @@ class DnsmasqSupervisor:
         except OSError as exc:
             pipe.close()
             raise DnsmasqStartError(f"cannot run {self._dnsmasq}: {exc}") from exc
+        except BaseException:
+            pipe.close()
+            raise
         pipe.parent_side()
         self._proc = proc
         ready = asyncio.Event()
