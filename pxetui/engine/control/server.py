@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import itertools
 import logging
 import os
 import socket
@@ -65,6 +66,9 @@ class ControlHandler(Protocol):
         ...
 
 
+_STAGING = itertools.count()
+
+
 class SocketInUseError(RuntimeError):
     """Another live engine already answers on this control socket."""
 
@@ -110,7 +114,8 @@ class ControlServer:
         # Bound under a hidden name, given its group and mode, then linked into place: the
         # socket's path never exists with any other mode (whoever waits for it to appear
         # finds it ready), and nobody can connect before it listens.
-        staging = self.path.with_name(f".{os.getpid()}~")  # short: sun_path has 108 bytes
+        # Short (sun_path has 108 bytes) and this server's own, even beside another in-process.
+        staging = self.path.with_name(f".{os.getpid()}.{next(_STAGING)}~")
         try:
             with contextlib.suppress(FileNotFoundError):
                 staging.unlink()
