@@ -453,6 +453,7 @@ def pty_session(socket_path: Path, args: argparse.Namespace) -> None:
             closes.append(seen - start)
         read_for(0.2)
         rss.append(child.memory_info().rss)
+    helps = len(rss) - 1
     moves: list[float] = []
     tries = 0
     end = time.perf_counter() + seconds
@@ -469,20 +470,23 @@ def pty_session(socket_path: Path, args: argparse.Namespace) -> None:
         if seen is not None:
             moves.append(seen - start)
         read_for(0.2)
+        rss.append(child.memory_info().rss)
     os.write(fd, b"q")
     read_for(1.0)
     with_timeout_kill(pid)
     for name, samples, pressed in (
-        ("key->bytes ('?' opens help)", opens, len(rss) - 1),
-        ("key->bytes (Esc back to main)", closes, len(rss) - 1),
+        ("key->bytes ('?' opens help)", opens, helps),
+        ("key->bytes (Esc back to main)", closes, helps),
         ("key->bytes (Down/Up moves the cursor row)", moves, tries),
     ):
         missed = f"; {pressed - len(samples)} of {pressed} keys never drawn in 3 s"
         text = summary(name, samples) if samples else f"{name}: no frame seen"
         print("terminal " + text + (missed if len(samples) < pressed else ""))
+    quarters = [rss[min(len(rss) - 1, len(rss) * q // 4)] / 2**20 for q in range(5)]
     print(
-        f"terminal RSS MiB: start {rss[0] / 2**20:.0f}, mid {rss[len(rss) // 2] / 2**20:.0f}, "
-        f"end {rss[-1] / 2**20:.0f}, max {max(rss) / 2**20:.0f}"
+        "terminal RSS MiB at 0, 25, 50, 75, 100 % of the pty run (help, then moves): "
+        + ", ".join(f"{mib:.0f}" for mib in quarters)
+        + f"; max {max(rss) / 2**20:.0f}"
     )
 
 
