@@ -285,7 +285,7 @@ class DnsmasqSupervisor:
                 if not batch:
                     self._emit_all(folder.flush())
                 for raw in batch:
-                    if raw is OVERLONG:
+                    if raw is OVERLONG:  # the pipe's own marker (a logged line alike stays a line)
                         self._publish(RawLogEvent(source="dnsmasq", line=OVERLONG.decode()))
                         continue
                     line = raw.decode("utf-8", "backslashreplace").rstrip("\r")
