@@ -77,6 +77,8 @@ class DhcpStep:
     nic: MacAddress
     ip: str | None
     firmware: str
+    xid: int | None = None
+    """The exchange's transaction id (what the rules read; not part of the JSON shape)."""
 
     def row(self) -> DhcpStepRow:
         return DhcpStepRow(self.ts, self.msg_type, self.nic.colon, self.ip, self.firmware)
@@ -105,9 +107,7 @@ class Boot:
     hints: dict[str, Hint] = field(default_factory=dict)
     cleared: deque[Hint] = field(default_factory=lambda: deque(maxlen=CLEARED_HINTS_KEPT))
     dhcp: deque[DhcpStep] = field(default_factory=lambda: deque(maxlen=DHCP_STEPS_PER_BOOT))
-    transfers: deque[TransferView] = field(
-        default_factory=lambda: deque(maxlen=TRANSFERS_PER_BOOT)
-    )
+    transfers: deque[TransferView] = field(default_factory=lambda: deque(maxlen=TRANSFERS_PER_BOOT))
     # --- bookkeeping the rules read (not part of the JSON shape) ---
     last_event: float = 0.0
     last_fetch: float | None = None

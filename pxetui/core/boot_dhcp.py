@@ -67,4 +67,4 @@ def exchange(
 def step(event: DhcpEvent, msg: str, firmware: str) -> DhcpStep:
     """The line as a step of the boot's DHCP history."""
     assert event.mac is not None
-    return DhcpStep(event.ts, msg, event.mac, event.ip, firmware)
+    return DhcpStep(event.ts, msg, event.mac, event.ip, firmware, event.xid)

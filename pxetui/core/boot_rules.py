@@ -30,6 +30,8 @@ from pxetui.core.mac import MacAddress
 STALL_S = 180.0
 # A menu with a timeout that fetched nothing this long after it: the silent item was chosen.
 MENU_GRACE_S = 8.0
+# The lines of one DHCP exchange (one xid) come within this of each other (same_exchange).
+EXCHANGE_S = 4.0
 
 DISPATCHERS = frozenset({layout.BOOT_IPXE, layout.GRUB_DISPATCHER})
 IPXE_LOADERS = frozenset({layout.UNDIONLY, layout.IPXE_EFI})
@@ -43,9 +45,29 @@ _PROBE_DIRS = ("x86_64-efi/", "i386-efi/", "arm64-efi/", "i386-pc/")
 _PROBE_NAMES = frozenset({"autoexec.ipxe", *layout.SHIM_PROBES})
 
 
+def same_exchange(boot: Boot, xid: int | None, ts: float) -> bool:
+    """Is a DHCP line with *xid* at *ts* part of an exchange *boot* already saw?
+
+    One exchange (DISCOVER, OFFER, REQUEST, ACK, the proxy's replies) keeps its transaction
+    id, and its lines come within :data:`EXCHANGE_S` of each other; firmware starting over
+    starts a new exchange. dnsmasq's lines reach the engine in batches (up to
+    ``engine/dnsmasq/logpipe.py``'s ``BATCH_S`` late, more on a loaded engine), so the proxy's
+    reply to the REQUEST can be read after the files that reply led to: it is still that
+    boot's, not a new one. (A ROM that derives its xid from the MAC and restarts reuses the
+    id, but only after loading and running something: later than :data:`EXCHANGE_S`.)
+    """
+    return xid is not None and any(
+        step.xid == xid and abs(ts - step.ts) <= EXCHANGE_S for step in boot.dhcp
+    )
+
+
 def dhcp_starts_boot(boot: Boot, nic: MacAddress, firmware: str, ts: float) -> bool:
     """Does a DISCOVER from boot *firmware* on *nic* at *ts* start a new boot?"""
-    if boot.outcome != "running" or ts - boot.last_event >= STALL_S:
+    if boot.outcome != "running":
+        # a line stamped before the end was logged before it (stamps are read times, never
+        # earlier than dnsmasq wrote the line): it belongs to the boot that ended
+        return boot.ended is None or ts > boot.ended
+    if ts - boot.last_event >= STALL_S:
         return True
     if RANK[boot.phase] <= RANK["offered"]:
         return False  # still in the exchange: retries, proxyDHCP's second step

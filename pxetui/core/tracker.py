@@ -277,10 +277,15 @@ class ClientTracker:
         boot = client.boot
         if from_firmware and (
             boot is None
-            # firmware talking again after the boot ended (dnsmasq's lines arrive batched,
-            # so one from before the end can come after it: that one is not a new boot)
-            or (not boot.active and ts > (boot.ended or 0.0))
-            or (asks and rules.dhcp_starts_boot(boot, nic, firmware, ts))
+            or (
+                not rules.same_exchange(boot, event.xid, ts)
+                and (
+                    # firmware talking again after the boot ended (dnsmasq's lines arrive
+                    # batched, so one from before the end can come after it: not a new boot)
+                    (not boot.active and ts > (boot.ended or 0.0))
+                    or (asks and rules.dhcp_starts_boot(boot, nic, firmware, ts))
+                )
+            )
         ):
             boot = self._start_boot(client, nic, ts)
         client.last_dhcp, client.last_nic = ts, nic

@@ -57,12 +57,23 @@ def _assert_booted(result: BootResult, run: PxetuiBoot) -> str:
     return cmdline
 
 
-def _phases(run: PxetuiBoot) -> dict[str, float]:
+def _assert_phases(run: PxetuiBoot, wanted: set[str]) -> None:
+    """The latest boot reached every phase in *wanted*; if not, show every boot's evidence."""
     client = run.client()
     assert client is not None, f"the tracker has no client {run.scenario.mac}"
     phases = client.get("phases", {})
     assert isinstance(phases, dict)
-    return phases
+    if not wanted <= set(phases):
+        boots = "\n".join(
+            f"#{b.get('n')} {b.get('outcome')} ({b.get('end_evidence')})"
+            f" {b.get('phases')} dhcp={b.get('dhcp')}"
+            for b in client.get("boots", [])
+        )
+        events = "\n".join(str(e) for e in run.server.events()[-40:])
+        raise AssertionError(
+            f"latest boot lacks {sorted(wanted - set(phases))}: {phases}\n--- boots\n{boots}"
+            f"\n--- last events\n{events}"
+        )
 
 
 def _finished(run: PxetuiBoot, filename: str, proto: str) -> dict[str, Any]:
@@ -84,8 +95,7 @@ async def test_bios_pxelinux_boots_per_mac_config_over_tftp_behind_proxy_dhcp(
     assert "PXELINUX" in result.text
     _finished(run, f"pxelinux.cfg/{scenario.mac.pxelinux}", "tftp")
     _finished(run, "lab/vmlinuz-amd64", "tftp")
-    phases = _phases(run)
-    assert {"loader", "config", "kernel", "initrd"} <= set(phases), phases
+    _assert_phases(run, {"loader", "config", "kernel", "initrd"})
 
 
 async def test_ipxe_script_loads_kernel_and_40mb_initrd_over_http(
@@ -99,7 +109,7 @@ async def test_ipxe_script_loads_kernel_and_40mb_initrd_over_http(
     big = _finished(run, "lab/initrd-amd64-40m.gz", "http")
     assert big["bytes_sent"] == amd64_files["initrd-amd64-40m.gz"].stat().st_size
     _finished(run, "lab/vmlinuz-amd64", "http")
-    assert {"config", "kernel", "initrd"} <= set(_phases(run))
+    _assert_phases(run, {"config", "kernel", "initrd"})
 
 
 async def test_serial_centos_entry_hands_console_and_inst_args_to_the_kernel(
@@ -137,7 +147,7 @@ async def test_uefi_edk2_pxe_chains_ipxe_efi_behind_proxy_dhcp(
     _assert_booted(result, run)
     assert "Start PXE over IPv4" in result.text
     _finished(run, "ipxe.efi", "tftp")
-    assert {"loader", "kernel", "initrd"} <= set(_phases(run))
+    _assert_phases(run, {"loader", "kernel", "initrd"})
 
 
 async def test_s390x_boots_pxelinux_file_form_with_full_dhcp(
@@ -150,7 +160,7 @@ async def test_s390x_boots_pxelinux_file_form_with_full_dhcp(
     _assert_booted(result, run)
     assert f"s390x/{scenario.mac.pxelinux}" in result.text
     _finished(run, f"s390x/{scenario.mac.pxelinux}", "tftp")
-    assert {"config", "kernel", "initrd"} <= set(_phases(run))
+    _assert_phases(run, {"config", "kernel", "initrd"})
 
 
 async def test_s390x_boots_pxelinux_cfg_directory_form(

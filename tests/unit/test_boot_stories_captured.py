@@ -62,6 +62,10 @@ EXPECTED: dict[str, tuple[str, tuple[Seen, ...]]] = {
         "52:54:00:e2:e0:01",
         (Seen("tiny", "handed_over", hints=frozenset({"size_probe"})),),
     ),
+    "uefi-late-proxy-line": (
+        "52:54:00:e2:e0:01",
+        (Seen("tiny", "handed_over", hints=frozenset({"size_probe"})),),
+    ),
     "no-ra": (
         "52:54:00:e2:e0:01",
         (Seen("tiny", "handed_over", cleared=frozenset({"ra_wait"})),),

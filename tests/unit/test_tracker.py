@@ -328,6 +328,60 @@ def test_edk2_then_the_ipxe_it_loaded_is_one_boot() -> None:
     assert boot_of(tracker).outcome == "handed_over"
 
 
+def ipxe_proxy_line(tracker: ClientTracker, ts: float, xid: int, boot_file: str = "") -> None:
+    """dnsmasq's proxy line for ipxe.efi (x64 UEFI iPXE) in the exchange *xid*."""
+    tracker.apply(
+        DhcpEvent(
+            ts=ts,
+            xid=xid,
+            msg_type="PXE",
+            mac=MAC,
+            text="proxy",
+            vendor_class="PXEClient:Arch:00007:UNDI:003010",
+            user_class="iPXE",
+            arch=7,
+            firmware="iPXE",
+            boot_file=boot_file,
+        )
+    )
+
+
+@pytest.mark.parametrize("late", [0.05, 0.5])
+def test_a_proxy_line_read_after_the_files_it_led_to_is_not_a_new_boot(late: float) -> None:
+    """iPXE's exchange: the proxy's reply to its REQUEST reaches the tracker after the script,
+    kernel and initrd (dnsmasq's log is read in batches; tests/data/tracker/stories/
+    uefi-late-proxy-line). Stamped before the hand-over, or after it in the same xid:
+    still the one boot."""
+    tracker = ClientTracker(StageMap.from_profile(PROFILE))
+    tracker.set_assignment(MAC, "centos", once=False)
+    edk2_dhcp(tracker, 10.0)
+    fetch(tracker, "ipxe.efi", 11.0)
+    ipxe_proxy_line(tracker, 14.0, xid=1547375443)
+    fetch(tracker, "ipxe/52-54-00-e2-e0-01.ipxe", 14.02)
+    fetch(tracker, "images/vmlinuz", 14.03)
+    fetch(tracker, "images/initrd.img", 14.04)
+    assert boot_of(tracker).outcome == "handed_over"
+    ended = boot_of(tracker).ended
+    assert ended is not None
+    ipxe_proxy_line(tracker, min(ended, 14.01 + late), xid=1547375443, boot_file="boot.ipxe")
+    ipxe_proxy_line(tracker, ended + late, xid=1547375443, boot_file="boot.ipxe")
+    state = tracker.get(MAC)
+    assert state is not None and [b.outcome for b in state.boots] == ["handed_over"]
+
+
+def test_a_rom_reusing_its_xid_after_a_reboot_starts_a_new_boot() -> None:
+    """Some PXE ROMs derive the xid from the MAC: the same xid a boot later is a new boot."""
+    tracker = ClientTracker(StageMap.from_profile(PROFILE))
+    tracker.set_assignment(MAC, "centos", once=False)
+    ipxe_proxy_line(tracker, 10.0, xid=7)
+    fetch(tracker, "ipxe/52-54-00-e2-e0-01.ipxe", 11.0)
+    fetch(tracker, "images/vmlinuz", 12.0)
+    fetch(tracker, "images/initrd.img", 13.0)
+    ipxe_proxy_line(tracker, 40.0, xid=7)
+    state = tracker.get(MAC)
+    assert state is not None and [b.outcome for b in state.boots] == ["handed_over", "running"]
+
+
 def test_ipxe_waiting_for_a_router_advertisement_is_named_and_clears() -> None:
     """iPXE answered, then silent for seconds: the RA wait, gone when it fetches."""
     tracker = ClientTracker(StageMap.from_profile(PROFILE))
@@ -825,8 +879,6 @@ def test_any_event_sequence_folds_without_raising(events: list[Any], now: float)
         assert len(data["transfers"]) <= TRANSFERS_PER_BOOT and len(data["boots"]) <= BOOTS_KEPT
         assert [b["n"] for b in data["boots"]] == sorted(b["n"] for b in data["boots"])
         assert all(b["outcome"] != "running" for b in data["boots"][:-1])
-
-
 
 
 def s390x_dhcp(tracker: ClientTracker, ts: float) -> None:
