@@ -54,6 +54,7 @@ REPO = HERE.parent
 RESULTS = HERE / "results"
 MIB = 1 << 20
 FILES = {"loader.efi": 1 * MIB, "vmlinuz": 10 * MIB, "initrd.img": 60 * MIB}
+FILE_NAMES = ("loader", "config", "kernel", "initrd")  # what each client fetches, in order
 RANGE = ("10.253.0.100", "10.253.0.250")
 SERVER = SERVER_VETH_IP
 
@@ -227,6 +228,12 @@ def _run_storm(
     out["lease_last_s"] = max((c["leased_s"] for c in done), default=0.0)
     # The file-serving part alone: from each client's lease to its initrd.
     out["after_lease_last_s"] = max((c["done_s"] - c["leased_s"] for c in done), default=0.0)
+    # Where the time went: per file, the median client's time and the slowest client's.
+    out["files"] = {
+        name: (statistics.median(ts), max(ts))
+        for i, name in enumerate(FILE_NAMES)
+        if (ts := [c["files_s"][i] for c in done if len(c.get("files_s", ())) > i])
+    }
     bad = [c for c in out["clients"] if not c["ok"]]
     out["detail"] = f"{len(bad)} failed: {bad[0]['detail']}" if bad else ""
     # Leased addresses were added to the client side; remove them for the next setup.
@@ -283,6 +290,30 @@ def report(results: dict[tuple[int, str], list[dict[str, Any]]], setups: list[st
     return "\n".join(lines)
 
 
+def file_report(results: dict[tuple[int, str], list[dict[str, Any]]], setups: list[str]) -> str:
+    """Per file, the median over runs of the median and the slowest client's time."""
+    lines = [
+        "| clients | setup | " + " | ".join(f"{f}: median / slowest" for f in FILE_NAMES) + " |",
+        "| --- | --- |" + " --- |" * len(FILE_NAMES),
+    ]
+    for n in sorted({k[0] for k in results}):
+        for name in setups:
+            ok = [r for r in results.get((n, name), []) if r["ok"] and r.get("files")]
+            if not ok:
+                continue
+            cells = []
+            for f in FILE_NAMES:
+                med = [r["files"][f][0] for r in ok if f in r["files"]]
+                worst = [r["files"][f][1] for r in ok if f in r["files"]]
+                cells.append(
+                    f"{statistics.median(med):.3f} / {statistics.median(worst):.3f} s"
+                    if med
+                    else "—"
+                )
+            lines.append(f"| {n} | {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def vm_boot_ratios() -> str:
     """The newest bench/boot_timings.py result table (real QEMU firmware boots)."""
     files = sorted(RESULTS.glob("*-boot-timings.md"))
@@ -317,7 +348,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.rerender:
         raw = json.loads(args.rerender.read_text())
         loaded = {(int(k.split()[0]), k.split()[1]): v for k, v in raw.items()}
-        print(report(loaded, [s for s in SETUPS if any(k[1] == s for k in loaded)]))
+        shown = [s for s in SETUPS if any(k[1] == s for k in loaded)]
+        print(report(loaded, shown) + "\n\n" + file_report(loaded, shown))
         return 0
     if os.geteuid() != 0:
         print("needs root (network namespaces)", file=sys.stderr)
@@ -390,6 +422,11 @@ def main(argv: list[str] | None = None) -> int:
             "(stock dnsmasq pings each address first: 1 of 20 clients leased in 11 s)",
             "",
             report(results, names),
+            "",
+            "Where the time went — each file's transfer time as curl measured it (the median "
+            "client's and the slowest client's, medians over the runs):",
+            "",
+            file_report(results, names),
             "",
             "## Real VM boots (bench/boot_timings.py)",
             "",

@@ -5,9 +5,10 @@ DISCOVER → OFFER → REQUEST → ACK (as a PXE client: vendor class ``PXEClien
 its own MAC in ``chaddr``, broadcast replies), then — from the leased address, added to the
 interface — the loader, its per-MAC config, a kernel and an initrd, fetched in that order by
 one ``curl`` (TFTP with blksize 1468, or HTTP, as the setup's loader would use). All N
-clients start at once. Prints one JSON line: per client the lease time, the finish time and
-whether every file arrived whole. The DHCP exchanges run on a thread of their own, so
-starting one client's download never delays another's DHCP replies.
+clients start at once. Prints one JSON line: per client the lease time, the finish time,
+whether every file arrived whole and how long each file took (curl's ``time_total``). The
+DHCP exchanges run on a thread of their own, so starting one client's download never delays
+another's DHCP replies.
 
 Bounded: DHCP retries 4 times per step (2, 4, 8, 16 s), everything ends at ``--deadline``.
 """
@@ -44,6 +45,8 @@ class Client:
     ip: str = ""
     leased_s: float = 0.0
     done_s: float = 0.0
+    files_s: list[float] = field(default_factory=list)
+    """curl's time for each file (``time_total``), in order: where the time went."""
     ok: bool = False
     detail: str = ""
     proc: subprocess.Popen[str] | None = field(default=None, repr=False)
@@ -183,6 +186,7 @@ def run(args: argparse.Namespace) -> dict[str, object]:
                 "ip": c.ip,
                 "leased_s": round(c.leased_s, 4),
                 "done_s": round(c.done_s, 4),
+                "files_s": [round(x, 4) for x in c.files_s],
                 "ok": c.state == "done" and c.ok,
                 "detail": c.detail,
             }
@@ -201,7 +205,7 @@ def _start_fetch(c: Client, args: argparse.Namespace) -> None:
     mac_name = "01-" + c.mac.hex("-")
     argv = ["curl", "-sS", "--fail", "--interface", c.ip, "--tftp-blksize", "1468"]
     argv += ["--max-time", str(args.deadline)]
-    argv += ["--write-out", "%{size_download}\\n"]
+    argv += ["--write-out", "%{size_download} %{time_total}\\n"]
     for url in args.urls.split(","):
         argv += ["-o", "/dev/null", url.replace("{mac}", mac_name)]
     c.proc = subprocess.Popen(
@@ -214,7 +218,9 @@ def _finish_fetch(c: Client, args: argparse.Namespace, t0: float) -> None:
     assert c.proc is not None
     out, err = c.proc.communicate(timeout=10)
     c.done_s = time.monotonic() - t0
-    sizes = [int(x) for x in out.split()]
+    pairs = [ln.split() for ln in out.splitlines() if ln.strip()]
+    sizes = [int(p[0]) for p in pairs]
+    c.files_s = [float(p[1]) for p in pairs if len(p) > 1]
     want = [int(x) for x in args.sizes.split(",")]
     c.ok = c.proc.returncode == 0 and sizes == want
     c.detail = "" if c.ok else f"curl rc={c.proc.returncode} sizes={sizes} {err.strip()[-160:]}"
