@@ -47,6 +47,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import psutil
 from netns import CLIENT_VETH_IP, SERVER_VETH_IP, Testbed, remove_stale_namespaces
 
 HERE = Path(__file__).resolve().parent
@@ -205,8 +206,51 @@ def _ready(bed: Testbed, setup: Setup, timeout: float = 60.0) -> bool:
     return False
 
 
+def _cores() -> dict[str, list[int]]:
+    """/proc/stat's per-core jiffies: user nice system idle iowait irq softirq steal."""
+    out = {}
+    for line in Path("/proc/stat").read_text().splitlines():
+        name, *vals = line.split()
+        if name.startswith("cpu") and name != "cpu":
+            out[name] = [int(v) for v in vals[:8]]
+    return out
+
+
+def _busy(before: dict[str, list[int]], after: dict[str, list[int]]) -> dict[str, list[float]]:
+    """Per core over the interval: [busy, of it softirq] as fractions of the core's time."""
+    out = {}
+    for name, b in before.items():
+        d = [x - y for x, y in zip(after[name], b, strict=True)]
+        total = sum(d) or 1
+        out[name] = [round(1 - (d[3] + d[4]) / total, 3), round(d[6] / total, 3)]
+    return out
+
+
+def _server_cpu(procs: list[subprocess.Popen[bytes]]) -> float:
+    """User + system CPU seconds of the setup's servers (each process tree) so far."""
+    total = 0.0
+    for proc in procs:
+        try:
+            root = psutil.Process(proc.pid)
+            tree = [root, *root.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            continue
+        for p in tree:
+            try:
+                t = p.cpu_times()
+            except psutil.NoSuchProcess:
+                continue
+            total += t.user + t.system
+    return total
+
+
 def _run_storm(
-    bed: Testbed, setup: Setup, macs: list[str], cfg_size: int, deadline: float
+    bed: Testbed,
+    setup: Setup,
+    macs: list[str],
+    cfg_size: int,
+    deadline: float,
+    procs: list[subprocess.Popen[bytes]],
 ) -> dict[str, Any]:
     sizes = [FILES["loader.efi"], cfg_size, FILES["vmlinuz"], FILES["initrd.img"]]
     argv = [
@@ -214,15 +258,19 @@ def _run_storm(
         "--macs", ",".join(macs), "--urls", ",".join(_urls(setup)),
         "--sizes", ",".join(map(str, sizes)), "--deadline", str(deadline),
     ]  # fmt: skip
+    cpu0, cores0 = _server_cpu(procs), _cores()
     r = subprocess.run(
         bed.in_ns(bed.client_ns, argv), capture_output=True, text=True, timeout=deadline + 60
     )
+    cpu1, cores1 = _server_cpu(procs), _cores()
     try:
         out: dict[str, Any] = json.loads(r.stdout.strip().splitlines()[-1])
     except (IndexError, json.JSONDecodeError):
         return {"ok": False, "detail": f"client: {r.stderr[-300:]}", "clients": []}
     done = [c for c in out["clients"] if c["ok"]]
     out["ok"] = len(done) == len(macs)
+    out["server_cpu_s"] = round(cpu1 - cpu0, 3)
+    out["cores"] = _busy(cores0, cores1)
     out["last_s"] = max((c["done_s"] for c in done), default=0.0)
     out["median_s"] = statistics.median(c["done_s"] for c in done) if done else 0.0
     out["lease_last_s"] = max((c["leased_s"] for c in done), default=0.0)
@@ -291,10 +339,13 @@ def report(results: dict[tuple[int, str], list[dict[str, Any]]], setups: list[st
 
 
 def file_report(results: dict[tuple[int, str], list[dict[str, Any]]], setups: list[str]) -> str:
-    """Per file, the median over runs of the median and the slowest client's time."""
+    """Per file, the median over runs of the median and the slowest client's time; the
+    servers' CPU seconds and how busy each core was (of it softirq) during the storm."""
     lines = [
-        "| clients | setup | " + " | ".join(f"{f}: median / slowest" for f in FILE_NAMES) + " |",
-        "| --- | --- |" + " --- |" * len(FILE_NAMES),
+        "| clients | setup | "
+        + " | ".join(f"{f}: median / slowest" for f in FILE_NAMES)
+        + " | server CPU | cores busy (softirq) |",
+        "| --- | --- |" + " --- |" * (len(FILE_NAMES) + 2),
     ]
     for n in sorted({k[0] for k in results}):
         for name in setups:
@@ -310,6 +361,17 @@ def file_report(results: dict[tuple[int, str], list[dict[str, Any]]], setups: li
                     if med
                     else "—"
                 )
+            cpu = [r["server_cpu_s"] for r in ok if "server_cpu_s" in r]
+            cells.append(f"{statistics.median(cpu):.2f} s" if cpu else "—")
+            cores = sorted({c for r in ok for c in r.get("cores", {})})
+            cells.append(
+                ", ".join(
+                    f"{c} {statistics.median(r['cores'][c][0] for r in ok) * 100:.0f}% "
+                    f"({statistics.median(r['cores'][c][1] for r in ok) * 100:.0f}%)"
+                    for c in cores
+                )
+                or "—"
+            )
             lines.append(f"| {n} | {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -387,7 +449,7 @@ def main(argv: list[str] | None = None) -> int:
                                 )
                                 out: dict[str, Any] = {"ok": False, "detail": "not ready: " + logs}
                             else:
-                                out = _run_storm(bed, setup, macs, cfg_size, args.deadline)
+                                out = _run_storm(bed, setup, macs, cfg_size, args.deadline, procs)
                         finally:
                             _stop(procs)
                         results.setdefault((n, name), []).append(out)
@@ -424,7 +486,8 @@ def main(argv: list[str] | None = None) -> int:
             report(results, names),
             "",
             "Where the time went — each file's transfer time as curl measured it (the median "
-            "client's and the slowest client's, medians over the runs):",
+            "client's and the slowest client's), the servers' CPU seconds (every process of "
+            "the setup) and each core's busy share during the storm; medians over the runs:",
             "",
             file_report(results, names),
             "",
