@@ -58,9 +58,9 @@ def same_exchange(boot: Boot, xid: int | None, ts: float) -> bool:
     boot's, not a new one. (A ROM that derives its xid from the MAC and restarts reuses the
     id, but only after loading and running something: later than :data:`EXCHANGE_S`.)
     """
-    return xid is not None and any(
-        step.xid == xid and abs(ts - step.ts) <= EXCHANGE_S for step in boot.dhcp
-    )
+    if not xid:  # 0 is no evidence: every boot's port-4011 line from iPXE carries it
+        return False
+    return any(step.xid == xid and abs(ts - step.ts) <= EXCHANGE_S for step in boot.dhcp)
 
 
 def dhcp_starts_boot(boot: Boot, nic: MacAddress, firmware: str, ts: float) -> bool:

@@ -369,6 +369,20 @@ def test_a_proxy_line_read_after_the_files_it_led_to_is_not_a_new_boot(late: flo
     assert state is not None and [b.outcome for b in state.boots] == ["handed_over"]
 
 
+def test_xid_zero_is_no_evidence_of_the_same_exchange() -> None:
+    """dnsmasq logs iPXE's port-4011 exchange with xid 0 in every boot (captured stories):
+    after a hand-over, such a line is the firmware talking again, however soon."""
+    tracker = ClientTracker(StageMap.from_profile(PROFILE))
+    tracker.set_assignment(MAC, "centos", once=False)
+    ipxe_proxy_line(tracker, 10.0, xid=0)
+    fetch(tracker, "ipxe/52-54-00-e2-e0-01.ipxe", 10.5)
+    fetch(tracker, "images/vmlinuz", 11.0)
+    fetch(tracker, "images/initrd.img", 11.5)
+    ipxe_proxy_line(tracker, 13.0, xid=0)
+    state = tracker.get(MAC)
+    assert state is not None and [b.outcome for b in state.boots] == ["handed_over", "running"]
+
+
 def test_a_rom_reusing_its_xid_after_a_reboot_starts_a_new_boot() -> None:
     """Some PXE ROMs derive the xid from the MAC: the same xid a boot later is a new boot."""
     tracker = ClientTracker(StageMap.from_profile(PROFILE))
