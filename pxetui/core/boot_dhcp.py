@@ -36,6 +36,14 @@ def from_firmware(event: DhcpEvent, firmware: str) -> bool:
     )
 
 
+def first_step(event: DhcpEvent, msg: str) -> bool:
+    """Does the line open an exchange? The client's DISCOVER — or, in proxy mode, where
+    dnsmasq logs only its replies, the reply to one: no address, no boot file. The steps
+    after it (REQUEST, ACK, the proxy's reply naming the boot file, on port 4011 or to the
+    REQUEST) belong to whatever the first one started, however late they are read."""
+    return msg == "DHCPDISCOVER" or (msg == "PXE" and not event.ip and not event.boot_file)
+
+
 def exchange(
     boot: Boot, event: DhcpEvent, msg: str, firmware: str, nic: MacAddress, ts: float
 ) -> None:

@@ -11,9 +11,10 @@ the README's "The boot model" states them:
   we sent. It also starts on a loader or config fetch that cannot belong to the running
   boot: any after the boot was handed over, the boot's first loader again after a config,
   its first config again after a kernel was asked for, or any after :data:`STALL_S` of
-  silence (with ``dhcp.mode: off`` pxetui sees no DHCP at all). Never on a DHCP line of an
-  exchange the boot already saw (:func:`same_exchange`) or one stamped before the boot ended:
-  dnsmasq's lines can be read after the files they led to.
+  silence (with ``dhcp.mode: off`` pxetui sees no DHCP at all). Never on a DHCP line that
+  does not open an exchange (``boot_dhcp.first_step``), nor on one of an exchange the boot
+  already saw (:func:`same_exchange`) or stamped before the boot ended: dnsmasq's lines can
+  be read after the files they led to.
 * **A boot ends** when pxetui's part is over: kernel + initrds (+ root image) delivered
   (``handed_over``), a local entry's config read (``local``), a chain entry's config read,
   a menu's chosen item delivered — or, with no request for :data:`STALL_S`, ``stalled``

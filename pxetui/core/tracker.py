@@ -273,18 +273,15 @@ class ClientTracker:
         msg = event.msg_type.upper()
         firmware = dhcp.firmware_of(event)
         from_firmware = dhcp.from_firmware(event, firmware)
-        asks = msg == "DHCPDISCOVER" or (msg == "PXE" and not event.ip)
         boot = client.boot
         if from_firmware and (
             boot is None
             or (
-                not rules.same_exchange(boot, event.xid, ts)
-                and (
-                    # firmware talking again after the boot ended (dnsmasq's lines arrive
-                    # batched, so one from before the end can come after it: not a new boot)
-                    (not boot.active and ts > (boot.ended or 0.0))
-                    or (asks and rules.dhcp_starts_boot(boot, nic, firmware, ts))
-                )
+                # only the first line of an exchange, and not one already seen, can start a
+                # boot: dnsmasq's lines can be read after the files they led to
+                dhcp.first_step(event, msg)
+                and not rules.same_exchange(boot, event.xid, ts)
+                and rules.dhcp_starts_boot(boot, nic, firmware, ts)
             )
         ):
             boot = self._start_boot(client, nic, ts)

@@ -58,6 +58,10 @@ EXPECTED: dict[str, tuple[str, tuple[Seen, ...]]] = {
         "52:54:00:e2:e0:01",
         (Seen("quick-menu", "handed_over", menu_item="tiny", once=True), Seen("local", "local")),
     ),
+    "menu-once-late-4011": (
+        "52:54:00:e2:e0:01",
+        (Seen("quick-menu", "handed_over", menu_item="tiny", once=True), Seen("local", "local")),
+    ),
     "uefi-size-probe": (
         "52:54:00:e2:e0:01",
         (Seen("tiny", "handed_over", hints=frozenset({"size_probe"})),),

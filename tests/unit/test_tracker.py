@@ -369,6 +369,27 @@ def test_a_proxy_line_read_after_the_files_it_led_to_is_not_a_new_boot(late: flo
     assert state is not None and [b.outcome for b in state.boots] == ["handed_over"]
 
 
+def test_only_the_first_line_of_an_exchange_starts_a_boot() -> None:
+    """The proxy's replies naming the boot file (port 4011 with the client's address, or to
+    iPXE's REQUEST) follow an exchange's first line: read after a boot ended, they are not a
+    new one (tests/data/tracker/stories/menu-once-late-4011)."""
+    tracker = ClientTracker(StageMap.from_profile(PROFILE))
+    tracker.set_assignment(MAC, "centos", once=False)
+    ipxe_proxy_line(tracker, 10.0, xid=11)
+    fetch(tracker, "ipxe/52-54-00-e2-e0-01.ipxe", 10.5)
+    fetch(tracker, "images/vmlinuz", 11.0)
+    fetch(tracker, "images/initrd.img", 11.5)
+    ipxe_proxy_line(tracker, 20.0, xid=12, boot_file="boot.ipxe")  # no first line: none
+    tracker.apply(
+        DhcpEvent(ts=21.0, xid=0, msg_type="PXE", mac=MAC, ip=IP, text="proxy",
+                  vendor_class="PXEClient", user_class="iPXE", boot_file="boot.ipxe")
+    )  # fmt: skip
+    state = tracker.get(MAC)
+    assert state is not None and [b.outcome for b in state.boots] == ["handed_over"]
+    ipxe_proxy_line(tracker, 30.0, xid=13)  # the firmware's next exchange: a new boot
+    assert [b.outcome for b in state.boots] == ["handed_over", "running"]
+
+
 def test_xid_zero_is_no_evidence_of_the_same_exchange() -> None:
     """dnsmasq logs iPXE's port-4011 exchange with xid 0 in every boot (captured stories):
     after a hand-over, such a line is the firmware talking again, however soon."""
