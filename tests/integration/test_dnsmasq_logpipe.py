@@ -62,6 +62,33 @@ async def test_batches_are_paced_and_a_quiet_pipe_times_out() -> None:
         pipe.close()
 
 
+async def test_a_batch_is_stamped_no_later_than_its_lines_were_written() -> None:
+    """A batch read on the pace carries the time the pipe was last seen empty: not later
+    than the write (the DHCP event must not come after the request it led to), and not
+    before the previous batch was read. A batch the reader waited for carries its wake-up."""
+    pipe = LogPipe()
+    try:
+        before_first = time.time()
+        os.write(pipe.write_fd, b"a\n")
+        assert await pipe.batch(5) == [b"a"]
+        first = pipe.written_after
+        read_first = time.time()
+        assert first <= read_first
+        written = time.time()
+        os.write(pipe.write_fd, b"b\n")  # inside the pace: read with the next batch
+        assert await pipe.batch(5) == [b"b"]
+        assert before_first <= pipe.written_after <= written
+        assert pipe.written_after <= read_first
+        waiting = asyncio.ensure_future(pipe.batch(5))  # an idle pipe: the reader waits
+        await asyncio.sleep(BATCH_S * 3)
+        idle_write = time.time()
+        os.write(pipe.write_fd, b"c\n")
+        assert await waiting == [b"c"]
+        assert pipe.written_after >= idle_write  # woken by the write, not the wait's start
+    finally:
+        pipe.close()
+
+
 async def test_an_overlong_line_is_dropped_whole_and_said_and_the_next_lines_survive() -> None:
     pipe = LogPipe()
     try:

@@ -13,6 +13,14 @@ So the pipe is :data:`PIPE_BYTES` wide (``F_SETPIPE_SZ``; the kernel's
 :meth:`LogPipe.batch` is read at most every :data:`BATCH_S`: between batches the engine
 does not watch the pipe at all, and dnsmasq's writes land in the pipe without waiting.
 The live view gets DHCP lines at most :data:`BATCH_S` later.
+
+**When a line was written** (the time its DHCP event carries, :attr:`LogPipe.written_after`):
+a batch read on the pace holds lines written since the pipe was last seen empty, so it is
+stamped with that moment — never later than dnsmasq wrote them, at worst :data:`BATCH_S`
+earlier. Stamped with the time they were read instead, the proxy's reply that told a client
+its boot file could come out *after* the request for that file, and the live view then saw a
+machine starting over that was not (a phantom second boot, seen in CI). A batch the reader
+was waiting for (the pipe idle) is stamped when the reader woke, just after the write.
 """
 
 from __future__ import annotations
@@ -47,6 +55,9 @@ class LogPipe:
         self._partial = b""
         self._skipping = False  # inside a line already dropped as overlong: until its end
         self._next = 0.0  # monotonic time of the next batch
+        self._empty_at = time.time()  # wall time the pipe was last seen empty
+        self.written_after = self._empty_at
+        """The earliest wall-clock time the lines of the last batch can have been written."""
 
     def parent_side(self) -> None:
         """The child has its copy: close ours, so end of file means every writer is gone."""
@@ -67,15 +78,21 @@ class LogPipe:
         if delay > 0:
             await asyncio.sleep(delay)
         deadline = None if timeout is None else time.monotonic() + timeout
+        floor: float | None = None  # the batch's: when the pipe was empty before its first read
         while True:
+            empty_at = self._empty_at
             data = self._read()
             if data == b"":
                 left = None if deadline is None else max(0.0, deadline - time.monotonic())
                 if not await self._readable(left):
                     return []
+                self._empty_at = time.time()  # woken by the write, just after it
                 continue
+            if floor is None:
+                floor = empty_at
             if data is None:  # end of file: the last line may lack its newline
                 rest, self._partial = self._partial, b""
+                self.written_after = floor
                 return [rest] if rest and not self._skipping else None
             if self._skipping:
                 end = data.find(b"\n")
@@ -88,14 +105,19 @@ class LogPipe:
                 lines.append(OVERLONG)
             if lines:
                 self._next = time.monotonic() + BATCH_S
+                self.written_after = floor
                 return lines
 
     def _read(self) -> bytes | None:
         """What the pipe holds (``b""`` if nothing yet), ``None`` at end of file."""
+        before = time.time()
         try:
             data = os.read(self.read_fd, _READ)
         except BlockingIOError:
+            self._empty_at = before
             return b""
+        if len(data) < _READ:
+            self._empty_at = before  # drained: whatever comes next is written after this
         return data or None
 
     async def _readable(self, timeout: float | None) -> bool:

@@ -277,7 +277,7 @@ class DnsmasqSupervisor:
     async def _pump(self, pipe: LogPipe, ready: asyncio.Event) -> None:
         """Read stderr to EOF, in batches (logpipe.py says why); a quiet
         :data:`FLUSH_AFTER` closes the open xid block. Closes the pipe when done."""
-        folder = DhcpLogFolder(source="dnsmasq")
+        folder = DhcpLogFolder(source="dnsmasq", clock=lambda: pipe.written_after)
         try:
             while (
                 batch := await pipe.batch(FLUSH_AFTER if folder.has_pending else None)
