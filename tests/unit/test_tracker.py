@@ -390,29 +390,25 @@ def test_only_the_first_line_of_an_exchange_starts_a_boot() -> None:
     assert [b.outcome for b in state.boots] == ["handed_over", "running"]
 
 
-def test_xid_zero_is_no_evidence_of_the_same_exchange() -> None:
-    """dnsmasq logs iPXE's port-4011 exchange with xid 0 in every boot (captured stories):
-    after a hand-over, such a line is the firmware talking again, however soon."""
+@pytest.mark.parametrize(
+    ("xid", "again"),
+    [
+        (0, 13.0),  # dnsmasq logs iPXE's port-4011 step with xid 0 in every boot
+        (7, 40.0),  # ROMs that derive the xid from the MAC reuse it after a reboot
+    ],
+)
+def test_a_first_line_after_a_hand_over_is_a_new_boot_unless_the_xid_says_otherwise(
+    xid: int, again: float
+) -> None:
+    """The same xid is evidence of the same exchange only when it is not 0 and within
+    EXCHANGE_S: xid 0 however soon, or the same xid a boot later, is the firmware again."""
     tracker = ClientTracker(StageMap.from_profile(PROFILE))
     tracker.set_assignment(MAC, "centos", once=False)
-    ipxe_proxy_line(tracker, 10.0, xid=0)
+    ipxe_proxy_line(tracker, 10.0, xid=xid)
     fetch(tracker, "ipxe/52-54-00-e2-e0-01.ipxe", 10.5)
     fetch(tracker, "images/vmlinuz", 11.0)
     fetch(tracker, "images/initrd.img", 11.5)
-    ipxe_proxy_line(tracker, 13.0, xid=0)
-    state = tracker.get(MAC)
-    assert state is not None and [b.outcome for b in state.boots] == ["handed_over", "running"]
-
-
-def test_a_rom_reusing_its_xid_after_a_reboot_starts_a_new_boot() -> None:
-    """Some PXE ROMs derive the xid from the MAC: the same xid a boot later is a new boot."""
-    tracker = ClientTracker(StageMap.from_profile(PROFILE))
-    tracker.set_assignment(MAC, "centos", once=False)
-    ipxe_proxy_line(tracker, 10.0, xid=7)
-    fetch(tracker, "ipxe/52-54-00-e2-e0-01.ipxe", 11.0)
-    fetch(tracker, "images/vmlinuz", 12.0)
-    fetch(tracker, "images/initrd.img", 13.0)
-    ipxe_proxy_line(tracker, 40.0, xid=7)
+    ipxe_proxy_line(tracker, again, xid=xid)
     state = tracker.get(MAC)
     assert state is not None and [b.outcome for b in state.boots] == ["handed_over", "running"]
 
